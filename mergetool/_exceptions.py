@@ -1,0 +1,224 @@
+"""The one exception hierarchy of mergetool.
+
+Every error the library raises on purpose derives from :class:`MergetoolError`; each class
+carries the structured fields a caller needs and the process exit code the CLI uses::
+
+    MergetoolError (exit 1)
+    ├── UsageProblem (exit 2)                  bad arguments found after click parsed them
+    ├── NodeDataError                          something wrong with a node data folder
+    │   ├── NotANodeFolder                     missing folder / not a directory
+    │   ├── InvalidKeyFile                     a *.key file the node would reject
+    │   ├── DuplicateIdentity                  one public key under two file names
+    │   ├── SupervisedNode                     identities/local.key present
+    │   ├── DatabaseError                      SQLite failed to open/read/write
+    │   │   ├── DatabaseInUse                  a running node holds the database
+    │   │   └── SchemaDrift                    schema text differs from the node's
+    │   └── UnsupportedVersion                 user_version too old / too new / unknown
+    ├── MergeRefused                           a check failed before anything was written
+    │   └── NameCollision, RowsAlreadyPresent, VersionMismatch, PostDataMismatch
+    ├── MergeFailed                            writing failed; the target was left unchanged
+    ├── RestoreError                           a backup could not be put back
+    └── PostError                              PoST data, parameters, proofs
+        ├── InvalidParameters
+        ├── MetadataError
+        ├── BackendUnavailable
+        ├── ProvingFailed
+        └── InvalidProof (exit 1, carries reason/index)
+
+Third-party errors (sqlite3, SQLAlchemy, OSError) are translated where they are met with
+``raise SomeError(...) from exc``; the CLI maps this tree to messages in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MergetoolError(Exception):
+    """Root of every error mergetool raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n{self.hint}"
+        return self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly description used by ``--json`` error output."""
+        return {"error": type(self).__name__, "message": self.message, "hint": self.hint}
+
+
+class UsageProblem(MergetoolError):
+    """Arguments that parse but make no sense together."""
+
+    exit_code = 2
+
+
+# --- node data ------------------------------------------------------------------------------
+
+
+class NodeDataError(MergetoolError):
+    """Something is wrong with a node data folder."""
+
+
+class NotANodeFolder(NodeDataError):
+    def __init__(self, path: Path, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}", hint=hint)
+        self.path = path
+        self.reason = reason
+
+
+class InvalidKeyFile(NodeDataError):
+    """A key file the node would refuse to load."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"not a valid key file {path}: {reason}",
+            hint="A key file holds exactly 128 hex characters (seed + public key), nothing else.",
+        )
+        self.path = path
+        self.reason = reason
+
+
+class DuplicateIdentity(NodeDataError):
+    """The same public key under two file names: the node refuses it, or it equivocates."""
+
+    def __init__(self, first: Path, second: Path, node_id: str) -> None:
+        super().__init__(
+            f"{first} and {second} hold the same identity {node_id}",
+            hint="Running one identity twice is equivocation and gets it banned for good; "
+            "keep exactly one of these files.",
+        )
+        self.first = first
+        self.second = second
+        self.node_id = node_id
+
+
+class SupervisedNode(NodeDataError):
+    def __init__(self, key_path: Path, side: str) -> None:
+        super().__init__(
+            f"{side} {key_path.parent.parent} appears to be a supervised node ({key_path} exists)",
+            hint="Convert it to remote smeshing first: rename local.key to a unique name "
+            "ending in .key.",
+        )
+        self.path = key_path
+        self.side = side
+
+
+class DatabaseError(NodeDataError):
+    def __init__(self, path: Path, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {reason}", hint=hint)
+        self.path = path
+        self.reason = reason
+
+
+class DatabaseInUse(DatabaseError):
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(
+            path,
+            f"the database is in use ({detail})",
+            hint="Stop the node (and any other program using it) first, then try again.",
+        )
+
+
+class SchemaDrift(DatabaseError):
+    def __init__(self, path: Path, version: int, diff: str) -> None:
+        super().__init__(
+            path,
+            f"schema differs from what the node expects at version {version}",
+            hint=diff,
+        )
+        self.version = version
+        self.diff = diff
+
+
+class UnsupportedVersion(NodeDataError):
+    def __init__(self, path: Path, version: int, reason: str, *, hint: str | None = None):
+        super().__init__(f"{path}: {reason} (user_version {version})", hint=hint)
+        self.path = path
+        self.version = version
+        self.reason = reason
+
+
+# --- merge ----------------------------------------------------------------------------------
+
+
+class MergeRefused(MergetoolError):
+    """A check failed; nothing was written."""
+
+
+class NameCollision(MergeRefused):
+    def __init__(self, names: list[str], target: Path) -> None:
+        listed = ", ".join(names)
+        super().__init__(
+            f"identity file {listed} already exists in {target}",
+            hint="Rename the key file(s) in the source (keeping the .key extension) and retry.",
+        )
+        self.names = names
+
+
+class RowsAlreadyPresent(MergeRefused):
+    pass
+
+
+class VersionMismatch(MergeRefused):
+    pass
+
+
+class PostDataMismatch(MergeRefused):
+    pass
+
+
+class MergeFailed(MergetoolError):
+    """Writing failed part-way; the target was rolled back to its previous state."""
+
+
+class RestoreError(MergetoolError):
+    pass
+
+
+# --- PoST -----------------------------------------------------------------------------------
+
+
+class PostError(MergetoolError):
+    """PoST data, parameters or proofs."""
+
+
+class InvalidParameters(PostError):
+    pass
+
+
+class MetadataError(PostError):
+    pass
+
+
+class BackendUnavailable(PostError):
+    pass
+
+
+class ProvingFailed(PostError):
+    pass
+
+
+class InvalidProof(PostError):
+    """A proof the network would reject; ``reason`` says why, ``index`` which label."""
+
+    def __init__(self, reason: str, *, index: int | None = None, detail: str = "") -> None:
+        text = f"invalid proof: {reason}"
+        if index is not None:
+            text += f" (index {index})"
+        if detail:
+            text += f": {detail}"
+        super().__init__(text)
+        self.reason = reason
+        self.index = index
+        self.detail = detail
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "reason": self.reason, "index": self.index}

@@ -1,0 +1,1 @@
+"""Command-line front ends: ``merge-nodes`` and ``mergetool``. They render; the library works."""

@@ -1,0 +1,63 @@
+"""The one place where library errors become a message and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from mergetool._exceptions import MergetoolError
+
+_TRACEBACK_HELP = "Show the full Python traceback on errors (for bug reports)."
+
+
+def _wants(ctx: click.Context, name: str) -> bool:
+    c: click.Context | None = ctx
+    while c is not None:
+        if c.params.get(name):
+            return True
+        c = c.parent
+    return False
+
+
+def _report(ctx: click.Context, exc: BaseException, *, exit_code: int) -> None:
+    if _wants(ctx, "traceback"):
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, MergetoolError) and _wants(ctx, "as_json"):
+        click.echo(json.dumps(exc.to_dict(), indent=2, sort_keys=True))
+    message = str(exc) if isinstance(exc, MergetoolError) else f"unexpected {type(exc).__name__}: {exc}"
+    click.echo(f"Error: {message}", err=True)
+    if not isinstance(exc, MergetoolError) and not _wants(ctx, "traceback"):
+        click.echo("This is a bug in mergetool; re-run with --traceback and report it.", err=True)
+    ctx.exit(exit_code)
+
+
+class MergetoolCommand(click.Command):
+    """A click command whose failures are rendered without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MergetoolError as exc:
+            _report(ctx, exc, exit_code=exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            _report(ctx, exc, exit_code=1)
+
+
+class MergetoolGroup(click.Group):
+    """A group whose sub-commands share the error boundary above."""
+
+    command_class = MergetoolCommand
+    group_class = type
+
+
+def traceback_option(f: Any) -> Any:
+    return click.option("--traceback", is_flag=True, help=_TRACEBACK_HELP)(f)

@@ -1,0 +1,43 @@
+"""``mergetool``: the umbrella command. Sub-commands are imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from mergetool import __version__
+from mergetool.cli._errors import MergetoolGroup, traceback_option
+
+# name -> "module:attribute"; imported lazily so ``--help`` stays fast.
+_COMMANDS = {
+    "add-identity": "mergetool.cli.add_identity:add_identity",
+    "inspect": "mergetool.cli.inspect:inspect_cmd",
+    "merge": "mergetool.cli.merge_nodes:merge_cmd",
+    "post": "mergetool.cli.post:post",
+    "restore": "mergetool.cli.restore:restore",
+}
+
+
+class LazyGroup(MergetoolGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mergetool")
+@traceback_option
+def cli(traceback: bool) -> None:
+    """Inspect, merge and restore Spacemesh node data; initialise, prove and verify PoST data."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="mergetool")

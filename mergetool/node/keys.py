@@ -1,0 +1,126 @@
+"""Identity key files, loaded and written exactly as the node does."""
+
+from __future__ import annotations
+
+import errno
+import os
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mergetool._exceptions import InvalidKeyFile
+
+KEY_HEX_LEN = 128
+_HEX = frozenset(string.hexdigits)
+
+
+@dataclass(frozen=True)
+class IdentityKey:
+    """An ed25519 identity: the 32-byte seed (never shown) and its public key (the node id)."""
+
+    seed: bytes = field(repr=False)
+    public_key: bytes
+
+    @property
+    def node_id(self) -> bytes:
+        return self.public_key
+
+    @property
+    def node_id_hex(self) -> str:
+        return self.public_key.hex()
+
+    def __repr__(self) -> str:
+        return f"IdentityKey(node_id={self.node_id_hex})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> object:
+        raise TypeError("identity keys are not picklable: they hold private material")
+
+    def to_file_bytes(self) -> bytes:
+        """The 128 lower-case hex characters the node writes (seed ‖ public key)."""
+        return (self.seed + self.public_key).hex().encode("ascii")
+
+    @classmethod
+    def generate(cls) -> IdentityKey:
+        from nacl.signing import SigningKey
+
+        signing = SigningKey.generate()
+        return cls(seed=bytes(signing), public_key=bytes(signing.verify_key))
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> IdentityKey:
+        from nacl.signing import SigningKey
+
+        return cls(seed=seed, public_key=bytes(SigningKey(seed).verify_key))
+
+
+def parse_key(data: bytes, path: Path) -> IdentityKey:
+    """Validate key file content by the node's rules; raise InvalidKeyFile naming the defect."""
+    if len(data) == 0:
+        raise InvalidKeyFile(path, "the file is empty")
+    if len(data) != KEY_HEX_LEN:
+        extra = ""
+        if data.rstrip(b"\r\n") != data and len(data.rstrip(b"\r\n")) == KEY_HEX_LEN:
+            extra = " (it ends with a line break; the node accepts no trailing newline)"
+        raise InvalidKeyFile(
+            path, f"expected exactly {KEY_HEX_LEN} hex characters, found {len(data)} bytes{extra}"
+        )
+    bad = next((i for i, byte in enumerate(data) if chr(byte) not in _HEX), None)
+    if bad is not None:
+        raise InvalidKeyFile(path, f"not hex encoded (first bad character at offset {bad})")
+    text = data.decode("ascii")
+    raw = bytes.fromhex(text)
+    seed, public = raw[:32], raw[32:]
+    derived = IdentityKey.from_seed(seed)
+    if derived.public_key != public:
+        raise InvalidKeyFile(path, "private and public halves do not match")
+    return derived
+
+
+def load_key(path: Path) -> IdentityKey:
+    """Read and validate one key file; never follows a symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+        raise InvalidKeyFile(path, f"cannot read it: {reason}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(KEY_HEX_LEN + 2)
+    return parse_key(data, path)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) with mode 0700 for what we create."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def write_key(key: IdentityKey, path: Path) -> None:
+    """Install a key file atomically: mode 0600 inside a 0700 folder."""
+    ensure_private_dir(path.parent)
+    write_file_atomic(path, key.to_file_bytes())

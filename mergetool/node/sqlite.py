@@ -1,0 +1,129 @@
+"""Opening node databases safely: short busy timeouts, in-use detection, private snapshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mergetool._exceptions import DatabaseError, DatabaseInUse
+
+#: How long we wait for another SQLite user before calling the database busy.
+BUSY_TIMEOUT_S = 2.0
+
+
+def connect(path: Path, *, readonly: bool = False, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode (transactions are explicit) with a short busy timeout."""
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}?mode=rw"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise _translate(path, exc) from exc
+    return conn
+
+
+@contextmanager
+def connection(path: Path, **kwargs: object) -> Iterator[sqlite3.Connection]:
+    conn = connect(path, **kwargs)  # type: ignore[arg-type]
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return DatabaseInUse(path, "SQLite reports it locked")
+    if "not a database" in text or "malformed" in text:
+        return DatabaseError(path, f"not a valid SQLite database ({text})")
+    if "readonly" in text or "read-only" in text:
+        return DatabaseError(path, f"cannot write it ({text})", hint="Check the file's permissions.")
+    if "unable to open" in text:
+        return DatabaseError(path, f"cannot open it ({text})", hint="Check that it exists and its permissions.")
+    if "disk" in text and "full" in text:
+        return DatabaseError(path, f"the disk is full ({text})", hint="Free some space, then retry.")
+    return DatabaseError(path, text)
+
+
+def translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    """Turn an sqlite3 error met while using ``path`` into our hierarchy."""
+    return _translate(path, exc)
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def processes_holding(path: Path) -> list[tuple[int, str]]:
+    """Other processes with ``path`` (or its -wal/-shm) open, found through ``/proc`` on Linux."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    try:
+        target = path.resolve()
+    except OSError:
+        return []
+    wanted = {str(target), f"{target}-wal", f"{target}-shm"}
+    holders = []
+    me = os.getpid()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in wanted:
+                    name = (entry / "comm").read_text().strip()
+                    holders.append((int(entry.name), name))
+                    break
+            except OSError:
+                continue
+    return holders
+
+
+def ensure_not_in_use(path: Path) -> None:
+    """Refuse a database another process (a running node) has open or locked; never hang."""
+    holders = processes_holding(path)
+    if holders:
+        listed = ", ".join(f"{name} (pid {pid})" for pid, name in holders)
+        raise DatabaseInUse(path, f"held open by {listed}")
+    if not path.exists():
+        return
+    # Some systems have no /proc: a write lock we cannot take within the timeout says the same.
+    with connection(path, readonly=False) as conn:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            raise translate(path, exc) from exc
+
+
+def snapshot(db_path: Path, dest_dir: Path) -> Path:
+    """Copy ``db_path`` and its WAL into ``dest_dir`` and fold the WAL in there.
+
+    The source files are only read, so a source node folder stays byte-for-byte unchanged
+    even when its WAL holds frames nobody checkpointed.
+    """
+    dest = dest_dir / db_path.name
+    try:
+        shutil.copyfile(db_path, dest)
+        wal = db_path.with_name(db_path.name + "-wal")
+        if wal.exists():
+            shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
+    except OSError as exc:
+        raise DatabaseError(db_path, f"cannot read it ({exc.strerror})") from exc
+    with connection(dest) as conn:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError as exc:
+            raise translate(db_path, exc) from exc
+    return dest

@@ -1,0 +1,139 @@
+"""``inspect``: what a node data folder holds and what would trouble a merge or the node."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from mergetool._exceptions import UnsupportedVersion
+from mergetool.node import sqlite as sq
+from mergetool.node.folder import open_folder
+from mergetool.node.state import NodeState, read_node
+from mergetool.node.versions import check_supported, describe
+
+JSON_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A finding worth the operator's attention; ``code`` is stable for scripts."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IdentityReport:
+    file: str
+    node_id: str | None
+    valid: bool
+    problem: str | None
+    supervised: bool
+    rows: dict[str, int]
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    """The result of :func:`inspect_node`; :meth:`to_dict` is the documented ``--json`` form."""
+
+    path: Path
+    user_version: int
+    releases: str
+    version_problem: str | None
+    drift_diff: str | None
+    identities: tuple[IdentityReport, ...]
+    orphan_rows: dict[str, dict[str, int]]
+    warnings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "format": JSON_FORMAT_VERSION,
+            "path": str(self.path),
+            "schema": {
+                "user_version": self.user_version,
+                "releases": self.releases,
+                "problem": self.version_problem,
+                "drifted": bool(self.drift_diff),
+                "drift_diff": self.drift_diff or None,
+            },
+            "identities": [vars(i) for i in self.identities],
+            "orphan_rows": [{"node_id": k, "rows": v} for k, v in self.orphan_rows.items()],
+            "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+        }
+
+
+def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]:
+    found: list[Finding] = []
+    seen: dict[bytes, str] = {}
+    for entry in state.keys:
+        if entry.file.supervised:
+            found.append(Finding(
+                "supervised",
+                f"{entry.file.path} exists: this is a supervised node; it cannot be merged "
+                "until local.key is renamed to a unique *.key name",
+            ))
+        if entry.error is not None:
+            found.append(Finding("invalid_key", str(entry.error.message)))
+        if entry.file.is_symlink:
+            found.append(Finding("symlink_key", f"{entry.file.path} is a symbolic link"))
+        if entry.key is None:
+            continue
+        other = seen.setdefault(entry.key.node_id, entry.file.name)
+        if other != entry.file.name:
+            found.append(Finding(
+                "duplicate_identity",
+                f"{other} and {entry.file.name} hold the same identity {entry.key.node_id_hex}: "
+                "the node refuses to start; keep one",
+            ))
+    keyed = state.valid_keys
+    for node_id in state.rows:
+        if node_id not in keyed:
+            found.append(Finding("rows_without_key", f"rows for {node_id.hex()} but no key file"))
+    for node_id, entry in keyed.items():
+        if not state.rows_of(node_id):
+            found.append(Finding("key_without_rows", f"{entry.file.name} has no rows in local.sql yet"))
+    if state.pending_wal:
+        found.append(Finding(
+            "pending_wal",
+            f"{state.folder.wal_path} holds data not yet checkpointed (node running or crashed)",
+        ))
+    for pid, name in holders:
+        found.append(Finding("in_use", f"{name} (pid {pid}) has the database open: stop the node first"))
+    return found
+
+
+def inspect_node(path: Path) -> NodeReport:
+    """Read ``path`` (never modifying it) and report version, drift, identities, rows, warnings."""
+    folder = open_folder(path)
+    holders = sq.processes_holding(folder.db_path)
+    with tempfile.TemporaryDirectory(prefix="mergetool-inspect-") as tmp:
+        state = read_node(folder, Path(tmp))
+    problem = None
+    try:
+        check_supported(state.version, folder.db_path)
+    except UnsupportedVersion as exc:
+        problem = str(exc)
+    identities = tuple(
+        IdentityReport(
+            file=e.file.name,
+            node_id=e.node_id_hex,
+            valid=e.key is not None,
+            problem=e.error.reason if e.error else None,
+            supervised=e.file.supervised,
+            rows=dict(state.rows_of(e.key.node_id)) if e.key else {},
+        )
+        for e in state.keys
+    )
+    keyed = state.valid_keys
+    orphans = {k.hex(): dict(v) for k, v in state.rows.items() if k not in keyed}
+    return NodeReport(
+        path=folder.root,
+        user_version=state.version,
+        releases=describe(state.version),
+        version_problem=problem,
+        drift_diff=state.drift.diff if state.drift and state.drift.drifted else None,
+        identities=identities,
+        orphan_rows=orphans,
+        warnings=tuple(_warnings(state, holders)),
+    )

@@ -1,0 +1,99 @@
+"""Read a node data folder, without changing a byte of it, into one frozen value."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from mergetool._exceptions import InvalidKeyFile
+from mergetool.node import sqlite as sq
+from mergetool.node.drift import DriftReport, check_drift
+from mergetool.node.folder import IdentityFile, NodeFolder
+from mergetool.node.keys import IdentityKey, load_key
+from mergetool.node.schema import identity_tables
+from mergetool.node.versions import LATEST_VERSION
+
+RowCounts = Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """An identity file and what the node would make of it: a key, or the reason it refuses."""
+
+    file: IdentityFile
+    key: IdentityKey | None
+    error: InvalidKeyFile | None = field(default=None, compare=False)
+
+    @property
+    def node_id_hex(self) -> str | None:
+        return self.key.node_id_hex if self.key else None
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """Everything a check needs to know about one node folder, read at one moment."""
+
+    folder: NodeFolder
+    version: int
+    drift: DriftReport | None
+    keys: tuple[KeyEntry, ...]
+    #: node id -> table -> row count, for every id present in a per-identity table
+    rows: Mapping[bytes, RowCounts]
+    pending_wal: bool
+    snapshot: Path | None
+
+    @property
+    def valid_keys(self) -> dict[bytes, KeyEntry]:
+        """Node id -> first valid key file holding it."""
+        found: dict[bytes, KeyEntry] = {}
+        for entry in self.keys:
+            if entry.key is not None:
+                found.setdefault(entry.key.node_id, entry)
+        return found
+
+    def rows_of(self, node_id: bytes) -> RowCounts:
+        return self.rows.get(node_id, MappingProxyType({}))
+
+
+def load_keys(folder: NodeFolder) -> tuple[KeyEntry, ...]:
+    entries = []
+    for ident in folder.identity_files():
+        try:
+            entries.append(KeyEntry(ident, load_key(ident.path)))
+        except InvalidKeyFile as exc:
+            entries.append(KeyEntry(ident, None, exc))
+    return tuple(entries)
+
+
+def count_rows(conn: sqlite3.Connection, version: int) -> dict[bytes, dict[str, int]]:
+    """Rows per identity per per-identity table (tables missing from a drifted DB are skipped)."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    counts: dict[bytes, dict[str, int]] = {}
+    for ident in identity_tables(min(version, LATEST_VERSION)):
+        if ident.name not in present:
+            continue
+        query = f'SELECT "{ident.id_column}", count(*) FROM "{ident.name}" GROUP BY 1'
+        for node_id, n in conn.execute(query):
+            counts.setdefault(bytes(node_id), {})[ident.name] = n
+    return counts
+
+
+def read_node(folder: NodeFolder, workdir: Path) -> NodeState:
+    """Snapshot ``folder``'s database into ``workdir`` and read keys, version, drift and rows."""
+    keys = load_keys(folder)
+    pending = folder.has_pending_wal()
+    if not folder.db_path.exists():
+        return NodeState(folder, 0, None, keys, MappingProxyType({}), pending, None)
+    snap = sq.snapshot(folder.db_path, workdir)
+    with sq.connection(snap) as conn:
+        try:
+            version = sq.user_version(conn)
+            drift = check_drift(conn, version) if 0 <= version <= LATEST_VERSION else None
+            rows = count_rows(conn, version)
+        except sqlite3.DatabaseError as exc:
+            raise sq.translate(folder.db_path, exc) from exc
+    frozen_rows = MappingProxyType({k: MappingProxyType(v) for k, v in rows.items()})
+    return NodeState(folder, version, drift, keys, frozen_rows, pending, snap)

@@ -1,0 +1,50 @@
+"""PoST (proof of space-time) in numpy, bit-compatible with post-rs.
+
+Names are re-exported lazily so importing :mod:`mergetool.post` (and ``mergetool --help``)
+does not pull in numpy, blake3, RandomX or cryptography.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "Difficulty": "mergetool.post.difficulty",
+    "FileReport": "mergetool.post.pos_verification",
+    "InitPlan": "mergetool.post.initialize",
+    "InitResult": "mergetool.post.initialize",
+    "PRESETS": "mergetool.post.params",
+    "PostMetadata": "mergetool.post.metadata",
+    "PostParams": "mergetool.post.params",
+    "Proof": "mergetool.post.prove",
+    "VerifyDataReport": "mergetool.post.pos_verification",
+    "VerifyMode": "mergetool.post.verification",
+    "commitment": "mergetool.post.labels",
+    "compute_labels": "mergetool.post.labels",
+    "generate_proof": "mergetool.post.prove",
+    "get_backend": "mergetool.post.backends",
+    "initialize": "mergetool.post.initialize",
+    "pack_indices": "mergetool.post.compression",
+    "plan_init": "mergetool.post.initialize",
+    "proving_difficulty": "mergetool.post.difficulty",
+    "read_metadata": "mergetool.post.metadata",
+    "scrypt_jane": "mergetool.post.scrypt",
+    "unpack_indices": "mergetool.post.compression",
+    "verify_data": "mergetool.post.pos_verification",
+    "verify_proof": "mergetool.post.verification",
+    "write_metadata": "mergetool.post.metadata",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mergetool.post' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,61 @@
+"""Label backends: ``numpy`` (reference, always there) and ``opencl`` (optional extra).
+
+A backend has ``.name`` and ``.compute_labels(commitment, start, count, scrypt_n, full)``
+returning a uint8 array of shape (count, 16) or (count, 32).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from mergetool._exceptions import BackendUnavailable
+
+BACKENDS = ("auto", "numpy", "opencl")
+
+
+class LabelBackend(Protocol):
+    """What initialization and verification need from a label backend."""
+
+    name: str
+
+    def compute_labels(
+        self, commitment: bytes, start: int, count: int, scrypt_n: int, full: bool
+    ) -> Any: ...
+
+
+def _opencl_available() -> bool:
+    try:
+        from mergetool.post.backends import opencl
+
+        return bool(opencl.is_available())
+    except Exception:  # noqa: BLE001 - any failure to probe means "use numpy"
+        return False
+
+
+def get_backend(
+    name: str, device: str | None = None, *, memory_budget: int = 1 << 30
+) -> LabelBackend:
+    """The backend called ``name`` ("auto" picks OpenCL when a device is usable, else numpy)."""
+    if name == "auto":
+        name = "opencl" if _opencl_available() else "numpy"
+    if name == "numpy":
+        from mergetool.post.backends.numpy_backend import NumpyBackend
+
+        return NumpyBackend(memory_budget=memory_budget)
+    if name == "opencl":
+        try:
+            from mergetool.post.backends.opencl import OpenCLBackend
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"the OpenCL backend is not available ({exc})",
+                hint="Install it with: pip install 'mergetool[opencl]'",
+            ) from exc
+        try:
+            return OpenCLBackend(device=device)
+        except BackendUnavailable:
+            raise
+        except Exception as exc:
+            raise BackendUnavailable(f"cannot open OpenCL device {device!r}: {exc}") from exc
+    raise BackendUnavailable(
+        f"unknown label backend {name!r}", hint=f"Choose one of: {', '.join(BACKENDS)}."
+    )

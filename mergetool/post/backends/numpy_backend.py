@@ -1,0 +1,70 @@
+"""The reference label backend: scrypt-jane in vectorized numpy, bounded by a memory budget."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from mergetool._exceptions import InvalidParameters
+from mergetool.post.scrypt import check_n, scrypt_labels
+
+# Per-label working memory besides V: a few (32,)/(16,) uint32 rows and the PBKDF2 buffers.
+_OVERHEAD_PER_LABEL = 4096
+
+
+def label_passwords(commitment: bytes, indices: np.ndarray) -> np.ndarray:
+    """The 72-byte scrypt passwords ``commitment || u64le(i) || 32 zero bytes`` -> (B, 72)."""
+    passwords = np.zeros((len(indices), 72), dtype=np.uint8)
+    passwords[:, :32] = np.frombuffer(commitment, dtype=np.uint8)
+    passwords[:, 32:40] = np.asarray(indices, dtype="<u8").reshape(-1, 1).view(np.uint8)
+    return passwords
+
+
+def batch_size(scrypt_n: int, memory_budget: int) -> int:
+    """How many labels one ROMix batch may hold without exceeding ``memory_budget`` bytes."""
+    per_label = 128 * scrypt_n + _OVERHEAD_PER_LABEL
+    size = memory_budget // per_label
+    if size < 1:
+        raise InvalidParameters(
+            f"memory budget {memory_budget} bytes is too small for one label at scrypt N="
+            f"{scrypt_n} (needs {per_label} bytes)"
+        )
+    return int(size)
+
+
+class NumpyBackend:
+    """CPU labels with numpy; the reference every other backend is tested against."""
+
+    name = "numpy"
+
+    def __init__(self, memory_budget: int = 1 << 30) -> None:
+        self.memory_budget = memory_budget
+
+    def batch_size(self, scrypt_n: int) -> int:
+        """Labels per call that fit the memory budget."""
+        return batch_size(scrypt_n, self.memory_budget)
+
+    def compute_labels(
+        self, commitment: bytes, start: int, count: int, scrypt_n: int, full: bool
+    ) -> np.ndarray:
+        """Labels ``start .. start+count-1`` as (count, 16) uint8, or (count, 32) when full."""
+        return self.compute_labels_at(
+            commitment, np.arange(start, start + count, dtype=np.uint64), scrypt_n, full
+        )
+
+    def compute_labels_at(
+        self, commitment: bytes, indices: Sequence[int] | np.ndarray, scrypt_n: int, full: bool
+    ) -> np.ndarray:
+        """Labels at arbitrary indices (for verification and sampling), same shapes."""
+        check_n(scrypt_n)
+        idx = np.asarray(indices, dtype=np.uint64)
+        width = 32 if full else 16
+        out = np.empty((len(idx), width), dtype=np.uint8)
+        step = self.batch_size(scrypt_n)
+        for lo in range(0, len(idx), step):
+            part = idx[lo : lo + step]
+            out[lo : lo + len(part)] = scrypt_labels(
+                label_passwords(commitment, part), scrypt_n, 32
+            )[:, :width]
+        return out

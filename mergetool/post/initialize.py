@@ -1,0 +1,215 @@
+"""Initialization: plan which ``postdata_N.bin`` files to (re)write, then write them.
+
+Resumable: files already complete (and covered by the metadata's ``LastPosition``) are kept;
+work restarts at the first file that is missing, short, or newer than the metadata.
+``LastPosition`` is the number of labels written so far (the next label index).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mergetool._exceptions import InvalidParameters, MetadataError, PostError
+from mergetool.post.metadata import (
+    LABEL_SIZE,
+    METADATA_FILE,
+    PostMetadata,
+    data_file_name,
+    read_metadata,
+    write_metadata,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Progress = Callable[[int, int], None]
+IDENTITY_FILE = "identity.key"
+DEFAULT_MAX_FILE_SIZE = 1 << 32
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One data file to write: its index and the labels it holds."""
+
+    index: int
+    first_label: int
+    count: int
+
+
+@dataclass(frozen=True)
+class InitPlan:
+    """What ``initialize`` will do; computing it reads but never writes."""
+
+    directory: Path
+    metadata: PostMetadata
+    scrypt_n: int
+    vrf_difficulty: bytes | None
+    tasks: tuple[FileTask, ...]
+    kept_files: int
+
+    @property
+    def labels_to_write(self) -> int:
+        return sum(t.count for t in self.tasks)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """The outcome of ``initialize``: final metadata and which backend computed the labels."""
+
+    metadata: PostMetadata
+    backend: str
+    labels_written: int
+    files_written: int
+    nonce_value: bytes | None
+
+
+def load_or_create_identity(directory: Path) -> bytes:
+    """The node id in ``directory/identity.key``, creating a fresh ed25519 key (0600) if absent."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    path = Path(directory) / IDENTITY_FILE
+    if path.exists():
+        text = path.read_text()
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError as exc:
+            raise PostError(f"{path} is not hex: cannot reuse it as the identity") from exc
+        if len(raw) != 64:
+            raise PostError(f"{path} must hold 128 hex characters, has {len(text)}")
+        return raw[32:]
+    key = Ed25519PrivateKey.generate()
+    raw_format = serialization.Encoding.Raw
+    seed = key.private_bytes(
+        raw_format, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(raw_format, serialization.PublicFormat.Raw)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write((seed + public).hex())
+    return public
+
+
+def plan_init(
+    directory: Path,
+    *,
+    node_id: bytes,
+    commitment_atx_id: bytes,
+    num_units: int,
+    labels_per_unit: int,
+    scrypt_n: int,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    vrf_difficulty: bytes | None = None,
+) -> InitPlan:
+    """Decide which files to write, checking any existing metadata matches the request."""
+    from mergetool.post.scrypt import check_n
+
+    check_n(scrypt_n)
+    directory = Path(directory)
+    if max_file_size < LABEL_SIZE or max_file_size % LABEL_SIZE:
+        raise InvalidParameters(f"max file size {max_file_size} must be a positive multiple of 16")
+    if num_units < 1 or labels_per_unit < 1:
+        raise InvalidParameters("num_units and labels_per_unit must be >= 1")
+    if vrf_difficulty is not None and len(vrf_difficulty) != 32:
+        raise InvalidParameters(f"VRF difficulty must be 32 bytes, got {len(vrf_difficulty)}")
+    wanted = PostMetadata(
+        node_id=node_id,
+        commitment_atx_id=commitment_atx_id,
+        labels_per_unit=labels_per_unit,
+        num_units=num_units,
+        max_file_size=max_file_size,
+    )
+    done_labels = 0
+    if (directory / METADATA_FILE).exists():
+        existing = read_metadata(directory)
+        if existing.with_progress(None, None) != wanted:
+            raise MetadataError(
+                f"{directory / METADATA_FILE} describes different PoST data "
+                f"(node {existing.node_id.hex()}, {existing.num_units} units of "
+                f"{existing.labels_per_unit} labels, max file size {existing.max_file_size})",
+                hint="Use another directory, or the same parameters to resume.",
+            )
+        wanted = existing
+        done_labels = existing.last_position or 0
+    kept = 0
+    for index in range(wanted.num_files):
+        first, count = wanted.file_labels(index)
+        path = directory / data_file_name(index)
+        complete = path.exists() and path.stat().st_size == count * LABEL_SIZE
+        if not complete or first + count > done_labels:
+            break
+        kept += 1
+    if kept == 0:
+        wanted = wanted.with_progress(None, None)
+    tasks = tuple(FileTask(i, *wanted.file_labels(i)) for i in range(kept, wanted.num_files))
+    return InitPlan(directory, wanted, scrypt_n, vrf_difficulty, tasks, kept)
+
+
+def _smallest(full: np.ndarray) -> int:
+    """Row of the lexicographically smallest 32-byte label in a (B, 32) array."""
+    import numpy as np
+
+    keys = full.view(">u8")  # big-endian words compare like the bytes do
+    order = np.lexsort(tuple(keys[:, k] for k in range(3, -1, -1)))
+    return int(order[0])
+
+
+def initialize(
+    plan: InitPlan,
+    *,
+    backend: str = "auto",
+    device: str | None = None,
+    memory_budget: int = 1 << 30,
+    progress: Progress | None = None,
+) -> InitResult:
+    """Carry out ``plan``: write each planned file and the metadata after each one."""
+    import numpy as np
+
+    from mergetool.post.backends import get_backend
+    from mergetool.post.labels import commitment, compute_labels_with
+
+    impl = get_backend(backend, device, memory_budget=memory_budget)
+    meta = plan.metadata
+    key = commitment(meta.node_id, meta.commitment_atx_id)
+    search = plan.vrf_difficulty is not None
+    best_index = meta.nonce
+    best_value: bytes | None = None
+    if search and best_index is not None:
+        best_value = compute_labels_with(
+            impl, key, best_index, 1, scrypt_n=plan.scrypt_n, full=True
+        )[0].tobytes()
+    total = plan.labels_to_write
+    done = 0
+    report = progress or (lambda d, t: None)
+    plan.directory.mkdir(parents=True, exist_ok=True)
+    write_metadata(plan.directory, meta)
+    chunk = getattr(impl, "batch_size", lambda n: 1 << 16)(plan.scrypt_n)
+    for task in plan.tasks:
+        path = plan.directory / data_file_name(task.index)
+        try:
+            with open(path, "wb") as out:
+                for lo in range(0, task.count, chunk):
+                    n = min(chunk, task.count - lo)
+                    labels = impl.compute_labels(
+                        key, task.first_label + lo, n, plan.scrypt_n, search
+                    )
+                    if search:
+                        row = _smallest(labels)
+                        value = labels[row].tobytes()
+                        bound = best_value if best_value is not None else plan.vrf_difficulty
+                        if value < bound:  # type: ignore[operator]
+                            best_index, best_value = task.first_label + lo + row, value
+                        labels = labels[:, :LABEL_SIZE]
+                    out.write(np.ascontiguousarray(labels).tobytes())
+                    done += n
+                    report(done, total)
+        except OSError as exc:
+            raise PostError(f"cannot write {path}: {exc}") from exc
+        meta = meta.with_progress(best_index, task.first_label + task.count)
+        write_metadata(plan.directory, meta)
+    return InitResult(meta, impl.name, total, len(plan.tasks), best_value)

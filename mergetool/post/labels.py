@@ -1,0 +1,84 @@
+"""Label computation: the commitment, and ``compute_labels`` dispatching to a backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mergetool._exceptions import InvalidParameters
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Progress = Callable[[int, int], None]
+
+# Labels per backend call when the backend does not say how many it likes.
+_DEFAULT_CHUNK = 1 << 16
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:
+    """``blake3(node_id || commitment_atx_id)``: the per-identity key of every label."""
+    import blake3
+
+    for name, value in (("node id", node_id), ("commitment ATX id", commitment_atx_id)):
+        if len(value) != 32:
+            raise InvalidParameters(f"{name} must be 32 bytes, got {len(value)}")
+    return blake3.blake3(node_id + commitment_atx_id).digest()
+
+
+def compute_labels(
+    commitment: bytes,
+    start: int,
+    count: int,
+    *,
+    scrypt_n: int,
+    backend: str = "auto",
+    full: bool = False,
+    device: str | None = None,
+    memory_budget: int = 1 << 30,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Labels ``start .. start+count-1``: uint8 (count, 16), or the full (count, 32) output."""
+    from mergetool.post.backends import get_backend
+
+    return compute_labels_with(
+        get_backend(backend, device, memory_budget=memory_budget),
+        commitment,
+        start,
+        count,
+        scrypt_n=scrypt_n,
+        full=full,
+        progress=progress,
+    )
+
+
+def compute_labels_with(
+    impl: object,
+    commitment: bytes,
+    start: int,
+    count: int,
+    *,
+    scrypt_n: int,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """``compute_labels`` on an already chosen backend object, in progress-sized chunks."""
+    import numpy as np
+
+    if len(commitment) != 32:
+        raise InvalidParameters(f"commitment must be 32 bytes, got {len(commitment)}")
+    if start < 0 or count < 0 or start + count > 1 << 64:
+        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
+    report = progress or _no_progress
+    sizer = getattr(impl, "batch_size", None)
+    chunk = sizer(scrypt_n) if sizer else _DEFAULT_CHUNK
+    out = np.empty((count, 32 if full else 16), dtype=np.uint8)
+    for lo in range(0, count, chunk):
+        n = min(chunk, count - lo)
+        out[lo : lo + n] = impl.compute_labels(commitment, start + lo, n, scrypt_n, full)  # type: ignore[attr-defined]
+        report(lo + n, count)
+    return out

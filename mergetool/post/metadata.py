@@ -1,0 +1,126 @@
+"""``postdata_metadata.json`` as post-rs / postcli write it (PascalCase, base64 ids)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mergetool._exceptions import MetadataError
+
+METADATA_FILE = "postdata_metadata.json"
+LABEL_SIZE = 16
+
+
+def data_file_name(index: int) -> str:
+    """``postdata_<index>.bin``."""
+    return f"postdata_{index}.bin"
+
+
+@dataclass(frozen=True)
+class PostMetadata:
+    """What a PoST data directory claims about itself."""
+
+    node_id: bytes
+    commitment_atx_id: bytes
+    labels_per_unit: int
+    num_units: int
+    max_file_size: int
+    nonce: int | None = None
+    last_position: int | None = None
+
+    @property
+    def num_labels(self) -> int:
+        return self.num_units * self.labels_per_unit
+
+    @property
+    def labels_per_file(self) -> int:
+        return self.max_file_size // LABEL_SIZE
+
+    @property
+    def num_files(self) -> int:
+        return -(-self.num_labels // self.labels_per_file)
+
+    def file_labels(self, index: int) -> tuple[int, int]:
+        """(first label, label count) held by ``postdata_<index>.bin``."""
+        first = index * self.labels_per_file
+        return first, max(0, min(self.labels_per_file, self.num_labels - first))
+
+    def with_progress(self, nonce: int | None, last_position: int | None) -> PostMetadata:
+        return replace(self, nonce=nonce, last_position=last_position)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object post-rs writes (key order as post-rs)."""
+        return {
+            "NodeId": base64.b64encode(self.node_id).decode(),
+            "CommitmentAtxId": base64.b64encode(self.commitment_atx_id).decode(),
+            "LabelsPerUnit": self.labels_per_unit,
+            "NumUnits": self.num_units,
+            "MaxFileSize": self.max_file_size,
+            "Nonce": self.nonce,
+            "LastPosition": self.last_position,
+        }
+
+
+def _field(doc: dict[str, Any], name: str, path: Path, *, optional: bool = False) -> Any:
+    if name not in doc:
+        if optional:
+            return None
+        raise MetadataError(f"{path}: missing field {name!r}")
+    value = doc[name]
+    if value is None and optional:
+        return None
+    if name in ("NodeId", "CommitmentAtxId"):
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise MetadataError(f"{path}: {name} is not base64: {value!r}") from exc
+        if len(raw) != 32:
+            raise MetadataError(f"{path}: {name} must decode to 32 bytes, got {len(raw)}")
+        return raw
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MetadataError(f"{path}: {name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def read_metadata(directory: Path) -> PostMetadata:
+    """Read and validate ``postdata_metadata.json`` in ``directory``."""
+    path = Path(directory) / METADATA_FILE
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise MetadataError(
+            f"{path} does not exist", hint="Is this a PoST data directory? Run `post init` first."
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise MetadataError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise MetadataError(f"{path}: expected a JSON object")
+    meta = PostMetadata(
+        node_id=_field(doc, "NodeId", path),
+        commitment_atx_id=_field(doc, "CommitmentAtxId", path),
+        labels_per_unit=_field(doc, "LabelsPerUnit", path),
+        num_units=_field(doc, "NumUnits", path),
+        max_file_size=_field(doc, "MaxFileSize", path),
+        nonce=_field(doc, "Nonce", path, optional=True),
+        last_position=_field(doc, "LastPosition", path, optional=True),
+    )
+    if meta.max_file_size < LABEL_SIZE or meta.max_file_size % LABEL_SIZE:
+        raise MetadataError(f"{path}: MaxFileSize {meta.max_file_size} is not a multiple of 16")
+    return meta
+
+
+def write_metadata(directory: Path, meta: PostMetadata) -> Path:
+    """Write ``postdata_metadata.json`` atomically (temp file + rename)."""
+    path = Path(directory) / METADATA_FILE
+    tmp = path.with_suffix(".json.tmp")
+    try:
+        tmp.write_text(json.dumps(meta.to_json(), indent=2))
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise MetadataError(f"cannot write {path}: {exc}") from exc
+    return path

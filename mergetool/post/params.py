@@ -1,0 +1,66 @@
+"""Network parameters of PoST and the named presets the CLI offers (``--preset``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mergetool._exceptions import InvalidParameters
+
+MAINNET_POW_DIFFICULTY = bytes.fromhex("000dfb23b0979b4b") + bytes(24)
+
+
+@dataclass(frozen=True)
+class PostParams:
+    """Everything a network fixes about PoST data and proofs."""
+
+    labels_per_unit: int
+    min_num_units: int
+    max_num_units: int
+    scrypt_n: int
+    k1: int
+    k2: int
+    k3: int
+    pow_difficulty: bytes
+
+    def check_units(self, num_units: int) -> None:
+        """Raise InvalidParameters unless ``num_units`` is within [min, max]."""
+        if not self.min_num_units <= num_units <= self.max_num_units:
+            raise InvalidParameters(
+                f"num_units {num_units} is outside [{self.min_num_units}, {self.max_num_units}]"
+            )
+
+
+PRESETS: dict[str, PostParams] = {
+    "mainnet": PostParams(
+        labels_per_unit=1 << 32,
+        min_num_units=4,
+        max_num_units=(1 << 32) - 1,
+        scrypt_n=8192,
+        k1=26,
+        k2=37,
+        k3=1,
+        pow_difficulty=MAINNET_POW_DIFFICULTY,
+    ),
+    # Tiny values for tests and demos: 256 labels (4 KiB) per unit, scrypt N = 2, an easy
+    # pow (any hash passes) and k1 < k2 so a proof needs a few passes' worth of luck.
+    "test": PostParams(
+        labels_per_unit=256,
+        min_num_units=1,
+        max_num_units=1 << 10,
+        scrypt_n=2,
+        k1=12,
+        k2=8,
+        k3=4,
+        pow_difficulty=b"\xff" * 32,
+    ),
+}
+
+
+def preset(name: str) -> PostParams:
+    """The preset called ``name`` ("mainnet" or "test")."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise InvalidParameters(
+            f"unknown preset {name!r}", hint=f"Choose one of: {', '.join(sorted(PRESETS))}."
+        ) from None

@@ -1,0 +1,99 @@
+"""k2pow: the RandomX proof of work each nonce group must carry."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mergetool._exceptions import InvalidParameters, ProvingFailed
+
+RANDOMX_KEY = b"spacemesh-randomx-cache-key"
+MAX_POW = (1 << 56) - 1
+MAX_GROUP = 255
+
+_vms: dict[tuple[bytes, bool, int], Any] = {}
+_vms_lock = threading.Lock()
+
+
+def randomx_vm(key: bytes = RANDOMX_KEY, *, fast: bool = False, slot: int = 0) -> Any:
+    """A cached RandomX VM for ``key`` (light: 256 MiB cache; fast: 2 GiB dataset).
+
+    VMs are not thread safe, so each worker thread asks for its own ``slot``.
+    """
+    with _vms_lock:
+        vm = _vms.get((key, fast, slot))
+        if vm is None:
+            import randomx
+
+            vm = randomx.RandomX(key, full_mem=fast)
+            _vms[(key, fast, slot)] = vm
+        return vm
+
+
+def randomx_hash(data: bytes, *, key: bytes = RANDOMX_KEY, fast: bool = False) -> bytes:
+    """The standard RandomX hash of ``data`` under ``key``."""
+    return bytes(randomx_vm(key, fast=fast).calculate_hash(data))
+
+
+def pow_input(pow_value: int, group: int, challenge: bytes, node_id: bytes) -> bytes:
+    """The 48 RandomX input bytes: ``u64le(pow)[0:7] || u8(group) || challenge[0:8] || node_id``."""
+    if not 0 <= group <= MAX_GROUP:
+        raise InvalidParameters(f"nonce group {group} is above {MAX_GROUP}")
+    return pow_value.to_bytes(8, "little")[:7] + bytes([group]) + challenge[:8] + node_id
+
+
+def pow_is_valid(
+    pow_value: int,
+    group: int,
+    challenge: bytes,
+    node_id: bytes,
+    target: bytes,
+    *,
+    fast: bool = False,
+) -> bool:
+    """Whether ``pow_value`` solves k2pow for ``group`` (hash < target, bytewise)."""
+    if not 0 <= pow_value <= MAX_POW or not 0 <= group <= MAX_GROUP:
+        return False
+    return randomx_hash(pow_input(pow_value, group, challenge, node_id), fast=fast) < target
+
+
+def find_pow(
+    group: int,
+    challenge: bytes,
+    node_id: bytes,
+    target: bytes,
+    *,
+    threads: int = 1,
+    fast: bool = False,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> int:
+    """The smallest-per-thread-stride pow solving k2pow for ``group`` (threads share the range)."""
+    if not 0 <= group <= MAX_GROUP:
+        raise ProvingFailed(f"nonce group {group} is above {MAX_GROUP}: no valid k2pow exists")
+    threads = max(1, threads)
+    found: list[int] = []
+    stop = threading.Event()
+
+    def worker(slot: int) -> None:
+        vm = randomx_vm(RANDOMX_KEY, fast=fast, slot=slot)
+        prefix = bytes([group]) + challenge[:8] + node_id
+        for candidate in range(slot, MAX_POW + 1, threads):
+            if stop.is_set() or cancelled():
+                return
+            if bytes(vm.calculate_hash(candidate.to_bytes(8, "little")[:7] + prefix)) < target:
+                found.append(candidate)
+                stop.set()
+                return
+
+    if threads == 1:
+        worker(0)
+    else:
+        pool = [threading.Thread(target=worker, args=(s,), daemon=True) for s in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    if not found:
+        raise ProvingFailed(f"no k2pow found for nonce group {group}")
+    return min(found)

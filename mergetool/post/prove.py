@@ -1,0 +1,262 @@
+"""Proof generation: scan the PoST data once per pass of nonces, AES-encrypting every label.
+
+The scan is the hot loop: per nonce group, one AES-ECB call over a whole chunk of labels
+(OpenSSL, AES-NI) and one numpy compare against ``msb``; only the rare candidate bytes are
+looked at in Python. Files are streamed in fixed-size chunks, so memory stays small.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mergetool._exceptions import InvalidParameters, InvalidProof, PostError, ProvingFailed
+from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
+
+Progress = Callable[[int, int], None]
+PassStarted = Callable[[int, int], None]
+CHUNK_LABELS = 1 << 20  # 16 MiB of labels per read
+_LSB_MASK = (1 << 56) - 1
+
+
+@dataclass(frozen=True)
+class Proof:
+    """A PoST proof: the winning nonce, its k2 packed label indices and its group's k2pow."""
+
+    nonce: int
+    indices: bytes
+    pow: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"nonce": …, "indices": "<base64>", "pow": …}`` as post-service prints it."""
+        return {
+            "nonce": self.nonce,
+            "indices": base64.b64encode(self.indices).decode(),
+            "pow": self.pow,
+        }
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Proof:
+        """Parse proof JSON; anything malformed raises InvalidProof("malformed proof")."""
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise InvalidProof("malformed proof", detail=f"not JSON ({exc})") from exc
+        if not isinstance(doc, dict):
+            raise InvalidProof("malformed proof", detail="expected a JSON object")
+        for name in ("nonce", "indices", "pow"):
+            if name not in doc:
+                raise InvalidProof("malformed proof", detail=f"missing field {name!r}")
+        nonce, pow_value, indices = doc["nonce"], doc["pow"], doc["indices"]
+        for name, value in (("nonce", nonce), ("pow", pow_value)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidProof(
+                    "malformed proof", detail=f"{name} must be a non-negative integer"
+                )
+        if not isinstance(indices, str):
+            raise InvalidProof("malformed proof", detail="indices must be a base64 string")
+        try:
+            raw = base64.b64decode(indices, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidProof("malformed proof", detail="indices are not valid base64") from exc
+        return cls(nonce=nonce, indices=raw, pow=pow_value)
+
+
+def group_cipher(challenge: bytes, group: int, pow_value: int, nonce: int | None = None) -> Any:
+    """AES-128-ECB keyed by ``blake3(challenge || u32le(g) || u64le(pow) [|| u32le(n)])[:16]``."""
+    import blake3
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    material = challenge + group.to_bytes(4, "little") + pow_value.to_bytes(8, "little")
+    if nonce is not None:
+        material += nonce.to_bytes(4, "little")
+    return Cipher(algorithms.AES(blake3.blake3(material).digest()[:16]), modes.ECB())
+
+
+def lazy_passes(
+    challenge: bytes, group: int, pow_value: int, nonce: int, label: bytes, lsb: int
+) -> bool:
+    """Tie-break for a byte equal to msb: the nonce's own AES of the label, low 56 bits < lsb."""
+    out = group_cipher(challenge, group, pow_value, nonce).encryptor().update(label)
+    return int.from_bytes(out[:8], "little") & _LSB_MASK < lsb
+
+
+def iter_chunks(
+    directory: Path, meta: PostMetadata, buffer: Any, on_read: Callable[[int], None] | None = None
+) -> Any:
+    """Yield ``(first_label, view)`` over all data files, reading into ``buffer`` (uint8, n*16)."""
+    capacity = len(buffer) // LABEL_SIZE
+    for index in range(meta.num_files):
+        first, count = meta.file_labels(index)
+        path = directory / data_file_name(index)
+        try:
+            size = path.stat().st_size
+            if size < count * LABEL_SIZE:
+                raise ProvingFailed(f"{path} holds {size} bytes, expected {count * LABEL_SIZE}")
+            with open(path, "rb", buffering=0) as f:
+                done = 0
+                while done < count:
+                    n = min(capacity, count - done)
+                    view = memoryview(buffer)[: n * LABEL_SIZE]
+                    got = f.readinto(view)
+                    while got < n * LABEL_SIZE:
+                        more = f.readinto(view[got:])
+                        if not more:
+                            raise ProvingFailed(
+                                f"{path} ended early at byte {done * LABEL_SIZE + got}"
+                            )
+                        got += more
+                    if on_read:
+                        on_read(n * LABEL_SIZE)
+                    yield first + done, buffer[: n * LABEL_SIZE]
+                    done += n
+        except FileNotFoundError as exc:
+            raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.") from exc
+        except OSError as exc:
+            raise PostError(f"cannot read {path}: {exc}") from exc
+
+
+def scan_group(encryptor: Any, labels: Any, out: Any, msb: int) -> Any:
+    """Positions (label * 16 + byte) in the chunk whose AES byte is <= msb, ascending."""
+    import numpy as np
+
+    encryptor.update_into(labels, out)
+    cipher = np.frombuffer(out, dtype=np.uint8, count=len(labels))
+    return np.flatnonzero(cipher <= msb), cipher
+
+
+def generate_proof(
+    directory: Path,
+    challenge: bytes,
+    *,
+    k1: int,
+    k2: int,
+    pow_difficulty: bytes,
+    nonces: int = 128,
+    threads: int = 1,
+    randomx_fast: bool = False,
+    start_nonce: int = 0,
+    chunk_labels: int = CHUNK_LABELS,
+    progress: Progress | None = None,
+    on_pass: PassStarted | None = None,
+) -> Proof:
+    """Find a proof for ``challenge`` over the data in ``directory`` (passes of ``nonces``)."""
+    import numpy as np
+
+    from mergetool.post.compression import index_bits, pack_indices
+    from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
+    from mergetool.post.pow import MAX_GROUP, find_pow
+
+    if nonces < 16 or nonces % 16:
+        raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
+    if len(challenge) != 32:
+        raise InvalidParameters(f"challenge must be 32 bytes, got {len(challenge)}")
+    directory = Path(directory)
+    meta = read_metadata(directory)
+    difficulty = proving_difficulty(meta.num_labels, k1)
+    msb, lsb = difficulty.msb, difficulty.lsb
+    target = scaled_pow_target(pow_difficulty, meta.num_units)
+    total_bytes = meta.num_labels * LABEL_SIZE
+    threads = max(1, threads)
+    buffer = np.empty(min(chunk_labels, meta.num_labels) * LABEL_SIZE, dtype=np.uint8)
+    start = start_nonce - start_nonce % 16
+    with ThreadPoolExecutor(threads) as pool:
+        while True:
+            groups = list(range(start // 16, (start + nonces) // 16))
+            if groups[0] > MAX_GROUP:
+                raise ProvingFailed(f"no proof found with nonces {start_nonce} .. {start - 1}")
+            groups = [g for g in groups if g <= MAX_GROUP]
+            if on_pass:
+                on_pass(start, start + 16 * len(groups))
+            pows = {
+                g: find_pow(g, challenge, meta.node_id, target, threads=threads, fast=randomx_fast)
+                for g in groups
+            }
+            found = _scan_pass(
+                directory,
+                meta,
+                buffer,
+                pool,
+                groups,
+                pows,
+                challenge,
+                msb,
+                lsb,
+                k2,
+                total_bytes,
+                progress,
+            )
+            if found is not None:
+                nonce, indices = found
+                bits = index_bits(meta.num_labels)
+                return Proof(
+                    nonce=nonce, indices=pack_indices(indices, bits), pow=pows[nonce // 16]
+                )
+            start += nonces
+
+
+def _scan_pass(
+    directory: Path,
+    meta: PostMetadata,
+    buffer: Any,
+    pool: ThreadPoolExecutor,
+    groups: list[int],
+    pows: dict[int, int],
+    challenge: bytes,
+    msb: int,
+    lsb: int,
+    k2: int,
+    total_bytes: int,
+    progress: Progress | None,
+) -> tuple[int, list[int]] | None:
+    import numpy as np
+
+    encryptors = {g: group_cipher(challenge, g, pows[g]).encryptor() for g in groups}
+    outputs = {g: bytearray(len(buffer) + 15) for g in groups}
+    found: dict[int, list[int]] = {}
+    position = 0
+
+    def on_read(n: int) -> None:
+        nonlocal position
+        position += n
+        if progress:
+            progress(position, total_bytes)
+
+    def work(g: int, chunk: Any) -> tuple[int, Any, Any]:
+        hits, cipher = scan_group(encryptors[g], chunk, outputs[g], msb)
+        return g, hits, cipher
+
+    for first, chunk in iter_chunks(directory, meta, buffer, on_read):
+        results = list(pool.map(lambda g, c=chunk: work(g, c), groups))
+        winners: list[tuple[int, int]] = []
+        for g, hits, cipher in results:
+            if not len(hits):
+                continue
+            values = cipher[hits]
+            for j in np.unique(hits & 15).tolist():
+                nonce = 16 * g + j
+                mine = hits[(hits & 15) == j]
+                mine_values = values[(hits & 15) == j]
+                got = found.setdefault(nonce, [])
+                if len(got) >= k2:
+                    continue
+                for pos, value in zip(mine.tolist(), mine_values.tolist(), strict=True):
+                    label_pos = pos >> 4
+                    if value == msb:
+                        label = bytes(chunk[label_pos * 16 : label_pos * 16 + 16])
+                        if not lazy_passes(challenge, g, pows[g], nonce, label, lsb):
+                            continue
+                    got.append(first + label_pos)
+                    if len(got) == k2:
+                        winners.append((got[-1], nonce))
+                        break
+        if winners:
+            _, nonce = min(winners)
+            return nonce, found[nonce]
+    return None

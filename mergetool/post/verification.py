@@ -1,0 +1,104 @@
+"""Proof verification: units, k2pow, indices length, then the difficulty of chosen labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mergetool._exceptions import InvalidParameters, InvalidProof
+from mergetool.post.params import PostParams
+from mergetool.post.prove import Proof, group_cipher, lazy_passes
+
+
+@dataclass(frozen=True)
+class VerifyMode:
+    """Which labels to recompute: ``all`` k2, ``one`` (position ``index``) or a ``subset`` of k3."""
+
+    kind: str = "subset"
+    index: int = 0
+    seed: bytes = b""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("all", "one", "subset"):
+            raise InvalidParameters(f"unknown verification mode {self.kind!r}")
+
+
+def verify_proof(
+    proof: Proof,
+    *,
+    node_id: bytes,
+    commitment_atx_id: bytes,
+    challenge: bytes,
+    num_units: int,
+    params: PostParams,
+    mode: VerifyMode = VerifyMode(),
+    randomx_fast: bool = False,
+    memory_budget: int = 1 << 30,
+) -> None:
+    """Return if ``proof`` is valid; raise InvalidProof naming the first failed check."""
+    from mergetool.post.backends.numpy_backend import NumpyBackend
+    from mergetool.post.compression import index_bits, packed_len, unpack_indices
+    from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
+    from mergetool.post.labels import commitment
+    from mergetool.post.pow import MAX_GROUP, pow_is_valid
+    from mergetool.post.shuffle import pick_subset
+
+    for name, value in (
+        ("node id", node_id),
+        ("commitment ATX id", commitment_atx_id),
+        ("challenge", challenge),
+    ):
+        if len(value) != 32:
+            raise InvalidParameters(f"{name} must be 32 bytes, got {len(value)}")
+    if not params.min_num_units <= num_units <= params.max_num_units:
+        raise InvalidProof(
+            "num_units out of range",
+            detail=f"{num_units} not in [{params.min_num_units}, {params.max_num_units}]",
+        )
+    group = proof.nonce // 16
+    if group > MAX_GROUP:
+        raise InvalidProof(
+            "invalid pow", detail=f"nonce {proof.nonce} is in group {group} > {MAX_GROUP}"
+        )
+    target = scaled_pow_target(params.pow_difficulty, num_units)
+    if not pow_is_valid(proof.pow, group, challenge, node_id, target, fast=randomx_fast):
+        raise InvalidProof(
+            "invalid pow", detail=f"pow {proof.pow} does not meet the target for group {group}"
+        )
+    num_labels = num_units * params.labels_per_unit
+    bits = index_bits(num_labels)
+    expected = packed_len(bits, params.k2)
+    if len(proof.indices) != expected:
+        raise InvalidProof(
+            "invalid indices length", detail=f"expected {expected} bytes, got {len(proof.indices)}"
+        )
+    indices = unpack_indices(proof.indices, bits, params.k2)
+    if mode.kind == "all":
+        chosen = indices
+    elif mode.kind == "one":
+        if not 0 <= mode.index < len(indices):
+            raise InvalidParameters(
+                f"index position {mode.index} is outside 0 .. {len(indices) - 1}"
+            )
+        chosen = [indices[mode.index]]
+    else:
+        chosen = pick_subset(indices, params.k3, mode.seed, node_id, challenge)
+    for index in chosen:
+        if index >= num_labels:
+            raise InvalidProof(
+                "index out of range", index=index, detail=f"there are {num_labels} labels"
+            )
+    difficulty = proving_difficulty(num_labels, params.k1)
+    labels = NumpyBackend(memory_budget).compute_labels_at(
+        commitment(node_id, commitment_atx_id), chosen, params.scrypt_n, False
+    )
+    encryptor = group_cipher(challenge, group, proof.pow).encryptor()
+    byte = proof.nonce % 16
+    for index, label in zip(chosen, labels, strict=True):
+        raw = label.tobytes()
+        value = encryptor.update(raw)[byte]
+        if value < difficulty.msb:
+            continue
+        if value > difficulty.msb:
+            raise InvalidProof("label does not meet the difficulty (msb)", index=index)
+        if not lazy_passes(challenge, group, proof.pow, proof.nonce, raw, difficulty.lsb):
+            raise InvalidProof("label does not meet the difficulty (lsb)", index=index)

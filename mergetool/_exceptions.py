@@ -22,6 +22,8 @@ carries the structured fields a caller needs and the process exit code the CLI u
         ├── InvalidParameters
         ├── MetadataError
         ├── BackendUnavailable
+        │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown --device
+        │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
         ├── ProvingFailed
         └── InvalidProof (exit 1, carries reason/index)
 
@@ -200,6 +202,40 @@ class MetadataError(PostError):
 
 class BackendUnavailable(PostError):
     pass
+
+
+_OPENCL_RUNTIME_HINT = (
+    "Install an OpenCL runtime: `apt-get install pocl-opencl-icd` on Debian/Ubuntu (runs on "
+    "the CPU), or your GPU vendor's driver; `mergetool post devices` lists what is found."
+)
+
+
+class NoOpenCLDevice(BackendUnavailable):
+    """No usable OpenCL device, or none with the requested id (``known`` lists the ids)."""
+
+    def __init__(self, device: str | None, *, known: list[str] | None = None) -> None:
+        if known:
+            super().__init__(
+                f"no OpenCL device {device!r}",
+                hint=f"Known devices: {', '.join(known)} (see `mergetool post devices`).",
+            )
+        else:
+            super().__init__("no OpenCL platform or device found", hint=_OPENCL_RUNTIME_HINT)
+        self.device = device
+        self.known = known or []
+
+
+class OpenCLFailed(BackendUnavailable):
+    """The OpenCL runtime failed on ``device`` while doing ``what``."""
+
+    def __init__(self, device: str, what: str, cause: BaseException | None = None) -> None:
+        detail = f": {cause}" if cause is not None else ""
+        super().__init__(
+            f"OpenCL device {device} failed {what}{detail}",
+            hint="Try a smaller scrypt N or another device (--device), or --backend numpy.",
+        )
+        self.device = device
+        self.what = what
 
 
 class ProvingFailed(PostError):

@@ -217,6 +217,19 @@ __kernel void labels(__constant const ulong *commitment, ulong start, uint count
         vstore4(r.s4567, 1, o);
 }
 
+/* Labels at the given indices (verification samples); otherwise like `labels`. */
+__kernel void labels_at(__constant const ulong *commitment, __global const ulong *indices,
+                        uint count, uint words, __global uint *out, __global uint16 *scratch) {
+    uint gid = get_global_id(0);
+    if (gid >= count)
+        return;
+    uint8 r = scrypt_label(commitment, indices[gid], scratch + (size_t)gid * 2 * SCRYPT_N);
+    __global uint *o = out + (size_t)gid * words;
+    vstore4(r.s0123, 0, o);
+    if (words == 8)
+        vstore4(r.s4567, 1, o);
+}
+
 /* Byte-wise (lexicographic) order of little-endian words is numeric order after a byte swap. */
 static uint8 big_endian_words(uint8 w) {
     return (w << 24) | ((w & 0xff00) << 8) | ((w >> 8) & 0xff00) | (w >> 24);

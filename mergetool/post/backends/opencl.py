@@ -1,0 +1,375 @@
+"""OpenCL label backend: our scrypt-jane kernel (``scrypt_jane.cl``) run through PyOpenCL.
+
+Works on any OpenCL platform: GPU drivers, or PoCL on a plain CPU. pyopencl is imported only
+when a function here needs it, so importing this module never fails.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from mergetool._exceptions import (
+    BackendUnavailable,
+    InvalidParameters,
+    NoOpenCLDevice,
+    OpenCLFailed,
+)
+
+_PIP_HINT = "Install it with: pip install 'mergetool[opencl]'"
+# Work items per launch never exceed this, whatever the memory allows: keeps host buffers small.
+_MAX_ITEMS = 1 << 16
+# Each VRF-scan work item checks up to this many labels and copies back one candidate for them.
+_VRF_LABELS_PER_ITEM = 16
+_NO_CANDIDATE = np.uint64(2**64 - 1)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One OpenCL device; ``id`` is "platform:device" as ``--device`` takes it."""
+
+    id: str
+    platform: str
+    name: str
+    type: str
+    global_memory: int
+    max_alloc: int
+    compute_units: int
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly copy."""
+        return asdict(self)
+
+
+def _cl() -> Any:
+    try:
+        import pyopencl
+    except ImportError as exc:
+        raise BackendUnavailable("pyopencl is not installed", hint=_PIP_HINT) from exc
+    return pyopencl
+
+
+def _device_type(cl: Any, bits: int) -> str:
+    names = [
+        name
+        for name, flag in (
+            ("GPU", cl.device_type.GPU),
+            ("CPU", cl.device_type.CPU),
+            ("ACCELERATOR", cl.device_type.ACCELERATOR),
+            ("CUSTOM", getattr(cl.device_type, "CUSTOM", 0)),
+        )
+        if flag and bits & flag
+    ]
+    return "|".join(names) or "OTHER"
+
+
+def _devices(cl: Any) -> list[tuple[DeviceInfo, Any]]:
+    try:
+        platforms = cl.get_platforms()
+    except cl.Error:
+        # The ICD loader reports "no platform" as an error (PLATFORM_NOT_FOUND_KHR).
+        return []
+    found = []
+    for p_index, platform in enumerate(platforms):
+        try:
+            devices = platform.get_devices()
+        except cl.Error:
+            continue  # a platform without devices (e.g. a GPU driver with no GPU) lists none
+        for d_index, dev in enumerate(devices):
+            info = DeviceInfo(
+                id=f"{p_index}:{d_index}",
+                platform=platform.name.strip(),
+                name=dev.name.strip(),
+                type=_device_type(cl, dev.type),
+                global_memory=int(dev.global_mem_size),
+                max_alloc=int(dev.max_mem_alloc_size),
+                compute_units=int(dev.max_compute_units),
+            )
+            found.append((info, dev))
+    return found
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every OpenCL device of every platform; empty when no OpenCL runtime is installed."""
+    return [info for info, _ in _devices(_cl())]
+
+
+def is_available() -> bool:
+    """Whether pyopencl is installed and at least one device can be used; never raises."""
+    try:
+        return bool(list_devices())
+    except Exception:  # noqa: BLE001 - a broken driver means "not available", not a crash
+        return False
+
+
+def _pick(found: list[tuple[DeviceInfo, Any]], device: str | None) -> tuple[DeviceInfo, Any]:
+    if not found:
+        raise NoOpenCLDevice(device)
+    if device is None:
+        # A GPU beats a CPU runtime when both are installed.
+        gpus = [pair for pair in found if "GPU" in pair[0].type]
+        return (gpus or found)[0]
+    for pair in found:
+        if pair[0].id == device:
+            return pair
+    raise NoOpenCLDevice(device, known=[info.id for info, _ in found])
+
+
+def _kernel_source() -> str:
+    return (
+        importlib.resources.files("mergetool.post.backends")
+        .joinpath("scrypt_jane.cl")
+        .read_text(encoding="utf-8")
+    )
+
+
+# One context per device and one built program per (device, N), shared by all backends of
+# this process: PoCL takes seconds to compile, GPUs drivers too.
+_LOCK = threading.Lock()
+_CONTEXTS: dict[str, Any] = {}
+_PROGRAMS: dict[tuple[str, int], Any] = {}
+
+
+def _context(cl: Any, info: DeviceInfo, dev: Any) -> Any:
+    with _LOCK:
+        ctx = _CONTEXTS.get(info.id)
+        if ctx is None:
+            ctx = _CONTEXTS[info.id] = cl.Context([dev])
+        return ctx
+
+
+def _program(cl: Any, info: DeviceInfo, ctx: Any, scrypt_n: int) -> Any:
+    key = (info.id, scrypt_n)
+    with _LOCK:
+        prog = _PROGRAMS.get(key)
+        if prog is None:
+            with warnings.catch_warnings():
+                # PoCL's harmless build log would otherwise surface as a warning; the library
+                # does not print.
+                warnings.simplefilter("ignore")
+                prog = cl.Program(ctx, _kernel_source()).build(options=[f"-DSCRYPT_N={scrypt_n}"])
+            _PROGRAMS[key] = prog
+        return prog
+
+
+def _check_n(scrypt_n: int) -> None:
+    if scrypt_n < 2 or scrypt_n & (scrypt_n - 1) or scrypt_n > 1 << 31:
+        raise InvalidParameters(f"scrypt N must be a power of two in 2 .. 2^31, got {scrypt_n}")
+
+
+def _check_range(commitment: bytes, start: int, count: int) -> None:
+    if len(commitment) != 32:
+        raise InvalidParameters(f"commitment must be 32 bytes, got {len(commitment)}")
+    if start < 0 or count < 0 or start + count > 1 << 64:
+        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
+
+
+class OpenCLBackend:
+    """scrypt-jane labels on an OpenCL device (``device`` is an id from :func:`list_devices`)."""
+
+    name = "opencl"
+
+    def __init__(self, device: str | None = None) -> None:
+        cl = _cl()
+        self._cl = cl
+        self.device_info, self._device = _pick(_devices(cl), device)
+        try:
+            self._ctx = _context(cl, self.device_info, self._device)
+            self._queue = cl.CommandQueue(self._ctx)
+        except cl.Error as exc:
+            raise OpenCLFailed(self.device_info.id, "cannot open the device", exc) from exc
+        self._kernels: dict[tuple[int, str], Any] = {}
+        self._scratch: Any = None
+        self._scratch_bytes = 0
+
+    # --- sizing ---------------------------------------------------------------------------
+
+    def batch_size(self, scrypt_n: int) -> int:
+        """Labels per kernel launch: each needs N*128 bytes of scratch on the device."""
+        _check_n(scrypt_n)
+        per_item = 128 * scrypt_n
+        # A quarter of the device memory leaves room for other users (and for the display on
+        # a desktop GPU); one buffer may not exceed the device's max allocation.
+        budget = min(self.device_info.global_memory // 4, self.device_info.max_alloc)
+        items = budget // per_item
+        if items < 1:
+            raise OpenCLFailed(
+                self.device_info.id,
+                f"scrypt N={scrypt_n} needs {per_item} bytes per label, more than the "
+                f"{budget} bytes this backend may use on the device",
+            )
+        return int(min(items, _MAX_ITEMS))
+
+    def close(self) -> None:
+        """Release the device scratch buffer (it is re-created on the next call)."""
+        if self._scratch is not None:
+            self._scratch.release()
+        self._scratch = None
+        self._scratch_bytes = 0
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _kernel(self, scrypt_n: int, name: str) -> Any:
+        k = self._kernels.get((scrypt_n, name))
+        if k is None:
+            try:
+                prog = _program(self._cl, self.device_info, self._ctx, scrypt_n)
+                k = self._kernels[(scrypt_n, name)] = self._cl.Kernel(prog, name)
+            except self._cl.Error as exc:
+                raise OpenCLFailed(
+                    self.device_info.id, f"building the kernel for N={scrypt_n}", exc
+                ) from exc
+        return k
+
+    def _scratch_for(self, scrypt_n: int, items: int) -> Any:
+        need = 128 * scrypt_n * items
+        if self._scratch_bytes < need:
+            self.close()
+            self._scratch = self._cl.Buffer(self._ctx, self._cl.mem_flags.READ_WRITE, need)
+            self._scratch_bytes = need
+        return self._scratch
+
+    def _const(self, data: bytes) -> Any:
+        mf = self._cl.mem_flags
+        return self._cl.Buffer(self._ctx, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=data)
+
+    def _run(self, what: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except self._cl.Error as exc:
+            raise OpenCLFailed(self.device_info.id, what, exc) from exc
+        except MemoryError as exc:
+            raise OpenCLFailed(self.device_info.id, what, exc) from exc
+
+    # --- labels ---------------------------------------------------------------------------
+
+    def compute_labels(
+        self, commitment: bytes, start: int, count: int, scrypt_n: int, full: bool
+    ) -> np.ndarray:
+        """Labels ``start .. start+count-1`` as (count, 16) uint8, or (count, 32) when full."""
+        _check_n(scrypt_n)
+        _check_range(commitment, start, count)
+        words = 8 if full else 4
+        out = np.empty((count, 4 * words), dtype=np.uint8)
+        if count == 0:
+            return out
+        kernel = self._kernel(scrypt_n, "labels")
+        step = self.batch_size(scrypt_n)
+
+        def go() -> None:
+            scratch = self._scratch_for(scrypt_n, min(step, count))
+            com = self._const(commitment)
+            dst = self._cl.Buffer(
+                self._ctx, self._cl.mem_flags.WRITE_ONLY, min(step, count) * 4 * words
+            )
+            for lo in range(0, count, step):
+                n = min(step, count - lo)
+                kernel(
+                    self._queue,
+                    (n,),
+                    None,
+                    com,
+                    np.uint64(start + lo),
+                    np.uint32(n),
+                    np.uint32(words),
+                    dst,
+                    scratch,
+                )
+                self._cl.enqueue_copy(self._queue, out[lo : lo + n], dst)
+            self._queue.finish()
+
+        self._run(f"computing {count} labels", go)
+        return out
+
+    def compute_labels_at(
+        self, commitment: bytes, indices: Sequence[int] | np.ndarray, scrypt_n: int, full: bool
+    ) -> np.ndarray:
+        """Labels at arbitrary indices (verification samples), same shapes as compute_labels."""
+        _check_n(scrypt_n)
+        _check_range(commitment, 0, 0)
+        idx = np.ascontiguousarray(np.asarray(indices, dtype=np.uint64))
+        words = 8 if full else 4
+        out = np.empty((len(idx), 4 * words), dtype=np.uint8)
+        if len(idx) == 0:
+            return out
+        kernel = self._kernel(scrypt_n, "labels_at")
+        step = self.batch_size(scrypt_n)
+
+        def go() -> None:
+            scratch = self._scratch_for(scrypt_n, min(step, len(idx)))
+            com = self._const(commitment)
+            for lo in range(0, len(idx), step):
+                part = idx[lo : lo + step]
+                n = len(part)
+                src = self._const(part.tobytes())
+                dst = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, n * 4 * words)
+                kernel(
+                    self._queue, (n,), None, com, src, np.uint32(n), np.uint32(words), dst, scratch
+                )
+                self._cl.enqueue_copy(self._queue, out[lo : lo + n], dst)
+            self._queue.finish()
+
+        self._run(f"computing {len(idx)} labels", go)
+        return out
+
+    # --- VRF nonce ------------------------------------------------------------------------
+
+    def find_vrf_nonce(
+        self, commitment: bytes, start: int, count: int, scrypt_n: int, difficulty: bytes
+    ) -> tuple[int, bytes] | None:
+        """The index in ``start .. start+count-1`` whose full output is the smallest one below
+        ``difficulty`` (ties: lowest index), with that output; None when none is below."""
+        _check_n(scrypt_n)
+        _check_range(commitment, start, count)
+        if len(difficulty) != 32:
+            raise InvalidParameters(f"VRF difficulty must be 32 bytes, got {len(difficulty)}")
+        if count == 0:
+            return None
+        kernel = self._kernel(scrypt_n, "vrf_scan")
+        items = min(self.batch_size(scrypt_n), -(-count // _VRF_LABELS_PER_ITEM))
+        best: tuple[int, bytes] | None = None
+
+        def go() -> None:
+            nonlocal best
+            scratch = self._scratch_for(scrypt_n, items)
+            com = self._const(commitment)
+            index_buf = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, items * 8)
+            label_buf = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, items * 32)
+            indices = np.empty(items, dtype=np.uint64)
+            labels = np.empty((items, 32), dtype=np.uint8)
+            span = items * _VRF_LABELS_PER_ITEM
+            for lo in range(0, count, span):
+                n = min(span, count - lo)
+                # Later spans only need to beat the best so far: the spec's running difficulty.
+                target = best[1] if best is not None else difficulty
+                # The kernel compares big-endian words: byte order equals lexicographic order.
+                target_words = np.frombuffer(target, dtype=">u4").astype(np.uint32)
+                kernel(
+                    self._queue,
+                    (items,),
+                    None,
+                    com,
+                    np.uint64(start + lo),
+                    np.uint64(n),
+                    self._const(target_words.tobytes()),
+                    index_buf,
+                    label_buf,
+                    scratch,
+                )
+                self._cl.enqueue_copy(self._queue, indices, index_buf)
+                self._cl.enqueue_copy(self._queue, labels, label_buf)
+                self._queue.finish()
+                hits = np.flatnonzero(indices != _NO_CANDIDATE)
+                for h in hits:
+                    cand = (int(indices[h]), labels[h].tobytes())
+                    if best is None or (cand[1], cand[0]) < (best[1], best[0]):
+                        best = cand
+
+        self._run(f"scanning {count} labels for the VRF nonce", go)
+        return best

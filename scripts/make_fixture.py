@@ -21,8 +21,16 @@ from mergetool.node.fixtures import build_node
 @click.option("--orphans", default=0, help="identities with rows but no key file")
 @click.option("--wal", default=0, help="identities whose rows live only in the WAL")
 @click.option("--duplicate-key", is_flag=True, help="write the first key twice under two names")
-def main(root: Path, version: int, identities: int, prefix: str, supervised: bool,
-         orphans: int, wal: int, duplicate_key: bool) -> None:
+def main(
+    root: Path,
+    version: int,
+    identities: int,
+    prefix: str,
+    supervised: bool,
+    orphans: int,
+    wal: int,
+    duplicate_key: bool,
+) -> None:
     """Build a node data folder at ROOT."""
     node = build_node(
         root,

@@ -28,7 +28,9 @@ def _report(ctx: click.Context, exc: BaseException, *, exit_code: int) -> None:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, MergetoolError) and _wants(ctx, "as_json"):
         click.echo(json.dumps(exc.to_dict(), indent=2, sort_keys=True))
-    message = str(exc) if isinstance(exc, MergetoolError) else f"unexpected {type(exc).__name__}: {exc}"
+    message = (
+        str(exc) if isinstance(exc, MergetoolError) else f"unexpected {type(exc).__name__}: {exc}"
+    )
     click.echo(f"Error: {message}", err=True)
     if not isinstance(exc, MergetoolError) and not _wants(ctx, "traceback"):
         click.echo("This is a bug in mergetool; re-run with --traceback and report it.", err=True)

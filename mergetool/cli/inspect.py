@@ -27,15 +27,19 @@ def render_text(report: object) -> str:
     if report.drift_diff:
         lines += ["    " + line for line in report.drift_diff.splitlines()]
     lines.append("")
-    tables = sorted({t for i in report.identities for t in i.rows} | {
-        t for rows in report.orphan_rows.values() for t in rows})
+    tables = sorted(
+        {t for i in report.identities for t in i.rows}
+        | {t for rows in report.orphan_rows.values() for t in rows}
+    )
     header = ["FILE", "NODE ID", "STATUS", *tables]
     body = [header]
     for ident in report.identities:
         status = "valid" if ident.valid else f"INVALID: {ident.problem}"
         if ident.supervised:
             status += " (supervised)"
-        body.append([ident.file, ident.node_id or "-", status, *(str(ident.rows.get(t, 0)) for t in tables)])
+        body.append(
+            [ident.file, ident.node_id or "-", status, *(str(ident.rows.get(t, 0)) for t in tables)]
+        )
     for node_id, rows in report.orphan_rows.items():
         body.append(["(no key file)", node_id, "rows only", *(str(rows.get(t, 0)) for t in tables)])
     if len(body) == 1:
@@ -53,7 +57,12 @@ def render_text(report: object) -> str:
 
 @click.command("inspect", cls=MergetoolCommand)
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (format documented in README).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON (format documented in README).",
+)
 def inspect_cmd(directory: Path, as_json: bool) -> None:
     """Show a node data folder: schema version, drift, identities, rows and warnings."""
     from mergetool.node.inspect import inspect_node

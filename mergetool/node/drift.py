@@ -64,5 +64,7 @@ def check_drift(conn: sqlite3.Connection, version: int) -> DriftReport:
     want = _split(expected_schema(version))
     if have == want:
         return DriftReport(version, "")
-    diff = difflib.unified_diff(want, have, "expected (node schema)", "found in database", lineterm="", n=1)
+    diff = difflib.unified_diff(
+        want, have, "expected (node schema)", "found in database", lineterm="", n=1
+    )
     return DriftReport(version, "\n".join(diff))

@@ -101,7 +101,9 @@ def identity_rows(version: int, node_id: bytes, n: int) -> dict[str, list[dict[s
     return rows
 
 
-def insert_rows(conn: sqlite3.Connection, version: int, rows: dict[str, list[dict[str, object]]]) -> None:
+def insert_rows(
+    conn: sqlite3.Connection, version: int, rows: dict[str, list[dict[str, object]]]
+) -> None:
     """Insert rows with explicit column lists (through the SQLAlchemy table models)."""
     by_name = {t.name: t for t in identity_tables(version)}
     for name, batch in rows.items():
@@ -114,10 +116,13 @@ def insert_rows(conn: sqlite3.Connection, version: int, rows: dict[str, list[dic
 def _global_rows(conn: sqlite3.Connection, version: int) -> None:
     # Node-global state a real node has; a merge must leave the target's alone.
     if version >= 4:
-        conn.execute("INSERT INTO atx_sync_state (epoch, id, requests) VALUES (20, ?, 1)", (_b32("g"),))
+        conn.execute(
+            "INSERT INTO atx_sync_state (epoch, id, requests) VALUES (20, ?, 1)", (_b32("g"),)
+        )
     if version >= 6:
         conn.execute(
-            "INSERT INTO prepared_activeset (kind, epoch, id, weight, data) VALUES (1, 20, ?, 9, ?)",
+            "INSERT INTO prepared_activeset (kind, epoch, id, weight, data)"
+            " VALUES (1, 20, ?, 9, ?)",
             (_b32("set"), b"\x00" * 8),
         )
 

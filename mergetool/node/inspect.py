@@ -68,11 +68,13 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
     seen: dict[bytes, str] = {}
     for entry in state.keys:
         if entry.file.supervised:
-            found.append(Finding(
-                "supervised",
-                f"{entry.file.path} exists: this is a supervised node; it cannot be merged "
-                "until local.key is renamed to a unique *.key name",
-            ))
+            found.append(
+                Finding(
+                    "supervised",
+                    f"{entry.file.path} exists: this is a supervised node; it cannot be merged "
+                    "until local.key is renamed to a unique *.key name",
+                )
+            )
         if entry.error is not None:
             found.append(Finding("invalid_key", str(entry.error.message)))
         if entry.file.is_symlink:
@@ -81,25 +83,35 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
             continue
         other = seen.setdefault(entry.key.node_id, entry.file.name)
         if other != entry.file.name:
-            found.append(Finding(
-                "duplicate_identity",
-                f"{other} and {entry.file.name} hold the same identity {entry.key.node_id_hex}: "
-                "the node refuses to start; keep one",
-            ))
+            found.append(
+                Finding(
+                    "duplicate_identity",
+                    f"{other} and {entry.file.name} hold the same identity "
+                    f"{entry.key.node_id_hex}: "
+                    "the node refuses to start; keep one",
+                )
+            )
     keyed = state.valid_keys
     for node_id in state.rows:
         if node_id not in keyed:
             found.append(Finding("rows_without_key", f"rows for {node_id.hex()} but no key file"))
     for node_id, entry in keyed.items():
         if not state.rows_of(node_id):
-            found.append(Finding("key_without_rows", f"{entry.file.name} has no rows in local.sql yet"))
+            found.append(
+                Finding("key_without_rows", f"{entry.file.name} has no rows in local.sql yet")
+            )
     if state.pending_wal:
-        found.append(Finding(
-            "pending_wal",
-            f"{state.folder.wal_path} holds data not yet checkpointed (node running or crashed)",
-        ))
+        found.append(
+            Finding(
+                "pending_wal",
+                f"{state.folder.wal_path} holds data not yet checkpointed "
+                "(node running or crashed)",
+            )
+        )
     for pid, name in holders:
-        found.append(Finding("in_use", f"{name} (pid {pid}) has the database open: stop the node first"))
+        found.append(
+            Finding("in_use", f"{name} (pid {pid}) has the database open: stop the node first")
+        )
     return found
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from mergetool._exceptions import InvalidKeyFile
 
 KEY_HEX_LEN = 128
+#: Part of the name of every temporary file we create, so a later run can sweep leftovers.
+TEMP_MARK = ".mergetool-tmp-"
 _HEX = frozenset(string.hexdigits)
 
 
@@ -100,7 +102,7 @@ def fsync_dir(path: Path) -> None:
 
 def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         with os.fdopen(fd, "wb") as fh:

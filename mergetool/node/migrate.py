@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
 from mergetool.node import sqlite as sq
+from mergetool.node.keys import TEMP_MARK
 from mergetool.node.versions import LATEST_VERSION
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -130,7 +131,7 @@ def create_database(path: Path, version: int = LATEST_VERSION) -> None:
     """Write a fresh ``local.sql`` at ``version`` (WAL mode), atomically: all or no file."""
     if path.exists():
         raise DatabaseError(path, "already exists", hint="Refusing to overwrite a database.")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.creating")
+    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
     try:
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:

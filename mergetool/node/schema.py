@@ -125,7 +125,9 @@ def identity_tables(version: int, schema: str | None = None) -> tuple[IdentityTa
     ]
     if version >= 8:
         tables.append(
-            IdentityTable(sa.Table("poet_certificates", md, *_poet_certificates_columns()), "node_id")
+            IdentityTable(
+                sa.Table("poet_certificates", md, *_poet_certificates_columns()), "node_id"
+            )
         )
     return tuple(tables)
 

@@ -15,7 +15,9 @@ from mergetool._exceptions import DatabaseError, DatabaseInUse
 BUSY_TIMEOUT_S = 2.0
 
 
-def connect(path: Path, *, readonly: bool = False, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+def connect(
+    path: Path, *, readonly: bool = False, timeout: float = BUSY_TIMEOUT_S
+) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode (transactions are explicit) with a short busy timeout."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}?mode=rw"
     try:
@@ -43,11 +45,17 @@ def _translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
     if "not a database" in text or "malformed" in text:
         return DatabaseError(path, f"not a valid SQLite database ({text})")
     if "readonly" in text or "read-only" in text:
-        return DatabaseError(path, f"cannot write it ({text})", hint="Check the file's permissions.")
+        return DatabaseError(
+            path, f"cannot write it ({text})", hint="Check the file's permissions."
+        )
     if "unable to open" in text:
-        return DatabaseError(path, f"cannot open it ({text})", hint="Check that it exists and its permissions.")
+        return DatabaseError(
+            path, f"cannot open it ({text})", hint="Check that it exists and its permissions."
+        )
     if "disk" in text and "full" in text:
-        return DatabaseError(path, f"the disk is full ({text})", hint="Free some space, then retry.")
+        return DatabaseError(
+            path, f"the disk is full ({text})", hint="Free some space, then retry."
+        )
     return DatabaseError(path, text)
 
 
@@ -91,20 +99,15 @@ def processes_holding(path: Path) -> list[tuple[int, str]]:
 
 
 def ensure_not_in_use(path: Path) -> None:
-    """Refuse a database another process (a running node) has open or locked; never hang."""
+    """Refuse a database another process (a running node) has open; never hang.
+
+    Only looks (through /proc): probing with a write lock would create -wal/-shm files, and a
+    dry run or a source folder must not change. Writers still meet a short busy timeout.
+    """
     holders = processes_holding(path)
     if holders:
         listed = ", ".join(f"{name} (pid {pid})" for pid, name in holders)
         raise DatabaseInUse(path, f"held open by {listed}")
-    if not path.exists():
-        return
-    # Some systems have no /proc: a write lock we cannot take within the timeout says the same.
-    with connection(path, readonly=False) as conn:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
-        except sqlite3.OperationalError as exc:
-            raise translate(path, exc) from exc
 
 
 def snapshot(db_path: Path, dest_dir: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Node schema 8 (1.6.0): initial_post gets a challenge column and becomes post; poet_certificates."""
+"""Node schema 8 (1.6.0): initial_post + challenge column becomes post; poet_certificates."""
 
 from alembic import op
 

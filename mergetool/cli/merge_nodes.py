@@ -1,0 +1,109 @@
+"""``merge-nodes --from SRC --to DST``: the reference tool's interface, done safely."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mergetool import __version__
+from mergetool.cli._errors import MergetoolCommand, traceback_option
+from mergetool.cli.render import progress_bar, render_plan, render_result
+
+
+def _write_report(path: Path, data: dict[str, Any]) -> None:
+    from mergetool.node.keys import write_file_atomic
+
+    write_file_atomic(
+        path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
+    )
+
+
+@click.command(
+    "merge-nodes", cls=MergetoolCommand, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option(
+    "--from",
+    "-f",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Source node data folder (read only; never modified).",
+)
+@click.option(
+    "--to",
+    "-t",
+    "target",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Target node data folder (created if missing).",
+)
+@click.option("--dry-run", is_flag=True, help="Check everything and print the plan; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan/result as JSON on stdout.")
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the plan/result as JSON to this file.",
+)
+@click.option("--no-backup", is_flag=True, help="Do not back up the target before merging.")
+@click.option(
+    "--post-data",
+    "post_data",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A PoST data folder that must belong to an identity of the merged node (repeatable).",
+)
+@click.option(
+    "--adopt-supervised",
+    is_flag=True,
+    help="Install a supervised source's local.key as <node id>.key in the target.",
+)
+@click.version_option(__version__, "--version", prog_name="merge-nodes")
+@traceback_option
+def merge_cmd(
+    source: Path,
+    target: Path,
+    dry_run: bool,
+    as_json: bool,
+    report: Path | None,
+    no_backup: bool,
+    post_data: tuple[Path, ...],
+    adopt_supervised: bool,
+    traceback: bool,
+) -> None:
+    """Merge the identities of the node at SRC into the node at DST, all or nothing.
+
+    Exit status: 0 merged (or nothing to do), 1 refused or failed (nothing changed), 2 bad usage.
+    """
+    from mergetool.merge import execute, plan_merge
+
+    plan = plan_merge(
+        source, target, adopt_supervised=adopt_supervised, backup=not no_backup, post_data=post_data
+    )
+    if dry_run:
+        data = {**plan.to_dict(), "dry_run": True}
+        if report:
+            _write_report(report, data)
+        if as_json:
+            click.echo(json.dumps(data, indent=2, sort_keys=True))
+        else:
+            click.echo(render_plan(plan))
+            click.echo("Dry run: nothing was written.")
+        return
+    if not as_json:
+        click.echo(render_plan(plan))
+    with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
+        result = execute(plan, progress=progress)
+    data = {**result.to_dict(), "dry_run": False}
+    if report:
+        _write_report(report, data)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(render_result(result))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return merge_cmd.main(args=argv, prog_name="merge-nodes")

@@ -1,0 +1,101 @@
+"""Text rendering of library values, and the tqdm progress bridge. Only the CLI prints."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def _version(number: int) -> str:
+    from mergetool.node.versions import describe
+
+    return f"{number} ({describe(number)})"
+
+
+def render_plan(plan: Any) -> str:
+    """The merge plan as the operator reads it (the same object a real run executes)."""
+    lines = [f"Merge plan: {plan.source} -> {plan.target}"]
+    versions = f"  versions: source {_version(plan.source_version)}"
+    if plan.create_target_db:
+        versions += f"; target database will be created at version {plan.target_version}"
+    else:
+        versions += f", target {_version(plan.target_version)}"
+    if plan.migrates_source:
+        versions += (
+            f"; source rows are migrated {plan.source_version} -> "
+            f"{plan.target_version} on a private copy"
+        )
+    lines.append(versions)
+    if plan.recovery is not None:
+        lines.append(
+            f"  interrupted merge found ({plan.recovery.journal.name}): "
+            f"{plan.recovery.action} ({len(plan.recovery.staged)} staged key(s))"
+        )
+    if plan.already_merged:
+        lines.append("  status: already merged - nothing to do")
+    elif plan.nothing_to_do:
+        lines.append("  status: nothing to merge")
+    else:
+        lines.append(f"  identities to add ({len(plan.keys)}):")
+        for k in plan.keys:
+            extra = f"  (from {k.source_file.name})" if k.source_file.name != k.target_name else ""
+            lines.append(f"    {k.target_name}  {k.node_id}{extra}")
+        rows = ", ".join(f"{t} {n}" for t, n in plan.table_rows) or "none"
+        lines.append(f"  rows to copy: {rows}")
+        if plan.backup:
+            lines.append(f"  backup: {plan.target}/backups/<UTC timestamp>/")
+        elif plan.create_target_db:
+            lines.append("  backup: not needed (new target)")
+        else:
+            lines.append("  backup: disabled (--no-backup)")
+    for link in plan.post_data:
+        lines.append(f"  PoST data {link.directory} -> {link.identity_file} ({link.node_id})")
+    if plan.warnings:
+        lines.append("  warnings:")
+        lines += [f"    [{w.code}] {w.message}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def render_result(result: Any) -> str:
+    if result.recovered and result.recovered != "nothing":
+        head = f"Finished an interrupted merge ({result.recovered}). "
+    else:
+        head = ""
+    if not result.merged:
+        return head + (
+            "Already merged: nothing to do." if result.plan.already_merged else "Nothing to merge."
+        )
+    text = (
+        f"{head}Merged {len(result.keys_installed)} identit"
+        f"{'y' if len(result.keys_installed) == 1 else 'ies'} and {result.rows_copied} rows "
+        f"into {result.plan.target}."
+    )
+    if result.backup_dir:
+        text += f"\nBackup: {result.backup_dir} (undo with: mergetool restore {result.plan.target})"
+    return text
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress callback drawing tqdm bars on a terminal; ``None`` when disabled."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        for bar in bars.values():
+            bar.close()

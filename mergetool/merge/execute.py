@@ -1,0 +1,217 @@
+"""Carrying out a :class:`MergePlan`, all or nothing, also across crashes.
+
+Order of writes (each step durable before the next):
+  1. finish or undo an interrupted earlier merge (its journal);
+  2. create the target database if the plan says so; back up the target;
+  3. write the journal, then stage keys under names the node ignores;
+  4. copy every row in one SQLite transaction;
+  5. rename staged keys into place, then remove the journal.
+A crash before 4 commits leaves the target as it was (the next run rolls the staging back);
+a crash after leaves it merged (the next run rolls the renames forward).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
+from mergetool.merge.backup import make_backup
+from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
+from mergetool.merge.model import MergePlan, MergeResult, Recovery
+from mergetool.node import sqlite as sq
+from mergetool.node.folder import NodeFolder
+from mergetool.node.keys import (
+    TEMP_MARK,
+    IdentityKey,
+    ensure_private_dir,
+    fsync_dir,
+    load_key,
+    write_file_atomic,
+)
+from mergetool.node.migrate import create_database, upgrade_database
+from mergetool.node.schema import identity_tables
+from mergetool.node.state import count_rows
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def sweep_temporaries(folder: NodeFolder) -> None:
+    """Remove temporary files an interrupted run of ours left (never anything else)."""
+    for directory in (folder.root, folder.identities_dir):
+        if directory.is_dir():
+            for path in directory.iterdir():
+                if TEMP_MARK in path.name and path.is_file():
+                    path.unlink()
+
+
+def _install(identities: Path, staged: str, final: str) -> None:
+    """Move a staged key to its final name without ever replacing an existing file."""
+    src, dst = identities / staged, identities / final
+    if not src.exists():
+        if dst.exists():
+            return  # an earlier run got this far
+        raise MergeFailed(f"{src}: staged key missing; cannot finish the interrupted merge")
+    os.link(src, dst)
+    src.unlink()
+
+
+def recover(folder: NodeFolder, recovery: Recovery) -> str:
+    """Finish (roll forward) or undo (roll back) an interrupted merge, as the plan decided."""
+    journal = read_journal(folder.root)
+    if journal is None:
+        return "nothing"
+    ids = folder.identities_dir
+    if recovery.action == "roll-forward":
+        for staged, final in recovery.staged:
+            _install(ids, staged, final)
+    else:
+        for staged, _ in recovery.staged:
+            (ids / staged).unlink(missing_ok=True)
+    fsync_dir(ids)
+    journal.remove()
+    return recovery.action
+
+
+def _prepare_source(plan: MergePlan, workdir: Path) -> Path:
+    snap = sq.snapshot(plan.source / "local.sql", workdir)
+    if plan.migrates_source:
+        upgrade_database(snap, plan.target_version)
+    return snap
+
+
+def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
+    """The source as executed must be the source as planned."""
+    with sq.connection(snap, readonly=True) as conn:
+        rows = count_rows(conn, sq.user_version(conn))
+    planned = {bytes.fromhex(i.node_id): sum(n for _, n in i.rows) for i in plan.identities}
+    found = {k: sum(v.values()) for k, v in rows.items()}
+    if planned != found:
+        raise MergeFailed(
+            f"{plan.source}: the source changed since the merge was planned",
+            hint="Make sure its node is stopped, then run the merge again.",
+        )
+
+
+def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
+    db = plan.target / "local.sql"
+    conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("ATTACH DATABASE ? AS src", (f"file:{snap}?mode=ro",))
+        copied = 0
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise sq.translate(db, exc) from exc
+        try:
+            tables = identity_tables(plan.target_version)
+            for n, ident in enumerate(tables):
+                cols = ", ".join(f'"{c}"' for c in ident.columns)
+                cur = conn.execute(
+                    f'INSERT INTO main."{ident.name}" ({cols}) '
+                    f'SELECT {cols} FROM src."{ident.name}"'
+                )
+                copied += cur.rowcount
+                progress("rows", n + 1, len(tables))
+            expected = sum(i.total for i in plan.identities)
+            if copied != expected:
+                raise MergeFailed(f"copied {copied} rows where the plan counted {expected}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("DETACH DATABASE src")
+    except sqlite3.Error as exc:
+        raise sq.translate(db, exc) from exc
+    finally:
+        conn.close()
+    return copied
+
+
+def _stage_keys(plan: MergePlan, journal: Journal) -> None:
+    ids = plan.target / "identities"
+    for install, staged in zip(plan.keys, journal.keys, strict=True):
+        key: IdentityKey = load_key(install.source_file)
+        if key.node_id_hex != install.node_id:
+            raise MergeFailed(f"{install.source_file}: changed since the merge was planned")
+        write_file_atomic(ids / staged.staged, key.to_file_bytes())
+
+
+def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
+    """Carry out ``plan`` exactly; on any failure the target is left as it was."""
+    progress = progress or _no_progress
+    folder = NodeFolder(plan.target)
+    recovered = None
+    if plan.recovery is not None:
+        recovered = recover(folder, plan.recovery)
+    if folder.root.exists():
+        sweep_temporaries(folder)
+    if plan.nothing_to_do:
+        return MergeResult(plan, False, None, (), 0, recovered)
+    sq.ensure_not_in_use(folder.db_path)
+    try:
+        ensure_private_dir(folder.root)
+        ensure_private_dir(folder.identities_dir)
+        if plan.create_target_db:
+            create_database(folder.db_path, plan.target_version)
+        backup_dir = make_backup(folder) if plan.backup else None
+    except OSError as exc:
+        raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
+
+    journal = Journal(
+        path=journal_path(folder.root),
+        source=str(plan.source),
+        node_ids=tuple(i.node_id for i in plan.identities),
+        expected_rows=sum(i.total for i in plan.identities),
+        keys=tuple(StagedKey(k.target_name, k.node_id) for k in plan.keys),
+    )
+    committed = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="mergetool-src-") as tmp:
+            snap = _prepare_source(plan, Path(tmp))
+            _verify_unchanged(plan, snap)
+            journal.write()
+            _stage_keys(plan, journal)
+            rows = _copy_rows(plan, snap, progress) if plan.identities else 0
+            committed = True
+        for n, staged in enumerate(journal.keys):
+            _install(folder.identities_dir, staged.staged, staged.final)
+            progress("keys", n + 1, len(journal.keys))
+        fsync_dir(folder.identities_dir)
+        journal.remove()
+    except (MergetoolError, OSError, sqlite3.Error) as exc:
+        if not committed:
+            _undo_staging(folder, journal)
+        if isinstance(exc, MergetoolError):
+            raise
+        where = getattr(exc, "filename", None) or plan.target
+        detail = getattr(exc, "strerror", None) or str(exc)
+        raise MergeFailed(
+            f"{where}: {detail}; the merge was rolled back, the target is unchanged"
+            if not committed
+            else f"{where}: {detail}; rows are merged but keys are not all in place",
+            hint=None if not committed else "Run the same command again to finish the merge.",
+        ) from exc
+    return MergeResult(
+        plan, True, backup_dir, tuple(k.final for k in journal.keys), rows, recovered
+    )
+
+
+def _undo_staging(folder: NodeFolder, journal: Journal) -> None:
+    try:
+        for staged in journal.keys:
+            (folder.identities_dir / staged.staged).unlink(missing_ok=True)
+        if read_journal(folder.root) is not None:
+            journal.remove()
+        sweep_temporaries(folder)
+    except (OSError, DatabaseError):
+        pass  # the journal stays; the next run rolls back from it

@@ -12,7 +12,44 @@ from typing import Any
 from mergetool._version import __version__
 
 _EXPORTS: dict[str, str] = {
-    # filled as the library grows: name -> module
+    "AddIdentityPlan": "mergetool.merge.add_identity",
+    "IdentityKey": "mergetool.node.keys",
+    "MergePlan": "mergetool.merge.model",
+    "MergeResult": "mergetool.merge.model",
+    "NodeReport": "mergetool.node.inspect",
+    "add_identity": "mergetool.merge.add_identity",
+    "create_database": "mergetool.node.migrate",
+    "execute": "mergetool.merge.execute",
+    "inspect_node": "mergetool.node.inspect",
+    "load_key": "mergetool.node.keys",
+    "plan_add_identity": "mergetool.merge.add_identity",
+    "plan_merge": "mergetool.merge.plan",
+    "restore": "mergetool.merge.backup",
+    "upgrade_database": "mergetool.node.migrate",
+    # the exception hierarchy (see mergetool/_exceptions.py)
+    **{
+        name: "mergetool._exceptions"
+        for name in (
+            "DatabaseError",
+            "DatabaseInUse",
+            "DuplicateIdentity",
+            "InvalidKeyFile",
+            "InvalidProof",
+            "MergeFailed",
+            "MergeRefused",
+            "MergetoolError",
+            "NameCollision",
+            "NodeDataError",
+            "NotANodeFolder",
+            "PostError",
+            "RestoreError",
+            "RowsAlreadyPresent",
+            "SchemaDrift",
+            "SupervisedNode",
+            "UnsupportedVersion",
+            "VersionMismatch",
+        )
+    },
 }
 
 __all__ = sorted(["__version__", *_EXPORTS])

@@ -64,7 +64,7 @@ class NodeFolder:
             return False
 
     def identity_files(self) -> list[IdentityFile]:
-        """``*.key`` entries sorted by name; sub-folders and other files skipped, as the node does."""
+        """``*.key`` entries by name; sub-folders and other files skipped, as the node does."""
         try:
             entries = list(os.scandir(self.identities_dir))
         except FileNotFoundError:

@@ -1,0 +1,54 @@
+"""``mergetool add-identity``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mergetool.cli._errors import MergetoolCommand
+
+
+@click.command("add-identity", cls=MergetoolCommand)
+@click.option(
+    "--post-dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="PoST data folder holding identity.key and postdata_metadata.json (from postcli).",
+)
+@click.option(
+    "--to",
+    "node",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Node data folder to add the identity to.",
+)
+@click.option("--name", help="File name in identities/ (default: <node id>.key).")
+@click.option("--dry-run", is_flag=True, help="Check and print what would be done; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def add_identity(
+    post_dir: Path, node: Path, name: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Install a postcli identity.key into a node's identities/ folder, checked and atomically."""
+    from mergetool.merge.add_identity import add_identity as install
+    from mergetool.merge.add_identity import plan_add_identity
+
+    plan = plan_add_identity(post_dir, node, name)
+    if not dry_run:
+        install(plan)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"file": str(plan.target_file), "node_id": plan.node_id, "installed": not dry_run},
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    elif dry_run:
+        click.echo(f"Would install {plan.key_file} as {plan.target_file} ({plan.node_id}).")
+    else:
+        click.echo(f"Installed {plan.key_file} as {plan.target_file} ({plan.node_id}).")
+        click.echo(
+            "Restart the node to load it; keep the PoST service for it pointed at this node."
+        )

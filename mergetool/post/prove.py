@@ -21,8 +21,9 @@ from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, re
 
 Progress = Callable[[int, int], None]
 PassStarted = Callable[[int, int], None]
-CHUNK_LABELS = 1 << 20  # 16 MiB of labels per read
+CHUNK_LABELS = 1 << 16  # 1 MiB of labels per read: stays in L2 across all groups
 _LSB_MASK = (1 << 56) - 1
+_LABEL_DTYPE = "V16"  # one label as a single numpy element: gathers copy 16 bytes at once
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,71 @@ def iter_chunks(
             raise PostError(f"cannot read {path}: {exc}") from exc
 
 
-def scan_group(encryptor: Any, labels: Any, out: Any, msb: int) -> Any:
-    """Positions (label * 16 + byte) in the chunk whose AES byte is <= msb, ascending."""
-    import numpy as np
+class GroupScanner:
+    """Scans chunks of labels for one nonce group; keeps its AES contexts and buffers."""
 
-    encryptor.update_into(labels, out)
-    cipher = np.frombuffer(out, dtype=np.uint8, count=len(labels))
-    return np.flatnonzero(cipher <= msb), cipher
+    def __init__(
+        self, challenge: bytes, group: int, pow_value: int, msb: int, lsb: int, capacity: int
+    ) -> None:
+        import numpy as np
+
+        self.challenge, self.group, self.pow = challenge, group, pow_value
+        self.msb, self.lsb = msb, lsb
+        self.encryptor = group_cipher(challenge, group, pow_value).encryptor()
+        self.lazy: dict[int, Any] = {}
+        self.out = bytearray(capacity + 15)
+        self.cipher = np.frombuffer(self.out, dtype=np.uint8, count=capacity)
+        self.mask = np.empty(capacity, dtype=bool)
+        self.words = np.empty(capacity // 8, dtype=bool)
+        self.lazy_out = bytearray(capacity + 15)
+
+    def _lazy(self, j: int) -> Any:
+        lazy = self.lazy.get(j)
+        if lazy is None:
+            nonce = 16 * self.group + j
+            lazy = self.lazy[j] = group_cipher(
+                self.challenge, self.group, self.pow, nonce
+            ).encryptor()
+        return lazy
+
+    def scan(self, labels: Any) -> Any:
+        """Positions ``label * 16 + j`` counting for nonce ``16g + j``, in ascending order."""
+        import numpy as np
+
+        size = len(labels)
+        self.encryptor.update_into(labels, self.out)
+        cipher, mask, words = self.cipher[:size], self.mask[:size], self.words[: size // 8]
+        np.less_equal(cipher, self.msb, out=mask)
+        # Candidates are rare (about 1 byte in 256 on mainnet): find the 8-byte words holding
+        # one first, then the bytes inside only those words.
+        np.not_equal(mask.view(np.uint64), 0, out=words)
+        hit_words = np.flatnonzero(words)
+        inner = np.flatnonzero(mask.reshape(-1, 8)[hit_words])
+        pos = hit_words[inner >> 3] * 8 + (inner & 7)
+        if not len(pos):
+            return pos
+        ties = np.flatnonzero(cipher[pos] == self.msb)
+        if not len(ties):
+            return pos
+        # Ties need each nonce's own "lazy" AES: group them by nonce so there is one AES call
+        # per nonce and every other step is a single vectorized op.
+        tie_pos = pos[ties]
+        lanes = (tie_pos & 15).astype(np.uint8)  # uint8 keys get numpy's radix sort
+        order = np.argsort(lanes, kind="stable")
+        counts = np.bincount(lanes, minlength=16)
+        block = labels.view(_LABEL_DTYPE)[tie_pos[order] >> 4]
+        lazy_out = self.lazy_out
+        view_in, view_out = memoryview(block).cast("B"), memoryview(lazy_out)
+        start = 0
+        for j, count in enumerate(counts.tolist()):
+            if count:
+                end = start + 16 * count
+                self._lazy(j).update_into(view_in[start:end], view_out[start:])
+                start = end
+        low = np.frombuffer(lazy_out, dtype="<u8", count=2 * len(block))[::2]
+        keep = np.ones(len(pos), dtype=bool)
+        keep[ties[order]] = (low & np.uint64(_LSB_MASK)) < np.uint64(self.lsb)
+        return pos[keep]
 
 
 def generate_proof(
@@ -162,7 +221,6 @@ def generate_proof(
     difficulty = proving_difficulty(meta.num_labels, k1)
     msb, lsb = difficulty.msb, difficulty.lsb
     target = scaled_pow_target(pow_difficulty, meta.num_units)
-    total_bytes = meta.num_labels * LABEL_SIZE
     threads = max(1, threads)
     buffer = np.empty(min(chunk_labels, meta.num_labels) * LABEL_SIZE, dtype=np.uint8)
     start = start_nonce - start_nonce % 16
@@ -179,18 +237,7 @@ def generate_proof(
                 for g in groups
             }
             found = _scan_pass(
-                directory,
-                meta,
-                buffer,
-                pool,
-                groups,
-                pows,
-                challenge,
-                msb,
-                lsb,
-                k2,
-                total_bytes,
-                progress,
+                directory, meta, buffer, pool, groups, pows, challenge, (msb, lsb), k2, progress
             )
             if found is not None:
                 nonce, indices = found
@@ -209,17 +256,16 @@ def _scan_pass(
     groups: list[int],
     pows: dict[int, int],
     challenge: bytes,
-    msb: int,
-    lsb: int,
+    difficulty: tuple[int, int],
     k2: int,
-    total_bytes: int,
     progress: Progress | None,
 ) -> tuple[int, list[int]] | None:
     import numpy as np
 
-    encryptors = {g: group_cipher(challenge, g, pows[g]).encryptor() for g in groups}
-    outputs = {g: bytearray(len(buffer) + 15) for g in groups}
+    msb, lsb = difficulty
+    scanners = [GroupScanner(challenge, g, pows[g], msb, lsb, len(buffer)) for g in groups]
     found: dict[int, list[int]] = {}
+    total_bytes = meta.num_labels * LABEL_SIZE
     position = 0
 
     def on_read(n: int) -> None:
@@ -228,35 +274,25 @@ def _scan_pass(
         if progress:
             progress(position, total_bytes)
 
-    def work(g: int, chunk: Any) -> tuple[int, Any, Any]:
-        hits, cipher = scan_group(encryptors[g], chunk, outputs[g], msb)
-        return g, hits, cipher
-
     for first, chunk in iter_chunks(directory, meta, buffer, on_read):
-        results = list(pool.map(lambda g, c=chunk: work(g, c), groups))
+        if len(scanners) == 1 or pool._max_workers == 1:
+            results = [s.scan(chunk) for s in scanners]
+        else:
+            results = list(pool.map(lambda s, c=chunk: s.scan(c), scanners))
         winners: list[tuple[int, int]] = []
-        for g, hits, cipher in results:
-            if not len(hits):
+        for scanner, pos in zip(scanners, results, strict=True):
+            if not len(pos):
                 continue
-            values = cipher[hits]
-            for j in np.unique(hits & 15).tolist():
-                nonce = 16 * g + j
-                mine = hits[(hits & 15) == j]
-                mine_values = values[(hits & 15) == j]
+            lanes = pos & 15
+            for j in np.unique(lanes).tolist():
+                nonce = 16 * scanner.group + j
                 got = found.setdefault(nonce, [])
                 if len(got) >= k2:
                     continue
-                for pos, value in zip(mine.tolist(), mine_values.tolist(), strict=True):
-                    label_pos = pos >> 4
-                    if value == msb:
-                        label = bytes(chunk[label_pos * 16 : label_pos * 16 + 16])
-                        if not lazy_passes(challenge, g, pows[g], nonce, label, lsb):
-                            continue
-                    got.append(first + label_pos)
-                    if len(got) == k2:
-                        winners.append((got[-1], nonce))
-                        break
+                got.extend((pos[lanes == j] >> 4)[: k2 - len(got)] + first)
+                if len(got) == k2:
+                    winners.append((got[-1], nonce))
         if winners:
             _, nonce = min(winners)
-            return nonce, found[nonce]
+            return nonce, [int(i) for i in found[nonce]]
     return None

@@ -2,13 +2,21 @@
  * scrypt-jane labels for Spacemesh PoST, written from docs in ../shared/spec/post.md:
  *   label(i) = scrypt(P = commitment || u64le(i) || 0^32, S = "", N, r = 1, p = 1, dkLen = 32)
  * with Keccak-512 (original padding 0x01, rate 72 bytes) inside HMAC/PBKDF2 and ChaCha20/8 as
- * the mixing function. One work item computes one label; each owns N * 128 bytes of `scratch`.
+ * the mixing function. One work item computes LANES labels side by side (their ChaCha rows packed
+ * into one vector, so a CPU runs LANES independent chains per instruction: more SIMD width and
+ * more memory reads in flight) and owns LANES * N * 128 bytes of `scratch`.
  *
- * Build options: -D SCRYPT_N=<power of two >= 2>.
+ * Build options: -D SCRYPT_N=<power of two >= 2>, -D LANES=<1 or 4> (default 1, for GPUs).
  */
 
 #ifndef SCRYPT_N
 #error "SCRYPT_N must be defined"
+#endif
+#ifndef LANES
+#define LANES 1
+#endif
+#if LANES != 1 && LANES != 4
+#error "LANES must be 1 or 4"
 #endif
 
 /* ---- Keccak-f[1600] ------------------------------------------------------------------------ */
@@ -122,112 +130,165 @@ static void pbkdf2_salt128(const hmac_keys *k, const ulong salt[16], ulong out[8
 
 /* ---- ChaCha20/8 BlockMix and ROMix ---------------------------------------------------------- */
 
-/* One ChaCha core (8 rounds plus feed-forward) on a 64-byte block kept as four uint4 rows, so
- * each quarter-round step is one vector instruction and the diagonal round is a lane rotation. */
-static void chacha8(uint16 *x) {
-    /* by pointer: passing uint16 by value changes the ABI on AVX2-only CPUs (PoCL warns) */
-    uint16 in = *x;
-    uint4 a = in.s0123, b = in.s4567, c = in.s89ab, d = in.scdef;
-#pragma unroll
+/* A 64-byte block is four rows of four words; with LANES = 4 a row vector holds the same row of
+ * four labels. The diagonal round turns rows b, c, d left by 1, 2, 3 words within each label. */
+#if LANES == 4
+typedef uint16 row_t;
+#define TURN1(v) (v).s123056749ab8defc
+#define TURN2(v) (v).s23016745ab89efcd
+#define TURN3(v) (v).s30127456b89afcde
+#define GATHER(q, sel) (row_t)(q[0].sel, q[1].sel, q[2].sel, q[3].sel)
+#else
+typedef uint4 row_t;
+#define TURN1(v) (v).yzwx
+#define TURN2(v) (v).zwxy
+#define TURN3(v) (v).wxyz
+#define GATHER(q, sel) (q[0].sel)
+#endif
+
+/* Shifts, not rotate(): for 16-wide vectors PoCL makes rotate() a library call on AVX2 CPUs. */
+#define ROTL(v, n) (((v) << (n)) | ((v) >> (32 - (n))))
+
+#define QUARTER_ROUNDS(a, b, c, d)                                                                 \
+    a += b; d = ROTL(d ^ a, 16);                                                                   \
+    c += d; b = ROTL(b ^ c, 12);                                                                   \
+    a += b; d = ROTL(d ^ a, 8);                                                                    \
+    c += d; b = ROTL(b ^ c, 7);
+
+/* ChaCha core (8 rounds plus feed-forward) on one block of each lane, in place. */
+static void chacha8(uint16 blk[LANES]) {
+    row_t a = GATHER(blk, s0123), b = GATHER(blk, s4567);
+    row_t c = GATHER(blk, s89ab), d = GATHER(blk, scdef);
     for (int i = 0; i < 4; i++) {
-        a += b; d = rotate(d ^ a, (uint4)16);
-        c += d; b = rotate(b ^ c, (uint4)12);
-        a += b; d = rotate(d ^ a, (uint4)8);
-        c += d; b = rotate(b ^ c, (uint4)7);
-        b = b.yzwx; c = c.zwxy; d = d.wxyz;
-        a += b; d = rotate(d ^ a, (uint4)16);
-        c += d; b = rotate(b ^ c, (uint4)12);
-        a += b; d = rotate(d ^ a, (uint4)8);
-        c += d; b = rotate(b ^ c, (uint4)7);
-        b = b.wxyz; c = c.zwxy; d = d.yzwx;
+        QUARTER_ROUNDS(a, b, c, d)
+        b = TURN1(b); c = TURN2(c); d = TURN3(d);
+        QUARTER_ROUNDS(a, b, c, d)
+        b = TURN3(b); c = TURN2(c); d = TURN1(d);
     }
-    *x = in + (uint16)(a, b, c, d);
+#if LANES == 4
+    blk[0] += (uint16)(a.s0123, b.s0123, c.s0123, d.s0123);
+    blk[1] += (uint16)(a.s4567, b.s4567, c.s4567, d.s4567);
+    blk[2] += (uint16)(a.s89ab, b.s89ab, c.s89ab, d.s89ab);
+    blk[3] += (uint16)(a.scdef, b.scdef, c.scdef, d.scdef);
+#else
+    blk[0] += (uint16)(a, b, c, d);
+#endif
 }
 
-/* scrypt BlockMix for r = 1: y0 = H(x1 ^ x0), y1 = H(y0 ^ x1). */
-static void block_mix(uint16 *x0, uint16 *x1) {
-    *x0 ^= *x1;
+/* scrypt BlockMix for r = 1 (x0 = H(x0 ^ x1), then x1 = H(x1 ^ x0)), per lane. */
+static void block_mix(uint16 x0[LANES], uint16 x1[LANES]) {
+    for (int l = 0; l < LANES; l++)
+        x0[l] ^= x1[l];
     chacha8(x0);
-    *x1 ^= *x0;
+    for (int l = 0; l < LANES; l++)
+        x1[l] ^= x0[l];
     chacha8(x1);
 }
 
-static void romix(uint16 *x0, uint16 *x1, __global uint16 *v) {
+/* Lane l keeps its N two-block entries at v[2 * (l * N + i)]. */
+static void romix(uint16 x0[LANES], uint16 x1[LANES], __global uint16 *v) {
     for (uint i = 0; i < SCRYPT_N; i++) {
-        v[2 * i] = *x0;
-        v[2 * i + 1] = *x1;
+        for (int l = 0; l < LANES; l++) {
+            v[2 * (l * SCRYPT_N + i)] = x0[l];
+            v[2 * (l * SCRYPT_N + i) + 1] = x1[l];
+        }
         block_mix(x0, x1);
     }
     for (uint i = 0; i < SCRYPT_N; i++) {
-        uint j = (*x1).s0 & (SCRYPT_N - 1);
-        *x0 ^= v[2 * j];
-        *x1 ^= v[2 * j + 1];
+        for (int l = 0; l < LANES; l++) {
+            uint j = x1[l].s0 & (SCRYPT_N - 1);
+            x0[l] ^= v[2 * (l * SCRYPT_N + j)];
+            x1[l] ^= v[2 * (l * SCRYPT_N + j) + 1];
+        }
         block_mix(x0, x1);
     }
 }
 
-/* ---- one label ------------------------------------------------------------------------------ */
+/* ---- labels --------------------------------------------------------------------------------- */
 
-static void lanes_to_words(const ulong l[8], uint16 *w) {
-    *w = (uint16)(as_uint2(l[0]), as_uint2(l[1]), as_uint2(l[2]), as_uint2(l[3]),
-                    as_uint2(l[4]), as_uint2(l[5]), as_uint2(l[6]), as_uint2(l[7]));
-}
-
-/* The full 32-byte scrypt output of label `index`, as 8 little-endian words. */
-static uint8 scrypt_label(__constant const ulong *commitment, ulong index, __global uint16 *v) {
+static void password_keys(hmac_keys *k, __constant const ulong *commitment, ulong index) {
     ulong key[9] = {commitment[0], commitment[1], commitment[2], commitment[3], index, 0, 0, 0, 0};
-    hmac_keys k;
-    hmac_init(&k, key);
+    hmac_init(k, key);
+}
 
+static void lanes_to_words(const ulong t[8], uint16 *w) {
+    *w = (uint16)(as_uint2(t[0]), as_uint2(t[1]), as_uint2(t[2]), as_uint2(t[3]),
+                  as_uint2(t[4]), as_uint2(t[5]), as_uint2(t[6]), as_uint2(t[7]));
+}
+
+static void words_to_lanes(uint16 w, ulong *t) {
+    t[0] = as_ulong(w.s01); t[1] = as_ulong(w.s23); t[2] = as_ulong(w.s45);
+    t[3] = as_ulong(w.s67); t[4] = as_ulong(w.s89); t[5] = as_ulong(w.sab);
+    t[6] = as_ulong(w.scd); t[7] = as_ulong(w.sef);
+}
+
+/* Full 32-byte scrypt outputs (8 little-endian words) of the labels `index[0..LANES-1]`. */
+static void scrypt_labels(__constant const ulong *commitment, const ulong index[LANES],
+                          __global uint16 *v, uint8 out[LANES]) {
+    uint16 x0[LANES], x1[LANES];
     ulong t[8];
-    uint16 x0, x1;
-    pbkdf2_empty_salt(&k, 1, t);
-    lanes_to_words(t, &x0);
-    pbkdf2_empty_salt(&k, 2, t);
-    lanes_to_words(t, &x1);
+    for (int l = 0; l < LANES; l++) {
+        hmac_keys k;
+        password_keys(&k, commitment, index[l]);
+        pbkdf2_empty_salt(&k, 1, t);
+        lanes_to_words(t, &x0[l]);
+        pbkdf2_empty_salt(&k, 2, t);
+        lanes_to_words(t, &x1[l]);
+    }
+    romix(x0, x1, v);
+    for (int l = 0; l < LANES; l++) {
+        /* Re-deriving the two HMAC states costs two permutations; keeping LANES of them alive
+         * across ROMix would cost registers on GPUs. */
+        hmac_keys k;
+        ulong salt[16];
+        password_keys(&k, commitment, index[l]);
+        words_to_lanes(x0[l], salt);
+        words_to_lanes(x1[l], salt + 8);
+        pbkdf2_salt128(&k, salt, t);
+        out[l] = (uint8)(as_uint2(t[0]), as_uint2(t[1]), as_uint2(t[2]), as_uint2(t[3]));
+    }
+}
 
-    romix(&x0, &x1, v);
-
-    ulong salt[16];
-    ulong2 p;
-    p = as_ulong2(x0.s0123); salt[0] = p.x; salt[1] = p.y;
-    p = as_ulong2(x0.s4567); salt[2] = p.x; salt[3] = p.y;
-    p = as_ulong2(x0.s89ab); salt[4] = p.x; salt[5] = p.y;
-    p = as_ulong2(x0.scdef); salt[6] = p.x; salt[7] = p.y;
-    p = as_ulong2(x1.s0123); salt[8] = p.x; salt[9] = p.y;
-    p = as_ulong2(x1.s4567); salt[10] = p.x; salt[11] = p.y;
-    p = as_ulong2(x1.s89ab); salt[12] = p.x; salt[13] = p.y;
-    p = as_ulong2(x1.scdef); salt[14] = p.x; salt[15] = p.y;
-    pbkdf2_salt128(&k, salt, t);
-    return (uint8)(as_uint2(t[0]), as_uint2(t[1]), as_uint2(t[2]), as_uint2(t[3]));
+static void store_label(__global uint *out, size_t at, uint words, uint8 r) {
+    __global uint *o = out + at * words;
+    vstore4(r.s0123, 0, o);
+    if (words == 8)
+        vstore4(r.s4567, 1, o);
 }
 
 /* ---- kernels -------------------------------------------------------------------------------- */
 
-/* Labels start .. start+count-1; `words` is 4 (stored 16-byte labels) or 8 (full output). */
+/* Labels start .. start+count-1, LANES per work item; `words` is 4 (stored 16-byte labels) or 8
+ * (full output). Lanes past the end repeat the last label and are not written. */
 __kernel void labels(__constant const ulong *commitment, ulong start, uint count, uint words,
                      __global uint *out, __global uint16 *scratch) {
-    uint gid = get_global_id(0);
-    if (gid >= count)
+    uint base = get_global_id(0) * LANES;
+    if (base >= count)
         return;
-    uint8 r = scrypt_label(commitment, start + gid, scratch + (size_t)gid * 2 * SCRYPT_N);
-    __global uint *o = out + (size_t)gid * words;
-    vstore4(r.s0123, 0, o);
-    if (words == 8)
-        vstore4(r.s4567, 1, o);
+    ulong index[LANES];
+    uint8 r[LANES];
+    for (int l = 0; l < LANES; l++)
+        index[l] = start + min(base + l, count - 1);
+    scrypt_labels(commitment, index, scratch + (size_t)get_global_id(0) * 2 * LANES * SCRYPT_N, r);
+    for (int l = 0; l < LANES; l++)
+        if (base + l < count)
+            store_label(out, base + l, words, r[l]);
 }
 
 /* Labels at the given indices (verification samples); otherwise like `labels`. */
 __kernel void labels_at(__constant const ulong *commitment, __global const ulong *indices,
                         uint count, uint words, __global uint *out, __global uint16 *scratch) {
-    uint gid = get_global_id(0);
-    if (gid >= count)
+    uint base = get_global_id(0) * LANES;
+    if (base >= count)
         return;
-    uint8 r = scrypt_label(commitment, indices[gid], scratch + (size_t)gid * 2 * SCRYPT_N);
-    __global uint *o = out + (size_t)gid * words;
-    vstore4(r.s0123, 0, o);
-    if (words == 8)
-        vstore4(r.s4567, 1, o);
+    ulong index[LANES];
+    uint8 r[LANES];
+    for (int l = 0; l < LANES; l++)
+        index[l] = indices[min(base + l, count - 1)];
+    scrypt_labels(commitment, index, scratch + (size_t)get_global_id(0) * 2 * LANES * SCRYPT_N, r);
+    for (int l = 0; l < LANES; l++)
+        if (base + l < count)
+            store_label(out, base + l, words, r[l]);
 }
 
 /* Byte-wise (lexicographic) order of little-endian words is numeric order after a byte swap. */
@@ -245,25 +306,32 @@ static int less_than(uint8 a, uint8 b) {
     return 0;
 }
 
-/* VRF nonce scan: work item g checks labels start+g, start+g+G, ... (G = global size) below
- * start+count and keeps the first smallest output under `difficulty` (8 big-endian words).
- * It writes only its candidate: best_index[g] (ULONG_MAX when none) and best_label[g]. */
+/* VRF nonce scan: work item g checks labels at offsets g*LANES, then G*LANES further on
+ * (G = global size), below `count`, and keeps the first smallest output under `difficulty`
+ * (8 big-endian words). It writes only that candidate: best_index[g] (ULONG_MAX when none)
+ * and best_label[g], so the host reads back 40 bytes per work item instead of every label. */
 __kernel void vrf_scan(__constant const ulong *commitment, ulong start, ulong count,
                        __constant const uint *difficulty, __global ulong *best_index,
                        __global uint *best_label, __global uint16 *scratch) {
     size_t gid = get_global_id(0);
-    size_t gsize = get_global_size(0);
-    __global uint16 *v = scratch + gid * 2 * SCRYPT_N;
+    size_t stride = get_global_size(0) * LANES;
+    __global uint16 *v = scratch + gid * 2 * LANES * SCRYPT_N;
     uint8 best = vload8(0, difficulty);
     uint8 best_le = (uint8)(0);
     ulong found = ULONG_MAX;
-    for (ulong off = gid; off < count; off += gsize) {
-        uint8 r = scrypt_label(commitment, start + off, v);
-        uint8 be = big_endian_words(r);
-        if (less_than(be, best)) {
-            best = be;
-            best_le = r;
-            found = start + off;
+    ulong index[LANES];
+    uint8 r[LANES];
+    for (ulong off = gid * LANES; off < count; off += stride) {
+        for (int l = 0; l < LANES; l++)
+            index[l] = start + min(off + l, count - 1);
+        scrypt_labels(commitment, index, v, r);
+        for (int l = 0; l < LANES; l++) {
+            uint8 be = big_endian_words(r[l]);
+            if (off + l < count && less_than(be, best)) {
+                best = be;
+                best_le = r[l];
+                found = start + off + l;
+            }
         }
     }
     best_index[gid] = found;

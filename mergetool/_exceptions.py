@@ -25,7 +25,8 @@ carries the structured fields a caller needs and the process exit code the CLI u
         │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown --device
         │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
         ├── ProvingFailed
-        └── InvalidProof (exit 1, carries reason/index)
+        ├── InvalidProof (exit 1, carries reason/index)
+        └── DataVerificationFailed (exit 1, carries the per-file report)
 
 Third-party errors (sqlite3, SQLAlchemy, OSError) are translated where they are met with
 ``raise SomeError(...) from exc``; the CLI maps this tree to messages in one place.
@@ -103,11 +104,15 @@ class DuplicateIdentity(NodeDataError):
 
 
 class SupervisedNode(NodeDataError):
-    def __init__(self, key_path: Path, side: str) -> None:
+    def __init__(self, key_path: Path, side: str, *, adoptable: bool = False) -> None:
+        hint = (
+            "Convert it to remote smeshing first: rename local.key to a unique name ending in .key."
+        )
+        if adoptable:
+            hint += " Or pass --adopt-supervised to install it as <node id>.key in the target."
         super().__init__(
             f"{side} {key_path.parent.parent} appears to be a supervised node ({key_path} exists)",
-            hint="Convert it to remote smeshing first: rename local.key to a unique name "
-            "ending in .key.",
+            hint=hint,
         )
         self.path = key_path
         self.side = side
@@ -258,3 +263,23 @@ class InvalidProof(PostError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "reason": self.reason, "index": self.index}
+
+
+class DataVerificationFailed(PostError):
+    """Sampled labels on disk differ from recomputed ones; ``report`` has the details."""
+
+    def __init__(self, report: dict[str, object]) -> None:
+        files = [f for f in report["files"] if f["bad"]]  # type: ignore[attr-defined]
+        where = "; ".join(
+            f"{f['file']}: {f['bad']} bad, first at byte offsets "
+            + ", ".join(str(o) for o in f["first_bad_offsets"])
+            for f in files
+        )
+        super().__init__(
+            f"{report['bad']} of {report['checked']} sampled labels are wrong ({where})",
+            hint="Re-initialize the affected files (delete them and re-run `post init`).",
+        )
+        self.report = report
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "report": self.report}

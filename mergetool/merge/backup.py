@@ -12,10 +12,16 @@ from pathlib import Path
 from mergetool._exceptions import RestoreError
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import KEY_SUFFIX, NodeFolder
-from mergetool.node.keys import TEMP_MARK, ensure_private_dir, fsync_dir, write_file_atomic
+from mergetool.node.keys import (
+    TEMP_MARK,
+    ensure_private_dir,
+    fsync_dir,
+    write_file_atomic,
+    write_new_file,
+)
 
 BACKUPS = "backups"
-_PARTIAL = ".partial-"
+PARTIAL_PREFIX = ".partial-"
 
 
 def _stamp() -> str:
@@ -44,7 +50,8 @@ def _copy_keys(identities: Path, dest: Path) -> None:
         return
     for entry in sorted(identities.iterdir()):
         if entry.name.endswith(KEY_SUFFIX) and entry.is_file() and not entry.is_symlink():
-            write_file_atomic(dest / entry.name, entry.read_bytes())
+            write_new_file(dest / entry.name, entry.read_bytes())
+    fsync_dir(dest)
 
 
 def make_backup(folder: NodeFolder) -> Path:
@@ -52,7 +59,7 @@ def make_backup(folder: NodeFolder) -> Path:
     root = folder.root / BACKUPS
     ensure_private_dir(root)
     stamp = _stamp()
-    partial = root / f"{_PARTIAL}{stamp}"
+    partial = root / f"{PARTIAL_PREFIX}{stamp}"
     ensure_private_dir(partial)
     try:
         _copy_db(folder.db_path, partial / "local.sql")

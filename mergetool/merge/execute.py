@@ -13,13 +13,14 @@ a crash after leaves it merged (the next run rolls the renames forward).
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
-from mergetool.merge.backup import make_backup
+from mergetool.merge.backup import BACKUPS, PARTIAL_PREFIX, make_backup
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult, Recovery
 from mergetool.node import sqlite as sq
@@ -30,7 +31,7 @@ from mergetool.node.keys import (
     ensure_private_dir,
     fsync_dir,
     load_key,
-    write_file_atomic,
+    write_new_file,
 )
 from mergetool.node.migrate import create_database, upgrade_database
 from mergetool.node.schema import identity_tables
@@ -50,6 +51,10 @@ def sweep_temporaries(folder: NodeFolder) -> None:
             for path in directory.iterdir():
                 if TEMP_MARK in path.name and path.is_file():
                     path.unlink()
+    backups = folder.root / BACKUPS
+    if backups.is_dir():
+        for partial in backups.glob(f"{PARTIAL_PREFIX}*"):
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def _install(identities: Path, staged: str, final: str) -> None:
@@ -137,13 +142,17 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
     return copied
 
 
-def _stage_keys(plan: MergePlan, journal: Journal) -> None:
+def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
+    """Write every key under its staged name, durably, before the database commit."""
     ids = plan.target / "identities"
-    for install, staged in zip(plan.keys, journal.keys, strict=True):
+    total = len(plan.keys)
+    for n, (install, staged) in enumerate(zip(plan.keys, journal.keys, strict=True)):
         key: IdentityKey = load_key(install.source_file)
         if key.node_id_hex != install.node_id:
             raise MergeFailed(f"{install.source_file}: changed since the merge was planned")
-        write_file_atomic(ids / staged.staged, key.to_file_bytes())
+        write_new_file(ids / staged.staged, key.to_file_bytes())
+        progress("stage keys", n + 1, total)
+    fsync_dir(ids)
 
 
 def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
@@ -180,12 +189,12 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
             snap = _prepare_source(plan, Path(tmp))
             _verify_unchanged(plan, snap)
             journal.write()
-            _stage_keys(plan, journal)
+            _stage_keys(plan, journal, progress)
             rows = _copy_rows(plan, snap, progress) if plan.identities else 0
             committed = True
         for n, staged in enumerate(journal.keys):
             _install(folder.identities_dir, staged.staged, staged.final)
-            progress("keys", n + 1, len(journal.keys))
+            progress("install keys", n + 1, len(journal.keys))
         fsync_dir(folder.identities_dir)
         journal.remove()
     except (MergetoolError, OSError, sqlite3.Error) as exc:

@@ -12,6 +12,7 @@ from mergetool._exceptions import (
     RowsAlreadyPresent,
     SchemaDrift,
     SupervisedNode,
+    UsageProblem,
     VersionMismatch,
 )
 from mergetool.merge.journal import Journal, read_journal
@@ -89,7 +90,7 @@ def _source_keys(source: NodeState, adopt_supervised: bool) -> list[tuple[KeyEnt
         assert entry.key is not None
         if entry.file.supervised:
             if not adopt_supervised:
-                raise SupervisedNode(entry.file.path, "source")
+                raise SupervisedNode(entry.file.path, "source", adoptable=True)
             chosen.append((entry, f"{entry.key.node_id_hex}.key", True))
         else:
             chosen.append((entry, entry.file.name, False))
@@ -113,6 +114,8 @@ def plan_merge(
     dst_folder = NodeFolder(Path(target))
     if dst_folder.root.exists() and not dst_folder.root.is_dir():
         open_folder(target, side="target")  # raises "not a directory"
+    if dst_folder.root.exists() and dst_folder.root.samefile(src_folder.root):
+        raise UsageProblem(f"{target}: source and target are the same folder")
     sq.ensure_not_in_use(src_folder.db_path)
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():

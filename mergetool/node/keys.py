@@ -100,6 +100,20 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_new_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Create ``path`` (never replacing anything) and fsync it; the caller fsyncs the folder.
+
+    For files whose name alone says they are not final yet (staged keys, a backup folder that
+    is renamed into place as a whole), so the temporary-name dance is not needed.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file."""
     tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")

@@ -24,6 +24,9 @@ def test_key(label: str) -> IdentityKey:
     return IdentityKey.from_seed(hashlib.sha256(f"mergetool-test-key:{label}".encode()).digest())
 
 
+test_key.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test
+
+
 def _b32(*parts: object) -> bytes:
     return hashlib.sha256(":".join(map(str, parts)).encode()).digest()
 

@@ -37,9 +37,10 @@ needs_device = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def backend() -> opencl.OpenCLBackend:
-    return opencl.OpenCLBackend()
+@pytest.fixture(scope="module", params=[1, 4], ids=["1-lane", "4-lanes"])
+def backend(request) -> opencl.OpenCLBackend:  # type: ignore[no-untyped-def]
+    # Both kernel variants (GPUs build one lane, CPUs four) run on whatever device is here.
+    return opencl.OpenCLBackend(lanes=request.param)
 
 
 @pytest.fixture(scope="module")

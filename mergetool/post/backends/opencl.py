@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.resources
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -185,7 +185,11 @@ class OpenCLBackend:
         self._cl = cl
         self.device_info, self._device = _pick(_devices(cl), device)
         # ``lanes`` overrides the per-device choice (tests run both kernels on one device).
-        self._lanes = lanes or (_CPU_LANES if "CPU" in self.device_info.type else 1)
+        on_cpu = "CPU" in self.device_info.type
+        self._lanes = lanes or (_CPU_LANES if on_cpu else 1)
+        # PoCL compiles a kernel anew for every work-group size it picks, and it picks one per
+        # global size: fixing it at 1 means one compile, and costs nothing measurable on a CPU.
+        self._local: tuple[int] | None = (1,) if on_cpu else None
         try:
             self._ctx = _context(cl, self.device_info, self._device)
             self._queue = cl.CommandQueue(self._ctx)
@@ -268,69 +272,57 @@ class OpenCLBackend:
         self, commitment: bytes, start: int, count: int, scrypt_n: int, full: bool
     ) -> np.ndarray:
         """Labels ``start .. start+count-1`` as (count, 16) uint8, or (count, 32) when full."""
-        _check_n(scrypt_n)
         _check_range(commitment, start, count)
-        words = 8 if full else 4
-        out = np.empty((count, 4 * words), dtype=np.uint8)
-        if count == 0:
-            return out
-        kernel = self._kernel(scrypt_n, "labels")
-        step = self.batch_size(scrypt_n)
-
-        def go() -> None:
-            scratch = self._scratch_for(scrypt_n, min(step, count))
-            com = self._const(commitment)
-            dst = self._cl.Buffer(
-                self._ctx, self._cl.mem_flags.WRITE_ONLY, min(step, count) * 4 * words
-            )
-            for lo in range(0, count, step):
-                n = min(step, count - lo)
-                kernel(
-                    self._queue,
-                    (n,),
-                    None,
-                    com,
-                    np.uint64(start + lo),
-                    np.uint32(n),
-                    np.uint32(words),
-                    dst,
-                    scratch,
-                )
-                self._cl.enqueue_copy(self._queue, out[lo : lo + n], dst)
-            self._queue.finish()
-
-        self._run(f"computing {count} labels", go)
-        return out
+        return self._labels(
+            "labels", commitment, count, scrypt_n, full, lambda lo, n: np.uint64(start + lo)
+        )
 
     def compute_labels_at(
         self, commitment: bytes, indices: Sequence[int] | np.ndarray, scrypt_n: int, full: bool
     ) -> np.ndarray:
         """Labels at arbitrary indices (verification samples), same shapes as compute_labels."""
-        _check_n(scrypt_n)
         _check_range(commitment, 0, 0)
         idx = np.ascontiguousarray(np.asarray(indices, dtype=np.uint64))
+        return self._labels(
+            "labels_at",
+            commitment,
+            len(idx),
+            scrypt_n,
+            full,
+            lambda lo, n: self._const(idx[lo : lo + n].tobytes()),
+        )
+
+    def _labels(
+        self,
+        kernel_name: str,
+        commitment: bytes,
+        count: int,
+        scrypt_n: int,
+        full: bool,
+        which: Callable[[int, int], Any],
+    ) -> np.ndarray:
+        # Shared by both label kernels: `which(lo, n)` is their second argument (the first
+        # index, or a buffer of indices) for labels lo .. lo+n-1 of this call.
+        _check_n(scrypt_n)
         words = 8 if full else 4
-        out = np.empty((len(idx), 4 * words), dtype=np.uint8)
-        if len(idx) == 0:
+        out = np.empty((count, 4 * words), dtype=np.uint8)
+        if count == 0:
             return out
-        kernel = self._kernel(scrypt_n, "labels_at")
-        step = self.batch_size(scrypt_n)
+        kernel, lanes = self._kernel(scrypt_n, kernel_name)
+        step = min(self.batch_size(scrypt_n), count)
 
         def go() -> None:
-            scratch = self._scratch_for(scrypt_n, min(step, len(idx)))
+            scratch = self._scratch_for(scrypt_n, -(-step // lanes) * lanes)
             com = self._const(commitment)
-            for lo in range(0, len(idx), step):
-                part = idx[lo : lo + step]
-                n = len(part)
-                src = self._const(part.tobytes())
-                dst = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, n * 4 * words)
-                kernel(
-                    self._queue, (n,), None, com, src, np.uint32(n), np.uint32(words), dst, scratch
-                )
+            dst = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, step * 4 * words)
+            for lo in range(0, count, step):
+                n = min(step, count - lo)
+                args = (com, which(lo, n), np.uint32(n), np.uint32(words), dst, scratch)
+                kernel(self._queue, (-(-n // lanes),), self._local, *args)
                 self._cl.enqueue_copy(self._queue, out[lo : lo + n], dst)
             self._queue.finish()
 
-        self._run(f"computing {len(idx)} labels", go)
+        self._run(f"computing {count} labels", go)
         return out
 
     # --- VRF nonce ------------------------------------------------------------------------
@@ -346,19 +338,20 @@ class OpenCLBackend:
             raise InvalidParameters(f"VRF difficulty must be 32 bytes, got {len(difficulty)}")
         if count == 0:
             return None
-        kernel = self._kernel(scrypt_n, "vrf_scan")
-        items = min(self.batch_size(scrypt_n), -(-count // _VRF_LABELS_PER_ITEM))
+        kernel, lanes = self._kernel(scrypt_n, "vrf_scan")
+        items = min(self.batch_size(scrypt_n), -(-count // _VRF_LABELS_PER_ITEM)) // lanes
+        items = max(items, 1)
         best: tuple[int, bytes] | None = None
 
         def go() -> None:
             nonlocal best
-            scratch = self._scratch_for(scrypt_n, items)
+            scratch = self._scratch_for(scrypt_n, items * lanes)
             com = self._const(commitment)
             index_buf = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, items * 8)
             label_buf = self._cl.Buffer(self._ctx, self._cl.mem_flags.WRITE_ONLY, items * 32)
             indices = np.empty(items, dtype=np.uint64)
             labels = np.empty((items, 32), dtype=np.uint8)
-            span = items * _VRF_LABELS_PER_ITEM
+            span = items * lanes * _VRF_LABELS_PER_ITEM
             for lo in range(0, count, span):
                 n = min(span, count - lo)
                 # Later spans only need to beat the best so far: the spec's running difficulty.
@@ -368,7 +361,7 @@ class OpenCLBackend:
                 kernel(
                     self._queue,
                     (items,),
-                    None,
+                    self._local,
                     com,
                     np.uint64(start + lo),
                     np.uint64(n),

@@ -216,7 +216,8 @@ static void lanes_to_words(const ulong t[8], uint16 *w) {
                   as_uint2(t[4]), as_uint2(t[5]), as_uint2(t[6]), as_uint2(t[7]));
 }
 
-static void words_to_lanes(uint16 w, ulong *t) {
+static void words_to_lanes(const uint16 *words, ulong *t) {
+    uint16 w = *words; /* by pointer: a uint16 argument changes the ABI on AVX2-only CPUs */
     t[0] = as_ulong(w.s01); t[1] = as_ulong(w.s23); t[2] = as_ulong(w.s45);
     t[3] = as_ulong(w.s67); t[4] = as_ulong(w.s89); t[5] = as_ulong(w.sab);
     t[6] = as_ulong(w.scd); t[7] = as_ulong(w.sef);
@@ -242,8 +243,8 @@ static void scrypt_labels(__constant const ulong *commitment, const ulong index[
         hmac_keys k;
         ulong salt[16];
         password_keys(&k, commitment, index[l]);
-        words_to_lanes(x0[l], salt);
-        words_to_lanes(x1[l], salt + 8);
+        words_to_lanes(&x0[l], salt);
+        words_to_lanes(&x1[l], salt + 8);
         pbkdf2_salt128(&k, salt, t);
         out[l] = (uint8)(as_uint2(t[0]), as_uint2(t[1]), as_uint2(t[2]), as_uint2(t[3]));
     }

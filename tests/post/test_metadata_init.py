@@ -1,0 +1,142 @@
+"""postdata_metadata.json and initialization: layout, resume, identity, VRF nonce."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
+
+from mergetool._exceptions import MetadataError
+from mergetool.post.initialize import initialize, load_or_create_identity, plan_init
+from mergetool.post.labels import commitment, compute_labels
+from mergetool.post.metadata import PostMetadata, read_metadata, write_metadata
+
+
+def test_metadata_json_is_post_rs_shaped(tmp_path: Path) -> None:
+    meta = PostMetadata(b"\x01" * 32, b"\x02" * 32, 256, 3, 4096, nonce=7, last_position=768)
+    write_metadata(tmp_path, meta)
+    doc = json.loads((tmp_path / "postdata_metadata.json").read_text())
+    assert list(doc) == [
+        "NodeId", "CommitmentAtxId", "LabelsPerUnit", "NumUnits", "MaxFileSize", "Nonce",
+        "LastPosition",
+    ]  # fmt: skip
+    assert doc["NodeId"] == "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+    assert read_metadata(tmp_path) == meta
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"NodeId": "not base64!"}, "NodeId is not base64"),
+        ({"NodeId": "AQID"}, "NodeId must decode to 32 bytes, got 3"),
+        ({"NumUnits": -1}, "NumUnits must be a non-negative integer, got -1"),
+        ({"MaxFileSize": 100}, "MaxFileSize 100 is not a multiple of 16"),
+    ],
+)
+def test_bad_metadata_is_named(tmp_path: Path, change: dict, message: str) -> None:
+    write_metadata(tmp_path, PostMetadata(bytes(32), bytes(32), 16, 1, 256))
+    path = tmp_path / "postdata_metadata.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    with pytest.raises(MetadataError, match=message):
+        read_metadata(tmp_path)
+
+
+def test_missing_metadata(tmp_path: Path) -> None:
+    with pytest.raises(MetadataError, match="postdata_metadata.json does not exist"):
+        read_metadata(tmp_path)
+
+
+def test_files_hold_the_labels_in_order(dataset: DataSet) -> None:
+    meta = read_metadata(dataset.directory)
+    assert (meta.num_units, meta.labels_per_unit, meta.max_file_size) == (2, 256, 2048)
+    assert meta.last_position == 512
+    stored = b"".join((dataset.directory / f"postdata_{i}.bin").read_bytes() for i in range(4))
+    expected = compute_labels(commitment(NODE_ID, ATX_ID), 0, 512, scrypt_n=2, backend="numpy")
+    assert stored == expected.tobytes()
+
+
+def test_vrf_nonce_is_the_smallest_full_label(dataset: DataSet) -> None:
+    full = compute_labels(
+        commitment(NODE_ID, ATX_ID), 0, 512, scrypt_n=2, backend="numpy", full=True
+    )
+    smallest = min(range(512), key=lambda i: full[i].tobytes())
+    assert read_metadata(dataset.directory).nonce == smallest
+
+
+def test_vrf_nonce_none_when_nothing_is_below_the_difficulty(tmp_path: Path) -> None:
+    plan = plan_init(
+        tmp_path, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=1, labels_per_unit=64,
+        scrypt_n=2, max_file_size=512, vrf_difficulty=bytes(32),
+    )  # fmt: skip
+    assert initialize(plan, backend="numpy").metadata.nonce is None
+
+
+def test_last_file_may_be_shorter(tmp_path: Path) -> None:
+    plan = plan_init(
+        tmp_path, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=1, labels_per_unit=100,
+        scrypt_n=2, max_file_size=640,
+    )  # fmt: skip
+    result = initialize(plan, backend="numpy")
+    assert result.backend == "numpy" and result.files_written == 3
+    sizes = [(tmp_path / f"postdata_{i}.bin").stat().st_size for i in range(3)]
+    assert sizes == [640, 640, 320]
+
+
+def test_resume_continues_from_the_last_complete_file(dataset: DataSet, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset.directory, copy)
+    original = {p.name: p.read_bytes() for p in copy.iterdir()}
+    (copy / "postdata_2.bin").write_bytes(b"\x00" * 100)  # interrupted mid-file
+    (copy / "postdata_3.bin").unlink()
+    plan = plan_init(
+        copy, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=2, labels_per_unit=256,
+        scrypt_n=2, max_file_size=2048, vrf_difficulty=EASY_POW,
+    )  # fmt: skip
+    assert plan.kept_files == 2 and [t.index for t in plan.tasks] == [2, 3]
+    result = initialize(plan, backend="numpy")
+    assert result.labels_written == 256
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == original
+
+
+def test_resume_refuses_other_parameters(dataset: DataSet) -> None:
+    with pytest.raises(MetadataError, match="describes different PoST data"):
+        plan_init(
+            dataset.directory, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=3,
+            labels_per_unit=256, scrypt_n=2, max_file_size=2048,
+        )  # fmt: skip
+
+
+def test_plan_does_not_write(tmp_path: Path) -> None:
+    plan_init(
+        tmp_path / "new", node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=1,
+        labels_per_unit=16, scrypt_n=2,
+    )  # fmt: skip
+    assert not (tmp_path / "new").exists()
+
+
+def test_new_identity_file(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    node_id = load_or_create_identity(tmp_path)
+    path = tmp_path / "identity.key"
+    text = path.read_text()
+    assert len(text) == 128 and not text.endswith("\n")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    seed = bytes.fromhex(text)[:32]
+    derived = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    assert derived == node_id == bytes.fromhex(text)[32:]
+    assert load_or_create_identity(tmp_path) == node_id  # reused on resume
+
+
+def test_metadata_replace_keeps_values() -> None:
+    meta = PostMetadata(bytes(32), bytes(32), 16, 2, 256)
+    assert (
+        replace(meta, nonce=3).nonce == 3
+        and meta.num_files == 2
+        and meta.file_labels(1) == (16, 16)
+    )

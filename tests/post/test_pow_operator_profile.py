@@ -1,0 +1,81 @@
+"""RandomX / k2pow, the operator status API and the profiler."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mergetool._exceptions import InvalidParameters, ProvingFailed
+from mergetool.post.operator_api import OperatorServer, parse_address
+from mergetool.post.pow import find_pow, pow_input, pow_is_valid, randomx_hash
+from mergetool.post.profile import can_drop_cache, profile
+
+
+def test_randomx_published_vector(randomx_vector: dict[str, str]) -> None:
+    out = randomx_hash(randomx_vector["input"].encode(), key=randomx_vector["key"].encode())
+    assert out.hex() == randomx_vector["hash_hex"]
+
+
+def test_pow_input_layout() -> None:
+    data = pow_input(0x0102030405060708, 9, bytes(range(32)), b"\xee" * 32)
+    assert data == bytes([8, 7, 6, 5, 4, 3, 2]) + b"\x09" + bytes(range(8)) + b"\xee" * 32
+    assert len(data) == 48
+
+
+def test_find_pow_meets_the_target_with_one_or_two_threads() -> None:
+    target = b"\x20" + b"\xff" * 31  # about 1 hash in 8 passes
+    for threads in (1, 2):
+        value = find_pow(3, bytes(32), bytes(32), target, threads=threads)
+        assert pow_is_valid(value, 3, bytes(32), bytes(32), target)
+    assert not pow_is_valid(0, 3, bytes(32), bytes(32), bytes(32))
+    assert not pow_is_valid(0, 256, bytes(32), bytes(32), b"\xff" * 32)
+
+
+def test_group_above_255_has_no_pow() -> None:
+    with pytest.raises(ProvingFailed, match="nonce group 256 is above 255"):
+        find_pow(256, bytes(32), bytes(32), b"\xff" * 32)
+
+
+def _get(port: int) -> object:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def test_operator_status_states() -> None:
+    with OperatorServer("127.0.0.1:0") as server:
+        port = server.address[1]
+        assert _get(port) == "Idle"
+        server.set_proving(0, 128, 10000)
+        assert _get(port) == {"Proving": {"nonces": {"start": 0, "end": 128}, "position": 10000}}
+        server.set_done()
+        assert _get(port) == "DoneProving"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
+
+
+@pytest.mark.parametrize("address", ["nope", "host:", "host:99999"])
+def test_bad_operator_address(address: str) -> None:
+    with pytest.raises(InvalidParameters, match="operator address must be HOST:PORT"):
+        parse_address(address)
+
+
+def test_profile_small_file(tmp_path: Path) -> None:
+    data = tmp_path / "bench.bin"
+    result = profile(data_size_gib=1 / 1024, duration=0.05, threads=2, nonces=32, data_file=data)
+    assert data.stat().st_size == 1 << 20
+    assert result.passes >= 1 and result.speed_gib_s > 0
+    assert result.cache_dropped == can_drop_cache()
+    assert set(result.to_json()) >= {"time_s", "speed_gib_s"}
+    kept = profile(
+        data_size_gib=1 / 1024, duration=0.01, nonces=16, data_file=data, keep_cache=True
+    )
+    assert not kept.cache_dropped
+
+
+def test_profile_rejects_odd_nonces() -> None:
+    with pytest.raises(InvalidParameters, match="multiple of 16"):
+        profile(data_size_gib=0.001, duration=1, nonces=20)

@@ -123,6 +123,17 @@ def iter_chunks(
             raise PostError(f"cannot read {path}: {exc}") from exc
 
 
+def check_files(directory: Path, meta: PostMetadata) -> None:
+    """Fail before any work when a data file is missing or shorter than the metadata says."""
+    for index in range(meta.num_files):
+        path = directory / data_file_name(index)
+        expected = meta.file_labels(index)[1] * LABEL_SIZE
+        if not path.exists():
+            raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.")
+        if path.stat().st_size < expected:
+            raise ProvingFailed(f"{path} holds {path.stat().st_size} bytes, expected {expected}")
+
+
 class GroupScanner:
     """Scans chunks of labels for one nonce group; keeps its AES contexts and buffers."""
 
@@ -221,6 +232,7 @@ def generate_proof(
     difficulty = proving_difficulty(meta.num_labels, k1)
     msb, lsb = difficulty.msb, difficulty.lsb
     target = scaled_pow_target(pow_difficulty, meta.num_units)
+    check_files(directory, meta)
     threads = max(1, threads)
     buffer = np.empty(min(chunk_labels, meta.num_labels) * LABEL_SIZE, dtype=np.uint8)
     start = start_nonce - start_nonce % 16

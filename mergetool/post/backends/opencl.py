@@ -176,7 +176,9 @@ def _check_range(commitment: bytes, start: int, count: int) -> None:
 
 
 class OpenCLBackend:
-    """scrypt-jane labels on an OpenCL device (``device`` is an id from :func:`list_devices`)."""
+    """scrypt-jane labels on an OpenCL device (``device``: an id from :func:`list_devices`).
+
+    One instance per thread: it owns a command queue and a scratch buffer."""
 
     name = "opencl"
 
@@ -194,7 +196,7 @@ class OpenCLBackend:
             self._ctx = _context(cl, self.device_info, self._device)
             self._queue = cl.CommandQueue(self._ctx)
         except cl.Error as exc:
-            raise OpenCLFailed(self.device_info.id, "cannot open the device", exc) from exc
+            raise OpenCLFailed(self.device_info.id, "cannot create a context and queue", exc) from exc
         self._kernels: dict[tuple[int, str], Any] = {}
         self._scratch: Any = None
         self._scratch_bytes = 0
@@ -242,7 +244,7 @@ class OpenCLBackend:
                 k = self._kernels[(scrypt_n, name)] = self._cl.Kernel(prog, name)
             except self._cl.Error as exc:
                 raise OpenCLFailed(
-                    self.device_info.id, f"building the kernel for N={scrypt_n}", exc
+                    self.device_info.id, f"building the kernel for N={scrypt_n} failed", exc
                 ) from exc
         return k, lanes
 
@@ -322,7 +324,7 @@ class OpenCLBackend:
                 self._cl.enqueue_copy(self._queue, out[lo : lo + n], dst)
             self._queue.finish()
 
-        self._run(f"computing {count} labels", go)
+        self._run(f"computing {count} labels failed", go)
         return out
 
     # --- VRF nonce ------------------------------------------------------------------------
@@ -379,5 +381,5 @@ class OpenCLBackend:
                     if best is None or (cand[1], cand[0]) < (best[1], best[0]):
                         best = cand
 
-        self._run(f"scanning {count} labels for the VRF nonce", go)
+        self._run(f"scanning {count} labels for the VRF nonce failed", go)
         return best

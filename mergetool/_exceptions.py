@@ -231,12 +231,12 @@ class NoOpenCLDevice(BackendUnavailable):
 
 
 class OpenCLFailed(BackendUnavailable):
-    """The OpenCL runtime failed on ``device`` while doing ``what``."""
+    """The OpenCL runtime on ``device`` could not do ``what`` (``cause``: the runtime's error)."""
 
     def __init__(self, device: str, what: str, cause: BaseException | None = None) -> None:
-        detail = f": {cause}" if cause is not None else ""
+        detail = f" ({cause})" if cause is not None else ""
         super().__init__(
-            f"OpenCL device {device} failed {what}{detail}",
+            f"OpenCL device {device}: {what}{detail}",
             hint="Try a smaller scrypt N or another device (--device), or --backend numpy.",
         )
         self.device = device

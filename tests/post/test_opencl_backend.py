@@ -218,3 +218,22 @@ def test_missing_pyopencl_says_which_extra(monkeypatch) -> None:  # type: ignore
     with pytest.raises(BackendUnavailable, match="pyopencl is not installed") as err:
         opencl.OpenCLBackend()
     assert "pip install 'mergetool[opencl]'" in str(err.value)
+
+
+@needs_device
+def test_runtime_errors_are_wrapped(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pyopencl as cl
+
+    fresh = opencl.OpenCLBackend()
+
+    def fail(*args: object) -> None:
+        raise cl.MemoryError("clEnqueueNDRangeKernel failed: OUT_OF_RESOURCES")
+
+    monkeypatch.setattr(fresh, "_scratch_for", fail)
+    with pytest.raises(OpenCLFailed) as err:
+        fresh.compute_labels(bytes(32), 0, 4, 2, False)
+    assert str(err.value).startswith(
+        f"OpenCL device {fresh.device_info.id}: computing 4 labels failed "
+        "(clEnqueueNDRangeKernel failed: OUT_OF_RESOURCES)\n"
+    )
+    assert isinstance(err.value.__cause__, cl.MemoryError)

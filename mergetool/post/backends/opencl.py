@@ -196,7 +196,9 @@ class OpenCLBackend:
             self._ctx = _context(cl, self.device_info, self._device)
             self._queue = cl.CommandQueue(self._ctx)
         except cl.Error as exc:
-            raise OpenCLFailed(self.device_info.id, "cannot create a context and queue", exc) from exc
+            raise OpenCLFailed(
+                self.device_info.id, "cannot create a context and queue", exc
+            ) from exc
         self._kernels: dict[tuple[int, str], Any] = {}
         self._scratch: Any = None
         self._scratch_bytes = 0

@@ -68,22 +68,24 @@ def find_pow(
     fast: bool = False,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> int:
-    """The smallest-per-thread-stride pow solving k2pow for ``group`` (threads share the range)."""
+    """The smallest pow solving k2pow for ``group``; the same for any number of threads."""
     if not 0 <= group <= MAX_GROUP:
         raise ProvingFailed(f"nonce group {group} is above {MAX_GROUP}: no valid k2pow exists")
     threads = max(1, threads)
-    found: list[int] = []
-    stop = threading.Event()
+    best = [MAX_POW + 1]
+    lock = threading.Lock()
 
     def worker(slot: int) -> None:
         vm = randomx_vm(RANDOMX_KEY, fast=fast, slot=slot)
         prefix = bytes([group]) + challenge[:8] + node_id
+        # Each thread walks its own stride upwards and stops only past the best solution so
+        # far, so every smaller candidate has been tried: the minimum does not depend on T.
         for candidate in range(slot, MAX_POW + 1, threads):
-            if stop.is_set() or cancelled():
+            if candidate > best[0] or cancelled():
                 return
             if bytes(vm.calculate_hash(candidate.to_bytes(8, "little")[:7] + prefix)) < target:
-                found.append(candidate)
-                stop.set()
+                with lock:
+                    best[0] = min(best[0], candidate)
                 return
 
     if threads == 1:
@@ -94,6 +96,6 @@ def find_pow(
             t.start()
         for t in pool:
             t.join()
-    if not found:
+    if best[0] > MAX_POW:
         raise ProvingFailed(f"no k2pow found for nonce group {group}")
-    return min(found)
+    return best[0]

@@ -24,10 +24,10 @@ class LabelBackend(Protocol):
 
 
 def _opencl_available() -> bool:
-    try:
-        from mergetool.post.backends import opencl
+    import importlib
 
-        return bool(opencl.is_available())
+    try:
+        return bool(importlib.import_module("mergetool.post.backends.opencl").is_available())
     except Exception:  # noqa: BLE001 - any failure to probe means "use numpy"
         return False
 

@@ -1,0 +1,254 @@
+"""``mergetool post``: exact messages and exit codes, then the files on disk."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mergetool.cli.main import cli
+
+ATX = "11" * 32
+CHALLENGE = "ab" * 32
+NODE = "00" * 31 + "07"
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, ["post", *args], input=stdin)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("cli") / "pd"
+    result = run(
+        "init", "--dir", str(directory), "--node-id", NODE, "--commitment-atx", ATX,
+        "--num-units", "2", "--max-file-size", "1024", "--preset", "test", "--backend", "numpy",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["backend"] == "numpy" and doc["files_written"] == 8 and doc["node_id"] == NODE
+    return directory
+
+
+@pytest.fixture(scope="module")
+def proof(data: Path) -> dict[str, object]:
+    result = run(
+        "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def verify(proof_text: str, *extra: str) -> Result:
+    return run(
+        "verify", "--proof", "-", "--node-id", NODE, "--commitment-atx", ATX, "--challenge",
+        CHALLENGE, "--num-units", "2", "--preset", "test", *extra, stdin=proof_text,
+    )  # fmt: skip
+
+
+def test_every_command_has_help() -> None:
+    for name in ("init", "prove", "verify", "verify-data", "profile"):
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Usage: " in result.output
+    listing = run("--help").output
+    assert "verify-data" in listing and "devices" in listing
+
+
+def test_init_new_identity(tmp_path: Path) -> None:
+    result = run(
+        "init", "--dir", str(tmp_path / "new"), "--commitment-atx", ATX, "--num-units", "1",
+        "--preset", "test", "--backend", "numpy",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    key = tmp_path / "new" / "identity.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text()) == 128
+    meta = json.loads((tmp_path / "new" / "postdata_metadata.json").read_text())
+    assert meta["NumUnits"] == 1 and meta["LastPosition"] == 256
+    assert f"node {key.read_text()[64:]}" in result.output
+    assert "backend numpy; wrote 1 file(s), kept 0" in result.output
+
+
+def test_init_resumes(data: Path) -> None:
+    result = run(
+        "init", "--dir", str(data), "--node-id", NODE, "--commitment-atx", ATX, "--num-units",
+        "2", "--max-file-size", "1024", "--preset", "test", "--backend", "numpy", "--json",
+    )  # fmt: skip
+    doc = json.loads(result.stdout)
+    assert (doc["files_kept"], doc["files_written"], doc["labels_written"]) == (8, 0, 0)
+
+
+def test_init_refuses_other_parameters(data: Path) -> None:
+    result = run(
+        "init", "--dir", str(data), "--node-id", NODE, "--commitment-atx", ATX, "--num-units",
+        "3", "--max-file-size", "1024", "--preset", "test",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {data}/postdata_metadata.json describes different PoST data"
+    )
+
+
+def test_init_units_below_mainnet_minimum(tmp_path: Path) -> None:
+    result = run("init", "--dir", str(tmp_path), "--commitment-atx", ATX, "--num-units", "1")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: num_units 1 is outside [4, 4294967295]\n"
+
+
+def test_bad_hex_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("init", "--dir", str(tmp_path), "--commitment-atx", "zz", "--num-units", "1")
+    assert result.exit_code == 2 and "'zz' is not hex" in result.stderr
+
+
+def test_prove_output_and_verify(proof: dict[str, object]) -> None:
+    assert set(proof) == {"nonce", "indices", "pow"}
+    result = verify(json.dumps(proof))
+    assert (result.exit_code, result.stdout) == (0, "Proof is valid.\n")
+    result = verify(json.dumps(proof), "--mode", "all", "--json")
+    assert json.loads(result.stdout) == {"valid": True, "nonce": proof["nonce"]}
+
+
+def test_prove_with_two_threads_verifies_the_same(data: Path, proof: dict[str, object]) -> None:
+    result = run(
+        "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test", "--threads", "2"
+    )
+    assert result.exit_code == 0 and json.loads(result.stdout) == proof
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"pow": 2**60},
+            "Error: invalid proof: invalid pow: pow 1152921504606846976 does not meet the target",
+        ),
+        (
+            {"indices": "AAAA"},
+            "Error: invalid proof: invalid indices length: expected 10 bytes, got 3\n",
+        ),
+        (
+            {"nonce": 99999},
+            "Error: invalid proof: invalid pow: nonce 99999 is in group 6249 > 255\n",
+        ),
+        (
+            {"indices": "@@"},
+            "Error: invalid proof: malformed proof: indices are not valid base64\n",
+        ),
+    ],
+)
+def test_verify_rejects(proof: dict[str, object], change: dict, message: str) -> None:
+    result = verify(json.dumps({**proof, **change}))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(message)
+
+
+def test_verify_rejects_a_moved_index_with_its_reason(proof: dict[str, object]) -> None:
+    import base64
+
+    raw = bytearray(base64.b64decode(proof["indices"]))  # type: ignore[arg-type]
+    for flip in range(256):
+        raw[0] = flip
+        result = verify(
+            json.dumps({**proof, "indices": base64.b64encode(raw).decode()}), "--mode", "all"
+        )
+        if result.exit_code:
+            break
+    assert result.exit_code == 1
+    assert "Error: invalid proof: label does not meet the difficulty (" in result.stderr
+    assert "(index " in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text", ["", "not json", "[1]", '{"nonce": true, "indices": "", "pow": 0}']
+)
+def test_verify_malformed_json_no_traceback(text: str) -> None:
+    result = verify(text)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: invalid proof: malformed proof: ")
+    assert "Traceback" not in result.output
+
+
+def test_verify_json_error(proof: dict[str, object]) -> None:
+    result = verify(json.dumps({**proof, "indices": "AAAA"}), "--json")
+    doc = json.loads(result.stdout)
+    assert doc["error"] == "InvalidProof" and doc["reason"] == "invalid indices length"
+
+
+def test_verify_units_limits(proof: dict[str, object]) -> None:
+    result = verify(json.dumps(proof), "--min-units", "3")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: invalid proof: num_units out of range: 2 not in [3, 1024]\n"
+
+
+def test_verify_data_ok_and_bad(data: Path, tmp_path: Path) -> None:
+    result = run("verify-data", "--dir", str(data), "--fraction", "100", "--preset", "test")
+    assert (result.exit_code, result.stdout) == (0, "OK: 512 sampled labels in 8 file(s) match.\n")
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(data, copy)
+    blob = bytearray((copy / "postdata_2.bin").read_bytes())
+    blob[33] ^= 1
+    blob[1000] ^= 1
+    (copy / "postdata_2.bin").write_bytes(bytes(blob))
+    result = run("verify-data", "--dir", str(copy), "--fraction", "100", "--preset", "test")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: 2 of 512 sampled labels are wrong "
+        "(postdata_2.bin: 2 bad, first at byte offsets 32, 992)"
+    )
+    result = run(
+        "verify-data",
+        "--dir",
+        str(copy),
+        "--fraction",
+        "100",
+        "--preset",
+        "test",
+        "--json",
+        "--from-file",
+        "2",
+        "--to-file",
+        "2",
+    )
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 1 and doc["report"]["bad"] == 2 and doc["report"]["checked"] == 64
+
+
+def test_prove_refuses_corrupt_data(data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "garbage"
+    shutil.copytree(data, copy)
+    for path in copy.glob("postdata_*.bin"):
+        path.write_bytes(bytes((i * 7 + 3) % 256 for i in range(path.stat().st_size)))
+    result = run("prove", "--dir", str(copy), "--challenge", CHALLENGE, "--preset", "test")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the proof failed its own verification (invalid proof: ")
+
+
+def test_prove_serves_operator_status(data: Path) -> None:
+    result = run(
+        "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test",
+        "--operator-address", "127.0.0.1:0", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0 and "nonce" in json.loads(result.stdout)
+
+
+def test_profile_json(tmp_path: Path) -> None:
+    result = run(
+        "profile", "--data-size", str(1 / 1024), "--duration", "0.05", "--nonces", "16",
+        "--data-file", str(tmp_path / "f.bin"), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["speed_gib_s"] > 0 and doc["time_s"] > 0 and result.stderr == ""
+
+
+def test_profile_says_it_drops_the_cache(tmp_path: Path) -> None:
+    result = run("profile", "--data-size", str(1 / 1024), "--duration", "0.01", "--nonces", "16")
+    assert result.exit_code == 0
+    assert "posix_fadvise DONTNEED" in result.stderr or "Cannot drop cached pages" in result.stderr

@@ -237,3 +237,12 @@ def test_runtime_errors_are_wrapped(monkeypatch) -> None:  # type: ignore[no-unt
         "(clEnqueueNDRangeKernel failed: OUT_OF_RESOURCES)\n"
     )
     assert isinstance(err.value.__cause__, cl.MemoryError)
+
+
+def test_is_available_never_raises(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broken(cl: object) -> list[object]:
+        raise RuntimeError("driver crashed while listing devices")
+
+    monkeypatch.setattr(opencl, "_cl", lambda: object())
+    monkeypatch.setattr(opencl, "_devices", broken)
+    assert opencl.is_available() is False

@@ -1,0 +1,102 @@
+"""PoST benchmarks (not tests): numpy label speed, proving scan speed, mainnet verification.
+
+    python scripts/bench_post.py labels  [--n 8192] [--count 1024]
+    python scripts/bench_post.py proving [--size-gib 1] [--duration 10] [--keep-cache]
+    python scripts/bench_post.py verify
+    python scripts/bench_post.py openssl
+
+Run single-core figures under ``taskset -c 0``. Prints one JSON object per measurement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import click
+
+
+def _emit(**doc: object) -> None:
+    click.echo(json.dumps(doc))
+
+
+@click.group()
+def main() -> None:
+    """PoST benchmarks."""
+
+
+@main.command()
+@click.option("--n", "scrypt_n", default=8192, show_default=True)
+@click.option("--count", default=1024, show_default=True, help="Labels (one batch at 1 GiB).")
+def labels(scrypt_n: int, count: int) -> None:
+    """numpy labels per second at scrypt N."""
+    from mergetool.post.labels import compute_labels
+
+    started = time.perf_counter()
+    compute_labels(bytes(32), 0, count, scrypt_n=scrypt_n, backend="numpy")
+    elapsed = time.perf_counter() - started
+    _emit(bench="labels", scrypt_n=scrypt_n, count=count, seconds=round(elapsed, 2),
+          labels_per_s=round(count / elapsed, 1))  # fmt: skip
+
+
+@main.command()
+@click.option("--size-gib", default=1.0, show_default=True)
+@click.option("--duration", default=10.0, show_default=True)
+@click.option("--keep-cache", is_flag=True)
+def proving(size_gib: float, duration: float, keep_cache: bool) -> None:
+    """Scan speed for nonces 16/64/128 and threads 1/2 (GiB of data per second)."""
+    import tempfile
+
+    from mergetool.post.profile import profile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "bench.bin")
+        for nonces in (16, 64, 128):
+            for threads in (1, 2):
+                r = profile(data_size_gib=size_gib, duration=duration, threads=threads,
+                            nonces=nonces, data_file=data, keep_cache=keep_cache)  # fmt: skip
+                _emit(bench="proving", nonces=nonces, threads=threads,
+                      speed_gib_s=round(r.speed_gib_s, 3),
+                      per_group_gib_s=round(r.speed_gib_s * nonces / 16, 3),
+                      cache_dropped=r.cache_dropped)  # fmt: skip
+
+
+@main.command()
+def verify() -> None:
+    """Where mainnet verification time goes (k2 = 37, k3 = 1, light RandomX, N = 8192)."""
+    from mergetool.post.backends.numpy_backend import NumpyBackend
+    from mergetool.post.pow import randomx_hash
+
+    t0 = time.perf_counter()
+    randomx_hash(bytes(48))  # includes the light cache (256 MiB) initialisation
+    t1 = time.perf_counter()
+    randomx_hash(bytes(47) + b"\x01")
+    t2 = time.perf_counter()
+    backend = NumpyBackend()
+    backend.compute_labels_at(bytes(32), [123456789], 8192, False)
+    t3 = time.perf_counter()
+    backend.compute_labels_at(bytes(32), list(range(0, 37 * 1000, 1000)), 8192, False)
+    t4 = time.perf_counter()
+    _emit(bench="verify", randomx_light_first_s=round(t1 - t0, 2),
+          randomx_light_hash_s=round(t2 - t1, 3), one_label_s=round(t3 - t2, 2),
+          k2_labels_s=round(t4 - t3, 2),
+          mainnet_k3_total_s=round(t2 - t0 + t3 - t2, 2),
+          mainnet_all_k2_total_s=round(t1 - t0 + t4 - t3, 2))  # fmt: skip
+
+
+@main.command()
+def openssl() -> None:
+    """Single-core ``openssl speed -evp aes-128-ecb`` (16 KiB blocks) for comparison."""
+    out = subprocess.run(
+        ["openssl", "speed", "-evp", "aes-128-ecb", "-seconds", "3"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    line = next(x for x in out.splitlines() if x.lower().startswith("aes-128-ecb"))
+    kbytes = float(line.split()[-1].rstrip("k"))
+    _emit(bench="openssl", aes_128_ecb_gib_s=round(kbytes * 1000 / (1 << 30), 3))
+
+
+if __name__ == "__main__":
+    main()

@@ -12,7 +12,8 @@ from post_helpers import VECTORS
 from mergetool._exceptions import InvalidParameters
 from mergetool.post.backends.numpy_backend import NumpyBackend
 from mergetool.post.labels import commitment, compute_labels
-from mergetool.post.scrypt import keccak512, scrypt_jane
+from mergetool.post.scrypt import keccak512, romix_numpy, scrypt_jane
+from mergetool.post.scrypt_packed import romix_packed
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 
@@ -67,6 +68,15 @@ def test_compute_labels_range_matches_vectors(vectors: dict) -> None:
 @pytest.mark.parametrize("name", ["scrypt-jane-labels.json", "randomx.json"])
 def test_committed_vectors_match_shared_ones(name: str) -> None:
     assert json.loads((VECTORS / name).read_text()) == json.loads((SHARED / name).read_text())
+
+
+@pytest.mark.parametrize("batch", [1, 5, 70])
+def test_packed_and_numpy_romix_agree(batch: int) -> None:
+    chunks = np.random.default_rng(batch).integers(0, 1 << 32, (batch, 32), dtype=np.uint64)
+    chunks = chunks.astype(np.uint32)
+    before = chunks.copy()
+    assert (romix_numpy(chunks, 32, 1) == romix_packed(chunks, 32)).all()
+    assert (chunks == before).all()  # neither mutates its input
 
 
 @pytest.mark.parametrize("n", [0, 1, 3, 12])

@@ -64,6 +64,10 @@ def _install(identities: Path, staged: str, final: str) -> None:
         if dst.exists():
             return  # an earlier run got this far
         raise MergeFailed(f"{src}: staged key missing; cannot finish the interrupted merge")
+    if dst.exists() and os.path.samefile(src, dst):
+        # An earlier run was stopped between the link and the unlink: only the unlink is left.
+        src.unlink()
+        return
     os.link(src, dst)
     src.unlink()
 

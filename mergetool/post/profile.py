@@ -70,7 +70,7 @@ def profile(
     import numpy as np
 
     from mergetool.post.difficulty import proving_difficulty
-    from mergetool.post.prove import GroupScanner
+    from mergetool.post.scan import PassScanner
 
     if nonces < 16 or nonces % 16:
         raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
@@ -88,7 +88,7 @@ def profile(
     buffer = np.empty(min(_CHUNK, size), dtype=np.uint8)
     # Mainnet-like odds (4 units of 2^32 labels, k1 = 26): msb 0, rare lazy checks.
     hard = proving_difficulty(4 << 32, 26)
-    scanners = [GroupScanner(bytes(32), g, 0, hard.msb, hard.lsb, len(buffer)) for g in groups]
+    scanners = [PassScanner(bytes(32), {g: 0}, hard.msb, hard.lsb, len(buffer)) for g in groups]
     try:
         _ensure_file(data_file, size)
         passes = 0

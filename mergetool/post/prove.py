@@ -18,12 +18,11 @@ from typing import Any
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, PostError, ProvingFailed
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
+from mergetool.post.scan import LSB_MASK, PassScanner, group_cipher
 
 Progress = Callable[[int, int], None]
 PassStarted = Callable[[int, int], None]
 CHUNK_LABELS = 1 << 16  # 1 MiB of labels per read: stays in L2 across all groups
-_LSB_MASK = (1 << 56) - 1
-_LABEL_DTYPE = "V16"  # one label as a single numpy element: gathers copy 16 bytes at once
 
 
 @dataclass(frozen=True)
@@ -69,23 +68,12 @@ class Proof:
         return cls(nonce=nonce, indices=raw, pow=pow_value)
 
 
-def group_cipher(challenge: bytes, group: int, pow_value: int, nonce: int | None = None) -> Any:
-    """AES-128-ECB keyed by ``blake3(challenge || u32le(g) || u64le(pow) [|| u32le(n)])[:16]``."""
-    import blake3
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    material = challenge + group.to_bytes(4, "little") + pow_value.to_bytes(8, "little")
-    if nonce is not None:
-        material += nonce.to_bytes(4, "little")
-    return Cipher(algorithms.AES(blake3.blake3(material).digest()[:16]), modes.ECB())
-
-
 def lazy_passes(
     challenge: bytes, group: int, pow_value: int, nonce: int, label: bytes, lsb: int
 ) -> bool:
     """Tie-break for a byte equal to msb: the nonce's own AES of the label, low 56 bits < lsb."""
     out = group_cipher(challenge, group, pow_value, nonce).encryptor().update(label)
-    return int.from_bytes(out[:8], "little") & _LSB_MASK < lsb
+    return int.from_bytes(out[:8], "little") & LSB_MASK < lsb
 
 
 def iter_chunks(
@@ -132,73 +120,6 @@ def check_files(directory: Path, meta: PostMetadata) -> None:
             raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.")
         if path.stat().st_size < expected:
             raise ProvingFailed(f"{path} holds {path.stat().st_size} bytes, expected {expected}")
-
-
-class GroupScanner:
-    """Scans chunks of labels for one nonce group; keeps its AES contexts and buffers."""
-
-    def __init__(
-        self, challenge: bytes, group: int, pow_value: int, msb: int, lsb: int, capacity: int
-    ) -> None:
-        import numpy as np
-
-        self.challenge, self.group, self.pow = challenge, group, pow_value
-        self.msb, self.lsb = msb, lsb
-        self.encryptor = group_cipher(challenge, group, pow_value).encryptor()
-        self.lazy: dict[int, Any] = {}
-        self.out = bytearray(capacity + 15)
-        self.cipher = np.frombuffer(self.out, dtype=np.uint8, count=capacity)
-        self.mask = np.empty(capacity, dtype=bool)
-        self.words = np.empty(capacity // 8, dtype=bool)
-        self.lazy_out = bytearray(capacity + 15)
-
-    def _lazy(self, j: int) -> Any:
-        lazy = self.lazy.get(j)
-        if lazy is None:
-            nonce = 16 * self.group + j
-            lazy = self.lazy[j] = group_cipher(
-                self.challenge, self.group, self.pow, nonce
-            ).encryptor()
-        return lazy
-
-    def scan(self, labels: Any) -> Any:
-        """Positions ``label * 16 + j`` counting for nonce ``16g + j``, in ascending order."""
-        import numpy as np
-
-        size = len(labels)
-        self.encryptor.update_into(labels, self.out)
-        cipher, mask, words = self.cipher[:size], self.mask[:size], self.words[: size // 8]
-        np.less_equal(cipher, self.msb, out=mask)
-        # Candidates are rare (about 1 byte in 256 on mainnet): find the 8-byte words holding
-        # one first, then the bytes inside only those words.
-        np.not_equal(mask.view(np.uint64), 0, out=words)
-        hit_words = np.flatnonzero(words)
-        inner = np.flatnonzero(mask.reshape(-1, 8)[hit_words])
-        pos = hit_words[inner >> 3] * 8 + (inner & 7)
-        if not len(pos):
-            return pos
-        ties = np.flatnonzero(cipher[pos] == self.msb)
-        if not len(ties):
-            return pos
-        # Ties need each nonce's own "lazy" AES: group them by nonce so there is one AES call
-        # per nonce and every other step is a single vectorized op.
-        tie_pos = pos[ties]
-        lanes = (tie_pos & 15).astype(np.uint8)  # uint8 keys get numpy's radix sort
-        order = np.argsort(lanes, kind="stable")
-        counts = np.bincount(lanes, minlength=16)
-        block = labels.view(_LABEL_DTYPE)[tie_pos[order] >> 4]
-        lazy_out = self.lazy_out
-        view_in, view_out = memoryview(block).cast("B"), memoryview(lazy_out)
-        start = 0
-        for j, count in enumerate(counts.tolist()):
-            if count:
-                end = start + 16 * count
-                self._lazy(j).update_into(view_in[start:end], view_out[start:])
-                start = end
-        low = np.frombuffer(lazy_out, dtype="<u8", count=2 * len(block))[::2]
-        keep = np.ones(len(pos), dtype=bool)
-        keep[ties[order]] = (low & np.uint64(_LSB_MASK)) < np.uint64(self.lsb)
-        return pos[keep]
 
 
 def generate_proof(
@@ -249,7 +170,7 @@ def generate_proof(
                 for g in groups
             }
             found = _scan_pass(
-                directory, meta, buffer, pool, groups, pows, challenge, (msb, lsb), k2, progress
+                directory, meta, buffer, pool, threads, pows, challenge, (msb, lsb), k2, progress
             )
             if found is not None:
                 nonce, indices = found
@@ -265,17 +186,17 @@ def _scan_pass(
     meta: PostMetadata,
     buffer: Any,
     pool: ThreadPoolExecutor,
-    groups: list[int],
+    workers: int,
     pows: dict[int, int],
     challenge: bytes,
     difficulty: tuple[int, int],
     k2: int,
     progress: Progress | None,
 ) -> tuple[int, list[int]] | None:
-    import numpy as np
-
     msb, lsb = difficulty
-    scanners = [GroupScanner(challenge, g, pows[g], msb, lsb, len(buffer)) for g in groups]
+    # One scanner per group: a single group's ciphertext (1 MiB) stays in L2 while it is
+    # searched; batching groups into one buffer measured slower.
+    scanners = [PassScanner(challenge, {g: pows[g]}, msb, lsb, len(buffer)) for g in sorted(pows)]
     found: dict[int, list[int]] = {}
     total_bytes = meta.num_labels * LABEL_SIZE
     position = 0
@@ -287,24 +208,20 @@ def _scan_pass(
             progress(position, total_bytes)
 
     for first, chunk in iter_chunks(directory, meta, buffer, on_read):
-        if len(scanners) == 1 or pool._max_workers == 1:
+        if workers == 1:
             results = [s.scan(chunk) for s in scanners]
         else:
             results = list(pool.map(lambda s, c=chunk: s.scan(c), scanners))
         winners: list[tuple[int, int]] = []
-        for scanner, pos in zip(scanners, results, strict=True):
-            if not len(pos):
-                continue
-            lanes = pos & 15
-            for j in np.unique(lanes).tolist():
-                nonce = 16 * scanner.group + j
+        for nonces, offsets in results:
+            for nonce in sorted(set(nonces.tolist())):
                 got = found.setdefault(nonce, [])
                 if len(got) >= k2:
                     continue
-                got.extend((pos[lanes == j] >> 4)[: k2 - len(got)] + first)
+                got.extend((offsets[nonces == nonce][: k2 - len(got)] + first).tolist())
                 if len(got) == k2:
                     winners.append((got[-1], nonce))
         if winners:
             _, nonce = min(winners)
-            return nonce, [int(i) for i in found[nonce]]
+            return nonce, found[nonce]
     return None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mergetool._exceptions import (
     DuplicateIdentity,
+    InvalidKeyFile,
     NameCollision,
     RowsAlreadyPresent,
     SchemaDrift,
@@ -53,12 +54,28 @@ def _rename_for_version(table: str, version: int) -> str:
     return table
 
 
+def _all_staged(target: NodeState, journal: Journal) -> bool:
+    """Every key of ``journal`` staged whole (or already installed)."""
+    ids = target.folder.identities_dir
+    for k in journal.keys:
+        if (ids / k.final).exists():
+            continue
+        try:
+            if load_key(ids / k.staged).node_id_hex != k.node_id:
+                return False
+        except InvalidKeyFile:
+            return False
+    return True
+
+
 def _recovery(target: NodeState, journal: Journal | None) -> Recovery | None:
     if journal is None:
         return None
-    committed = journal.expected_rows == 0 or any(
-        target.rows_of(bytes.fromhex(n)) for n in journal.node_ids
-    )
+    # With rows, their transaction is the commit point; without, having staged every key is.
+    if journal.expected_rows == 0:
+        committed = _all_staged(target, journal)
+    else:
+        committed = any(target.rows_of(bytes.fromhex(n)) for n in journal.node_ids)
     return Recovery(
         action="roll-forward" if committed else "roll-back",
         journal=journal.path,

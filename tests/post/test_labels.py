@@ -18,7 +18,7 @@ KEY = commitment(bytes(32), bytes(32))
 def test_small_budget_gives_the_same_labels_in_many_batches() -> None:
     whole = compute_labels(KEY, 10, 50, scrypt_n=16, backend="numpy")
     calls = []
-    tiny = 3 * (128 * 16 + 4096)
+    tiny = 3 * (704 * 16 + 4096)  # three labels of the packed (small batch) ROMix
     assert batch_size(16, tiny) == 3
     pieces = compute_labels(
         KEY, 10, 50, scrypt_n=16, backend="numpy", memory_budget=tiny,
@@ -63,3 +63,16 @@ def test_unknown_backend() -> None:
 def test_bad_commitment_length() -> None:
     with pytest.raises(InvalidParameters, match="commitment must be 32 bytes"):
         compute_labels(b"x", 0, 1, scrypt_n=2, backend="numpy")
+
+
+@pytest.mark.parametrize(("budget", "count"), [(2 << 20, 40), (16 << 20, 600)])
+def test_memory_stays_within_the_budget(budget: int, count: int) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        compute_labels(KEY, 0, count, scrypt_n=256, backend="numpy", memory_budget=budget)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= budget + count * 16

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
-from mergetool.post.scrypt import check_n, scrypt_labels
+from mergetool.post.scrypt import PACKED_MAX_BATCH, check_n, scrypt_labels
 
 # Per-label working memory besides V: a few (32,)/(16,) uint32 rows and the PBKDF2 buffers.
 _OVERHEAD_PER_LABEL = 4096
+# Upper bound of the packed ROMix's V per label and per unit of N (measured ~630 at B = 1).
+_PACKED_BYTES_PER_N = 704
 
 
 def label_passwords(commitment: bytes, indices: np.ndarray) -> np.ndarray:
@@ -25,6 +27,11 @@ def batch_size(scrypt_n: int, memory_budget: int) -> int:
     """How many labels one ROMix batch may hold without exceeding ``memory_budget`` bytes."""
     per_label = 128 * scrypt_n + _OVERHEAD_PER_LABEL
     size = memory_budget // per_label
+    if size <= PACKED_MAX_BATCH:
+        # Small batches run the packed-integer ROMix, whose V costs up to ~5x more per label
+        # (Python int headers); size the batch for that so the budget still holds.
+        per_label = _PACKED_BYTES_PER_N * scrypt_n + _OVERHEAD_PER_LABEL
+        size = memory_budget // per_label
     if size < 1:
         raise InvalidParameters(
             f"memory budget {memory_budget} bytes is too small for one label at scrypt N="

@@ -1,0 +1,187 @@
+"""Crash safety: kill -9 a real merge process at every write event, then check and re-run.
+
+``crash_runner.py`` runs ``merge-nodes`` in a child process and SIGKILLs it at the N-th
+file-system call or SQLite progress tick once execution has started. After each kill the
+target must be a node that can start (valid keys, intact database, no drift, no key without
+its rows), and running the same command again must finish the merge exactly, leaving nothing
+of ours behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from merge_helpers import assert_healthy, global_rows, key_names, leftovers, rows_of, table_rows
+
+from mergetool.cli.merge_nodes import merge_cmd
+from mergetool.node.fixtures import FixtureNode, build_node
+
+RUNNER = Path(__file__).with_name("crash_runner.py")
+#: SQLite VM instructions per event: small enough for many kill points inside the transaction.
+SQL_STEPS = "20"
+NEVER = 10**9
+
+
+@dataclass
+class Scenario:
+    source: FixtureNode
+    pristine: Path  # the target before the merge (copied for every run)
+    events: list[str]  # event names of an uninterrupted merge, in order
+    merged_keys: list[str]
+    merged_rows: dict[str, list[tuple]]
+    merged_globals: dict[str, list[tuple]]
+
+
+def _run_child(src: Path, dst: Path, limit: int, work: Path) -> tuple[int, list[str], str]:
+    count_file = work / "events.txt"
+    count_file.unlink(missing_ok=True)
+    tmp = work / "tmp"  # the child's TemporaryDirectory leftovers stay in here
+    tmp.mkdir(exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), str(src), str(dst), str(limit), str(count_file), SQL_STEPS],
+        capture_output=True,
+        text=True,
+        env={"TMPDIR": str(tmp), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    events = count_file.read_text().split()[1:] if count_file.exists() else []
+    return proc.returncode, events, proc.stdout + proc.stderr
+
+
+def _fresh_target(scenario: Scenario, dst: Path) -> None:
+    shutil.rmtree(dst, ignore_errors=True)
+    if scenario.pristine.exists():
+        shutil.copytree(scenario.pristine, dst)
+
+
+def _make_scenario(tmp: Path, source: FixtureNode, pristine: Path) -> Scenario:
+    dst = tmp / "reference"
+    if pristine.exists():
+        shutil.copytree(pristine, dst)
+    code, events, output = _run_child(source.folder.root, dst, NEVER, tmp)
+    assert code == 0, output
+    assert_healthy(dst)
+    return Scenario(
+        source=source,
+        pristine=pristine,
+        events=events,
+        merged_keys=key_names(dst),
+        merged_rows=table_rows(dst / "local.sql"),
+        merged_globals=global_rows(dst / "local.sql"),
+    )
+
+
+@pytest.fixture(scope="module")
+def into_existing(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    tmp = tmp_path_factory.mktemp("crash-existing")
+    source = build_node(tmp / "src", identities=["s1", "s2"], prefix="crash-s-")
+    build_node(tmp / "pristine", identities=["d1"], prefix="crash-d-")
+    return _make_scenario(tmp, source, tmp / "pristine")
+
+
+@pytest.fixture(scope="module")
+def into_missing(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    tmp = tmp_path_factory.mktemp("crash-missing")
+    source = build_node(tmp / "src", identities=["s1", "s2"], prefix="crash-m-")
+    return _make_scenario(tmp, source, tmp / "pristine-does-not-exist")
+
+
+@pytest.fixture(scope="module")
+def keys_only(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    """A source with keys but no rows: no transaction marks the commit point."""
+    tmp = tmp_path_factory.mktemp("crash-keys-only")
+    source = build_node(tmp / "src", identities=[], keys_without_rows=["k1", "k2"], prefix="ko-")
+    build_node(tmp / "pristine", identities=["d1"], prefix="crash-ko-d-")
+    return _make_scenario(tmp, source, tmp / "pristine")
+
+
+def _check_after_kill(scenario: Scenario, dst: Path, where: str) -> None:
+    if not (dst / "local.sql").exists():
+        # Killed before the new target database got its name: nothing installed yet.
+        assert not key_names(dst) if dst.exists() else True, where
+        return
+    assert_healthy(dst)
+    source_keys = scenario.source.identities
+    installed = [name for name in key_names(dst) if name in source_keys]
+    if installed:
+        for name, node_id in source_keys.items():
+            expected = rows_of(scenario.source.folder.db_path, node_id)
+            assert rows_of(dst / "local.sql", node_id) == expected, (
+                f"{where}: {name} installed without all source rows"
+            )
+
+
+def _rerun_and_compare(scenario: Scenario, dst: Path, where: str) -> str:
+    result = CliRunner().invoke(merge_cmd, ["-f", str(scenario.source.folder.root), "-t", str(dst)])
+    assert result.exit_code == 0, f"{where}: re-run failed:\n{result.output}"
+    assert "Traceback" not in result.output
+    assert key_names(dst) == scenario.merged_keys, where
+    assert table_rows(dst / "local.sql") == scenario.merged_rows, where
+    assert global_rows(dst / "local.sql") == scenario.merged_globals, where
+    assert_healthy(dst)
+    assert leftovers(dst) == [], where
+    for name in scenario.merged_keys:
+        assert (dst / "identities" / name).stat().st_mode & 0o777 == 0o600, where
+    return result.output
+
+
+def _kill_at(scenario: Scenario, work: Path, points: list[int]) -> Counter[str]:
+    dst = work / "dst"
+    total = len(scenario.events)
+    killed_at: Counter[str] = Counter()
+    for n in points:
+        where = f"kill at event {n}/{total} ({scenario.events[n - 1]})"
+        _fresh_target(scenario, dst)
+        code, _, output = _run_child(scenario.source.folder.root, dst, n, work)
+        assert code == -signal.SIGKILL, f"{where}: child exited {code}:\n{output}"
+        killed_at[scenario.events[n - 1]] += 1
+        _check_after_kill(scenario, dst, where)
+        _rerun_and_compare(scenario, dst, where)
+        # And once finished, the same command has nothing left to do.
+        again = CliRunner().invoke(
+            merge_cmd, ["-f", str(scenario.source.folder.root), "-t", str(dst)]
+        )
+        assert again.exit_code == 0 and "Already merged: nothing to do." in again.output, where
+    return killed_at
+
+
+def test_uninterrupted_run_goes_through_every_phase(into_existing: Scenario) -> None:
+    seen = set(into_existing.events)
+    # backup (mkdir, SQLite backup API), journal and staged keys (open/write/fsync/replace),
+    # the row copy (sql), installing keys (link/unlink) and removing the journal (unlink).
+    assert {"mkdir", "sql", "open", "write", "fsync", "replace", "link", "unlink"} <= seen
+    assert len(into_existing.events) >= 40
+
+
+def test_kill_anywhere_merging_into_an_existing_node(
+    into_existing: Scenario, tmp_path: Path
+) -> None:
+    every = list(range(1, len(into_existing.events) + 1))
+    killed_at = _kill_at(into_existing, tmp_path, every)
+    assert killed_at["sql"] >= 10 and killed_at["link"] >= 2
+
+
+def test_kill_anywhere_merging_into_a_missing_folder(
+    into_missing: Scenario, tmp_path: Path
+) -> None:
+    # The phases after the database exists are the ones above; here the interest is in
+    # creating the folder and the database, so every event that is not a SQL tick, plus a
+    # spread of those.
+    events = into_missing.events
+    points = [n for n, name in enumerate(events, 1) if name != "sql" or n % 12 == 0]
+    killed_at = _kill_at(into_missing, tmp_path, points)
+    assert killed_at["mkdir"] >= 2 and killed_at["replace"] >= 1
+
+
+def test_kill_anywhere_merging_keys_without_rows(keys_only: Scenario, tmp_path: Path) -> None:
+    points = [n for n, name in enumerate(keys_only.events, 1) if name != "sql"]
+    killed_at = _kill_at(keys_only, tmp_path, points)
+    assert killed_at["write"] >= 2 and killed_at["link"] >= 2

@@ -1,0 +1,65 @@
+"""Shared fixtures: node data folders built in ``tmp_path`` and the node's schema snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mergetool.node.fixtures import FixtureNode, build_node
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+#: Committed example nodes (test keys only).
+FIXTURES = REPO / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def committed_fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def node_factory(tmp_path: Path) -> Callable[..., FixtureNode]:
+    """``node_factory(name="node", **build_node_kwargs)`` builds a node folder in ``tmp_path``."""
+
+    def make(name: str = "node", **kwargs: object) -> FixtureNode:
+        return build_node(tmp_path / name, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_schema_dir() -> Path:
+    """The node's ``local-vN.sql`` snapshots; the copy in ``tests/data`` wins over ``../shared``.
+
+    CI has the shared folder beside the clone; the copy keeps the tests self-contained.
+    """
+    for candidate in (TESTS / "data" / "node-schema", REPO.parent / "shared" / "node-schema"):
+        if (candidate / "local-v9.sql").exists():
+            return candidate
+    pytest.skip("the node's schema snapshots (tests/data/node-schema) are missing")
+
+
+@pytest.fixture(scope="session")
+def node_schema(shared_schema_dir: Path) -> Callable[[int], str]:
+    """``node_schema(N)``: the text of the node's ``local-vN.sql``."""
+    return lambda version: (shared_schema_dir / f"local-v{version}.sql").read_text()
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(
+            p.relative_to(root)
+        ): f"{p.stat().st_mode:o}:{hashlib.sha256(p.read_bytes()).hexdigest()}"
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture(scope="session")
+def tree_digest() -> Callable[[Path], dict[str, str]]:
+    """``tree_digest(root)``: mode and sha256 of every file under ``root``."""
+    return _tree_digest

@@ -4,10 +4,10 @@ Usage: python crash_runner.py SRC DST N COUNT_FILE [SQL_STEPS]
 
 Once :func:`mergetool.merge.execute` starts, every call to a file-system primitive a merge
 writes with (``os.open``, ``os.replace``, ``os.link``, ``os.unlink``, ``os.rename``,
-``os.mkdir``, ``os.fsync``, ``os.write``, ``os.chmod``) and every SQL_STEPS (default 50) SQLite
-VM instructions on any connection count as one event. At event N the process kills itself with SIGKILL, as a
-power cut or the OOM killer would; with an N never reached the merge runs to the end and
-COUNT_FILE receives the number of events it went through, and the name of each event.
+``os.mkdir``, ``os.fsync``, ``os.write``, ``os.chmod``) and every SQL_STEPS (default 50)
+SQLite VM instructions on any connection count as one event. At event N the process kills
+itself with SIGKILL, as a power cut or the OOM killer would; with an N never reached the
+merge runs to the end and COUNT_FILE receives the number of events and the name of each.
 """
 
 from __future__ import annotations

@@ -55,8 +55,10 @@ def table_rows(db: Path, version: int | None = None) -> dict[str, list[tuple]]:
     """All rows of every per-identity table, sorted, with explicit column lists."""
     conn = sqlite3.connect(db)
     try:
-        version = version if version is not None else int(
-            conn.execute("PRAGMA user_version").fetchone()[0]
+        version = (
+            version
+            if version is not None
+            else int(conn.execute("PRAGMA user_version").fetchone()[0])
         )
         found = {}
         for ident in identity_tables(version):
@@ -85,16 +87,20 @@ def rows_of(db: Path, node_id_hex: str) -> dict[str, int]:
         conn.close()
 
 
+GLOBAL_TABLES = (
+    "atx_sync_state",
+    "atx_sync_requests",
+    "prepared_activeset",
+    "malfeasance_sync_state",
+)
+
+
 def global_rows(db: Path) -> dict[str, list[tuple]]:
     """Node-global tables, which a merge must leave as the target had them."""
     conn = sqlite3.connect(db)
     try:
-        names = [
-            r[0]
-            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if r[0]
-            in ("atx_sync_state", "atx_sync_requests", "prepared_activeset", "malfeasance_sync_state")
-        ]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        names = tables & set(GLOBAL_TABLES)
         return {n: sorted(conn.execute(f'SELECT * FROM "{n}"')) for n in sorted(names)}
     finally:
         conn.close()

@@ -1,0 +1,319 @@
+"""plan_merge: every check runs before the first write, and a refusal names the file at fault."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from merge_helpers import tree_state
+
+from mergetool._exceptions import (
+    DatabaseInUse,
+    DuplicateIdentity,
+    InvalidKeyFile,
+    MergetoolError,
+    NameCollision,
+    NotANodeFolder,
+    RowsAlreadyPresent,
+    SchemaDrift,
+    SupervisedNode,
+    UnsupportedVersion,
+    UsageProblem,
+    VersionMismatch,
+)
+from mergetool.merge import plan_merge
+from mergetool.node.fixtures import FixtureNode, build_node, test_key
+from mergetool.node.keys import write_key
+
+
+def _set_user_version(root: Path, version: int) -> None:
+    conn = sqlite3.connect(root / "local.sql")
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+
+
+def _refused(source: Path, target: Path, error: type[MergetoolError], **kwargs) -> MergetoolError:
+    """plan_merge must raise ``error`` and leave both folders exactly as they were."""
+    before = tree_state(source), tree_state(target)
+    with pytest.raises(error) as info:
+        plan_merge(source, target, **kwargs)
+    assert (tree_state(source), tree_state(target)) == before
+    return info.value
+
+
+# --- the reference tool's own scenarios ------------------------------------------------------
+
+
+def test_plan_lists_keys_rows_and_versions(src: FixtureNode, dst: FixtureNode) -> None:
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    assert [k.target_name for k in plan.keys] == ["s1.key", "s2.key"]
+    assert {k.node_id for k in plan.keys} == set(src.identities.values())
+    assert dict(plan.table_rows) == {
+        "post": 2,
+        "challenge": 2,
+        "poet_registration": 4,
+        "nipost": 2,
+        "poet_certificates": 2,
+    }
+    assert (plan.source_version, plan.target_version) == (9, 9)
+    assert plan.backup and not plan.create_target_db and not plan.already_merged
+    assert [w.code for w in plan.warnings] == ["stop_source"]
+
+
+def test_drifted_target_schema_is_refused(src: FixtureNode, dst: FixtureNode) -> None:
+    conn = sqlite3.connect(dst.folder.db_path)
+    conn.execute("CREATE TABLE extra (x INTEGER)")
+    conn.close()
+    error = _refused(src.folder.root, dst.folder.root, SchemaDrift)
+    assert error.path == dst.folder.db_path
+    assert "CREATE TABLE extra" in error.diff
+
+
+def test_drifted_source_schema_is_refused(src: FixtureNode, dst: FixtureNode) -> None:
+    conn = sqlite3.connect(src.folder.db_path)
+    conn.execute("DROP INDEX idx_poet_certificates")
+    conn.close()
+    error = _refused(src.folder.root, dst.folder.root, SchemaDrift)
+    assert error.path == src.folder.db_path
+    assert "poet_certificates" in error.diff
+
+
+def test_target_at_wrong_version_for_its_schema_is_refused(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    _set_user_version(dst.folder.root, 8)  # a v9 schema claiming to be v8
+    error = _refused(src.folder.root, dst.folder.root, MergetoolError)
+    assert isinstance(error, SchemaDrift | VersionMismatch)
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_supervised_node_is_refused_naming_local_key(tmp_path: Path, side: str) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="s-", supervised=side == "source")
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="d-", supervised=side == "target")
+    node = src if side == "source" else dst
+    error = _refused(src.folder.root, dst.folder.root, SupervisedNode)
+    assert error.path == node.folder.supervised_key
+    assert str(node.folder.supervised_key) in str(error)
+    assert "appears to be a supervised node" in str(error)
+    assert ("--adopt-supervised" in str(error)) == (side == "source")
+
+
+def test_supervised_target_is_refused_even_with_adopt(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="s-")
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="d-", supervised=True)
+    _refused(src.folder.root, dst.folder.root, SupervisedNode, adopt_supervised=True)
+
+
+def test_adopt_supervised_installs_local_key_under_its_node_id(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="s-", supervised=True)
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="d-")
+    plan = plan_merge(src.folder.root, dst.folder.root, adopt_supervised=True)
+    node_id = src.identities["local.key"]
+    adopted = [k for k in plan.keys if k.adopted_supervised]
+    assert [(k.source_file.name, k.target_name) for k in adopted] == [
+        ("local.key", f"{node_id}.key")
+    ]
+    assert "adopted_supervised" in [w.code for w in plan.warnings]
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: p / "missing", "source data folder does not exist"),
+        (lambda p: (p / "file").write_text("x") and p / "file", "is not a directory"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "source database not found"),
+    ],
+    ids=["missing", "a-file", "no-local-sql"],
+)
+def test_invalid_source_path_is_refused(tmp_path: Path, dst: FixtureNode, make, reason) -> None:
+    source = make(tmp_path)
+    error = _refused(source, dst.folder.root, NotANodeFolder)
+    assert reason in str(error)
+
+
+_GOOD = test_key("good").to_file_bytes()
+_OTHER = test_key("other").to_file_bytes()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (_GOOD[:-1], "expected exactly 128 hex characters, found 127 bytes"),
+        (_GOOD + b"00", "found 130 bytes"),
+        (b"", "the file is empty"),
+        (b"g" + _GOOD[1:], "not hex encoded (first bad character at offset 0)"),
+        (_GOOD[:64] + _OTHER[64:], "private and public halves do not match"),
+        (_GOOD + b"\n", "it ends with a line break"),
+    ],
+    ids=["short", "long", "empty", "non-hex", "mismatched-halves", "trailing-newline"],
+)
+def test_invalid_source_key_is_refused_naming_file_and_defect(
+    src: FixtureNode, dst: FixtureNode, content: bytes, reason: str
+) -> None:
+    bad = src.folder.identities_dir / "bad.key"
+    bad.write_bytes(content)
+    error = _refused(src.folder.root, dst.folder.root, InvalidKeyFile)
+    assert error.path == bad
+    assert reason in error.reason
+    assert str(error).startswith(f"not a valid key file {bad}: ")
+
+
+def test_source_key_symlink_is_not_followed(src: FixtureNode, dst: FixtureNode) -> None:
+    (src.folder.identities_dir / "link.key").symlink_to(dst.folder.identities_dir / "d1.key")
+    error = _refused(src.folder.root, dst.folder.root, InvalidKeyFile)
+    assert "symbolic link" in error.reason
+
+
+def test_key_file_name_on_both_sides_is_refused(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", identities=["same", "s2"], prefix="s-")
+    dst = build_node(tmp_path / "dst", identities=["same"], prefix="d-")
+    error = _refused(src.folder.root, dst.folder.root, NameCollision)
+    assert error.names == ["same.key"]
+    assert str(error).startswith(
+        f"identity file same.key already exists in {dst.folder.identities_dir}"
+    )
+
+
+def test_same_folder_is_bad_usage(src: FixtureNode) -> None:
+    _refused(src.folder.root, src.folder.root, UsageProblem)
+
+
+# --- equivocation guards -----------------------------------------------------------------------
+
+
+def test_same_key_twice_in_source(tmp_path: Path, dst: FixtureNode) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="s-", duplicate_key=True)
+    error = _refused(src.folder.root, dst.folder.root, DuplicateIdentity)
+    assert {error.first.name, error.second.name} == {"s1.key", "s1-copy.key"}
+    assert str(error.first) in str(error) and str(error.second) in str(error)
+
+
+def test_same_key_twice_in_target(src: FixtureNode, tmp_path: Path) -> None:
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="d-", duplicate_key=True)
+    error = _refused(src.folder.root, dst.folder.root, DuplicateIdentity)
+    assert {error.first.name, error.second.name} == {"d1.key", "d1-copy.key"}
+
+
+def test_same_key_across_both_under_different_names(src: FixtureNode, dst: FixtureNode) -> None:
+    write_key(test_key("src-s2"), dst.folder.identities_dir / "renamed.key")
+    error = _refused(src.folder.root, dst.folder.root, DuplicateIdentity)
+    assert {error.first, error.second} == {
+        src.folder.identities_dir / "s2.key",
+        dst.folder.identities_dir / "renamed.key",
+    }
+    assert error.node_id == src.identities["s2.key"]
+
+
+def test_target_with_rows_of_a_source_identity_but_no_key(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", identities=["orphan-0"], prefix="x-")
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="x-", orphan_rows=1)
+    error = _refused(src.folder.root, dst.folder.root, RowsAlreadyPresent)
+    assert src.identities["orphan-0.key"] in str(error)
+    assert str(dst.folder.db_path) in str(error)
+
+
+def test_target_with_rows_and_key_of_a_source_identity(tmp_path: Path) -> None:
+    # The source only has rows (no key) for an identity the target runs already.
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="y-", orphan_rows=1)
+    dst = build_node(tmp_path / "dst", identities=["orphan-0"], prefix="y-")
+    error = _refused(src.folder.root, dst.folder.root, RowsAlreadyPresent)
+    assert src.orphans[0] in str(error)
+
+
+# --- versions ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+@pytest.mark.parametrize("version", [1, 2])
+def test_node_13_database_is_refused(
+    src: FixtureNode, dst: FixtureNode, side: str, version: int
+) -> None:
+    node = src if side == "source" else dst
+    _set_user_version(node.folder.root, version)
+    error = _refused(src.folder.root, dst.folder.root, UnsupportedVersion)
+    assert error.path == node.folder.db_path
+    assert f"{side} database is from node 1.3.x" in str(error)
+    assert "Run node v1.4" in str(error)
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+@pytest.mark.parametrize(("version", "reason"), [(10, "too new"), (6, "no node release uses")])
+def test_unknown_or_newer_database_is_refused(
+    src: FixtureNode, dst: FixtureNode, side: str, version: int, reason: str
+) -> None:
+    node = src if side == "source" else dst
+    _set_user_version(node.folder.root, version)
+    error = _refused(src.folder.root, dst.folder.root, UnsupportedVersion)
+    assert f"{side} database" in str(error) and reason in str(error)
+
+
+def test_source_newer_than_target_is_refused(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", version=9, identities=["s1"], prefix="s-")
+    dst = build_node(tmp_path / "dst", version=8, identities=["d1"], prefix="d-")
+    error = _refused(src.folder.root, dst.folder.root, VersionMismatch)
+    assert "source database" in str(error) and "target database" in str(error)
+    assert "Upgrade the target node first" in str(error)
+
+
+@pytest.mark.parametrize(("source_version", "target_version"), [(5, 9), (7, 9), (5, 8), (7, 8)])
+def test_older_source_is_planned_for_migration(
+    tmp_path: Path, source_version: int, target_version: int
+) -> None:
+    src = build_node(tmp_path / "src", version=source_version, identities=["s1"], prefix="s-")
+    dst = build_node(tmp_path / "dst", version=target_version, identities=["d1"], prefix="d-")
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    assert plan.migrates_source
+    tables = dict(plan.table_rows)
+    assert "post" in tables and "initial_post" not in tables
+    assert "poet_certificates" not in tables  # a 1.4/1.5 node has none
+
+
+def test_missing_target_is_created_at_the_source_version(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", version=7, identities=["s1"], prefix="s-")
+    plan = plan_merge(src.folder.root, tmp_path / "new")
+    assert plan.create_target_db and plan.target_version == 7 and not plan.backup
+    assert not (tmp_path / "new").exists()
+
+
+# --- running node ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_database_held_by_a_running_process_is_refused(
+    src: FixtureNode, dst: FixtureNode, hold_database, side: str
+) -> None:
+    node = src if side == "source" else dst
+    holder = hold_database(node.folder.db_path)
+    error = _refused(src.folder.root, dst.folder.root, DatabaseInUse)
+    assert error.path == node.folder.db_path
+    assert f"pid {holder.pid}" in str(error)
+    assert "Stop the node" in str(error)
+
+
+# --- warnings ----------------------------------------------------------------------------------
+
+
+def test_rows_without_key_are_merged_with_a_warning(tmp_path: Path, dst: FixtureNode) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="s-", orphan_rows=1)
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    orphan = [i for i in plan.identities if i.key_file is None]
+    assert [i.node_id for i in orphan] == list(src.orphans)
+    warnings = [w for w in plan.warnings if w.code == "rows_without_key"]
+    assert len(warnings) == 1 and src.orphans[0] in warnings[0].message
+
+
+def test_keys_without_rows_get_a_warning(tmp_path: Path, dst: FixtureNode) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="s-", keys_without_rows=["k"])
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    assert "k.key" in [k.target_name for k in plan.keys]
+    assert any(w.code == "key_without_rows" and "k.key" in w.message for w in plan.warnings)
+
+
+def test_target_non_key_files_and_folders_are_ignored(src: FixtureNode, dst: FixtureNode) -> None:
+    (dst.folder.identities_dir / ".DS_Store").write_bytes(b"\x00\x01")
+    (dst.folder.identities_dir / "desktop.ini").write_text("[.ShellClassInfo]")
+    (dst.folder.identities_dir / "old").mkdir()
+    (src.folder.identities_dir / "notes.txt").write_text("hello")
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    assert [k.target_name for k in plan.keys] == ["s1.key", "s2.key"]

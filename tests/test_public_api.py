@@ -1,0 +1,93 @@
+"""The public API of ``mergetool``: pinned, resolvable, and cheap to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import mergetool
+from mergetool._exceptions import MergetoolError
+
+PUBLIC = [
+    "AddIdentityPlan",
+    "DatabaseError",
+    "DatabaseInUse",
+    "DuplicateIdentity",
+    "IdentityKey",
+    "InvalidKeyFile",
+    "InvalidProof",
+    "MergeFailed",
+    "MergePlan",
+    "MergeRefused",
+    "MergeResult",
+    "MergetoolError",
+    "NameCollision",
+    "NodeDataError",
+    "NodeReport",
+    "NotANodeFolder",
+    "PostError",
+    "RestoreError",
+    "RowsAlreadyPresent",
+    "SchemaDrift",
+    "SupervisedNode",
+    "UnsupportedVersion",
+    "VersionMismatch",
+    "__version__",
+    "add_identity",
+    "create_database",
+    "execute",
+    "inspect_node",
+    "load_key",
+    "plan_add_identity",
+    "plan_merge",
+    "restore",
+    "upgrade_database",
+]
+EXCEPTIONS = [n for n in PUBLIC if n[0].isupper() and n.endswith(("Error", "Refused", "Failed"))]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert mergetool.__all__ == PUBLIC
+    assert sorted(PUBLIC) == PUBLIC
+    assert dir(mergetool) == PUBLIC
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_every_public_name_resolves(name: str) -> None:
+    assert getattr(mergetool, name) is not None
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        mergetool.no_such_thing  # noqa: B018
+
+
+def test_exceptions_share_one_root() -> None:
+    names = [n for n in PUBLIC if isinstance(getattr(mergetool, n), type)]
+    for name in names:
+        cls = getattr(mergetool, name)
+        if issubclass(cls, Exception):
+            assert issubclass(cls, MergetoolError), name
+    assert set(EXCEPTIONS) <= set(names)
+
+
+def test_node_api_is_the_node_modules() -> None:
+    from mergetool.node import inspect, keys, migrate
+
+    assert mergetool.IdentityKey is keys.IdentityKey
+    assert mergetool.load_key is keys.load_key
+    assert mergetool.inspect_node is inspect.inspect_node
+    assert mergetool.create_database is migrate.create_database
+    assert mergetool.upgrade_database is migrate.upgrade_database
+
+
+def test_importing_mergetool_is_cheap() -> None:
+    code = (
+        "import sys, mergetool\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numpy', 'sqlalchemy', 'alembic', 'nacl', 'cryptography')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

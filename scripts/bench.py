@@ -282,9 +282,8 @@ def verify_section() -> list[str]:
         f"| **whole proof, warm, k3 subset** | **{(warm_pow + subset) * 1000:.1f} ms** |",
         *opencl_rows,
         "",
-        "`verify_proof` recomputes labels with numpy, which vectorizes across labels: one label "
-        "pays the full per-step Python overhead of ROMix. The OpenCL rows show the same work on "
-        "the OpenCL backend.",
+        "`verify_proof` recomputes its labels with the numpy backend; the OpenCL rows time the "
+        "same recomputation on the OpenCL backend for comparison.",
     ]
 
 

@@ -1,0 +1,413 @@
+"""merge-nodes: exact messages, exit codes, JSON reports, dry runs, backups, idempotence."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mergetool.cli.merge_nodes import merge_cmd
+from mergetool.node.fixtures import FixtureNode, build_node, test_key
+
+PLAN_KEYS = {
+    "format",
+    "source",
+    "target",
+    "dry_run",
+    "status",
+    "versions",
+    "identities",
+    "rows",
+    "rows_by_identity",
+    "backup",
+    "recovery",
+    "post_data",
+    "warnings",
+}
+
+
+def merge(*args: object) -> Result:
+    result = CliRunner().invoke(merge_cmd, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def tree(root: Path) -> dict[str, tuple[int, str]] | None:
+    """Every path under ``root`` (folders too) with its mode and content hash."""
+    if not root.exists():
+        return None
+    found = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        info = path.lstat()
+        digest = (
+            "<dir>" if stat.S_ISDIR(info.st_mode) else hashlib.sha256(path.read_bytes()).hexdigest()
+        )
+        found[str(path.relative_to(root))] = (stat.S_IMODE(info.st_mode), digest)
+    return found
+
+
+@pytest.fixture
+def src(node_factory) -> FixtureNode:
+    return node_factory("src", identities=["s1", "s2"], prefix="cli-s-")
+
+
+@pytest.fixture
+def dst(node_factory) -> FixtureNode:
+    return node_factory("dst", identities=["d1"], prefix="cli-d-")
+
+
+def _count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+# --- exit codes and exact messages ------------------------------------------------------------
+
+
+def test_merge_exits_0_and_says_what_it_did(src: FixtureNode, dst: FixtureNode) -> None:
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    assert f"Merged 2 identities and 12 rows into {dst.folder.root}." in result.stdout
+    assert "identities to add (2):" in result.stdout
+    assert result.stderr == ""
+    assert sorted(p.name for p in dst.folder.identities_dir.glob("*.key")) == [
+        "d1.key",
+        "s1.key",
+        "s2.key",
+    ]
+
+
+def test_name_collision_exact_error_and_nothing_copied(node_factory) -> None:
+    src = node_factory("src", identities=["same", "s2"], prefix="nc-s-")
+    dst = node_factory("dst", identities=["same"], prefix="nc-d-")
+    before = tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: identity file same.key already exists in {dst.folder.identities_dir}\n"
+        "Rename the key file(s) in the source (keeping the .key extension) and retry.\n"
+    )
+    assert tree(dst.folder.root) == before  # neither s2.key nor any row arrived
+
+
+def test_supervised_source_exact_error(node_factory, dst: FixtureNode) -> None:
+    src = node_factory("src", identities=["s1"], prefix="sv-", supervised=True)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: source {src.folder.root} appears to be a supervised node "
+        f"({src.folder.supervised_key} exists)\n"
+        "Convert it to remote smeshing first: rename local.key to a unique name ending in .key."
+        " Or pass --adopt-supervised to install it as <node id>.key in the target.\n"
+    )
+
+
+def test_supervised_target_exact_error(src: FixtureNode, node_factory) -> None:
+    dst = node_factory("dst", identities=["d1"], prefix="sv-d-", supervised=True)
+    before = tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--adopt-supervised")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: target {dst.folder.root} appears to be a supervised node "
+        f"({dst.folder.supervised_key} exists)\n"
+    )
+    assert tree(dst.folder.root) == before
+
+
+def test_adopt_supervised_source(node_factory, dst: FixtureNode) -> None:
+    src = node_factory("src", identities=["s1"], prefix="ad-", supervised=True)
+    before = tree(src.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--adopt-supervised")
+    assert result.exit_code == 0, result.output
+    node_id = src.identities["local.key"]
+    assert (dst.folder.identities_dir / f"{node_id}.key").exists()
+    assert "[adopted_supervised]" in result.stdout and "must never smesh again" in result.stdout
+    assert tree(src.folder.root) == before
+
+
+def test_invalid_key_exact_error_and_nothing_copied(src: FixtureNode, dst: FixtureNode) -> None:
+    bad = src.folder.identities_dir / "s3.key"
+    bad.write_bytes(test_key("s3").to_file_bytes() + b"\n")
+    before = tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: not a valid key file {bad}: expected exactly 128 hex characters, found 129 "
+        "bytes (it ends with a line break; the node accepts no trailing newline)\n"
+        "A key file holds exactly 128 hex characters (seed + public key), nothing else.\n"
+    )
+    assert tree(dst.folder.root) == before
+
+
+def test_invalid_source_path_is_a_clear_error(tmp_path: Path, dst: FixtureNode) -> None:
+    result = merge("-f", tmp_path / "nope", "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'nope'}: source data folder does not exist\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--bogus"], ["-t", "somewhere"], [], ["-f"]],
+    ids=["unknown-option", "missing-from", "nothing", "from-without-value"],
+)
+def test_bad_usage_exits_2(args: list[str]) -> None:
+    result = merge(*args)
+    assert result.exit_code == 2
+    assert "Error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_same_folder_twice_is_bad_usage(src: FixtureNode) -> None:
+    result = merge("-f", src.folder.root, "-t", src.folder.root)
+    assert result.exit_code == 2
+    assert "source and target are the same folder" in result.stderr
+
+
+def test_version_option() -> None:
+    result = merge("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("merge-nodes, version ")
+
+
+def test_old_database_says_which_side(src: FixtureNode, dst: FixtureNode) -> None:
+    with sqlite3.connect(dst.folder.db_path) as conn:
+        conn.execute("PRAGMA user_version = 2")
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {dst.folder.db_path}: target database is from node 1.3.x (old database version)"
+    )
+    assert "Run node v1.4" in result.stderr
+
+
+def test_running_node_is_refused_quickly(src: FixtureNode, dst: FixtureNode) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('SELECT 1 FROM sqlite_master').fetchall(); print('ready', flush=True); "
+            "time.sleep(120)",
+            str(dst.folder.db_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert f"pid {holder.pid}" in result.stderr
+    assert "Stop the node (and any other program using it) first" in result.stderr
+
+
+# --- dry run ------------------------------------------------------------------------------------
+
+
+def test_dry_run_writes_nothing_anywhere(src: FixtureNode, dst: FixtureNode) -> None:
+    before = tree(src.folder.root), tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout.endswith("Dry run: nothing was written.\n")
+    assert "s1.key" in result.stdout and "rows to copy:" in result.stdout
+    assert (tree(src.folder.root), tree(dst.folder.root)) == before
+
+
+def test_dry_run_into_missing_folder_leaves_it_missing(src: FixtureNode, tmp_path: Path) -> None:
+    before = tree(src.folder.root)
+    result = merge("-f", src.folder.root, "-t", tmp_path / "new", "--dry-run", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["versions"]["create_target_database"] is True
+    assert not (tmp_path / "new").exists()
+    assert tree(src.folder.root) == before
+
+
+def test_real_merge_leaves_a_wal_source_byte_identical(node_factory, dst: FixtureNode) -> None:
+    src = node_factory("src", identities=["s1"], prefix="wal-", wal_identities=["w1"])
+    before = tree(src.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    assert tree(src.folder.root) == before
+    assert (dst.folder.identities_dir / "w1.key").exists()
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+
+def test_json_plan_and_result(src: FixtureNode, dst: FixtureNode, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    dry = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run", "--json")
+    assert dry.exit_code == 0
+    plan = json.loads(dry.stdout)
+    assert set(plan) == PLAN_KEYS
+    assert plan["dry_run"] is True and plan["status"] == "ready" and plan["format"] == 1
+    assert plan["versions"] == {
+        "source": 9,
+        "target": 9,
+        "create_target_database": False,
+        "migrate_source": False,
+    }
+    assert [i["file"] for i in plan["identities"]] == ["s1.key", "s2.key"]
+    assert plan["rows"]["poet_registration"] == 4
+    assert {r["node_id"] for r in plan["rows_by_identity"]} == set(src.identities.values())
+
+    real = merge("-f", src.folder.root, "-t", dst.folder.root, "--json", "--report", report)
+    assert real.exit_code == 0
+    data = json.loads(real.stdout)
+    assert set(data) == PLAN_KEYS | {"result"}
+    assert data["dry_run"] is False
+    assert data["result"]["merged"] is True and data["result"]["rows_copied"] == 12
+    assert data["result"]["keys_installed"] == ["s1.key", "s2.key"]
+    assert Path(data["result"]["backup_dir"]).is_dir()
+    assert json.loads(report.read_text()) == data
+    assert real.stderr == ""  # quiet: no progress, no text
+
+
+def test_report_file_for_dry_run(src: FixtureNode, dst: FixtureNode, tmp_path: Path) -> None:
+    report = tmp_path / "plan.json"
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run", "--report", report)
+    assert result.exit_code == 0
+    assert json.loads(report.read_text())["dry_run"] is True
+
+
+def test_errors_with_json_still_exit_1_with_message(node_factory) -> None:
+    src = node_factory("src", identities=["same"], prefix="je-s-")
+    dst = node_factory("dst", identities=["same"], prefix="je-d-")
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: identity file same.key already exists")
+    assert json.loads(result.stdout)["error"] == "NameCollision"
+
+
+# --- idempotence and backups --------------------------------------------------------------------
+
+
+def test_rerun_is_already_merged_and_changes_nothing(src: FixtureNode, dst: FixtureNode) -> None:
+    assert merge("-f", src.folder.root, "-t", dst.folder.root).exit_code == 0
+    before = tree(dst.folder.root)
+    again = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert again.exit_code == 0
+    assert again.stdout.endswith("Already merged: nothing to do.\n")
+    assert tree(dst.folder.root) == before
+    data = json.loads(merge("-f", src.folder.root, "-t", dst.folder.root, "--json").stdout)
+    assert data["status"] == "already-merged" and data["result"]["merged"] is False
+
+
+def test_default_run_backs_up_the_target(src: FixtureNode, dst: FixtureNode) -> None:
+    d1 = (dst.folder.identities_dir / "d1.key").read_bytes()
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
+    backup = Path(json.loads(result.stdout)["result"]["backup_dir"])
+    assert backup.parent == dst.folder.root / "backups"
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    assert stat.S_IMODE((backup / "identities").stat().st_mode) == 0o700
+    assert stat.S_IMODE((backup / "local.sql").stat().st_mode) == 0o600
+    assert (backup / "identities" / "d1.key").read_bytes() == d1
+    assert stat.S_IMODE((backup / "identities" / "d1.key").stat().st_mode) == 0o600
+    assert sorted(p.name for p in (backup / "identities").iterdir()) == ["d1.key"]
+    assert _count(backup / "local.sql", "post") == 1
+
+
+def test_no_backup(src: FixtureNode, dst: FixtureNode) -> None:
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--no-backup")
+    assert result.exit_code == 0
+    assert "backup: disabled (--no-backup)" in result.stdout
+    assert not (dst.folder.root / "backups").exists()
+
+
+# --- versions and PoST data ---------------------------------------------------------------------
+
+
+def test_v5_source_into_v9_target(node_factory, dst: FixtureNode) -> None:
+    src = node_factory("src", version=5, identities=["old"], prefix="v5-")
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    assert "source rows are migrated 5 -> 9 on a private copy" in result.stdout
+    node_id = bytes.fromhex(src.identities["old.key"])
+    with sqlite3.connect(dst.folder.db_path) as conn:
+        (challenge,) = conn.execute(
+            "SELECT challenge FROM post WHERE id = ?", (node_id,)
+        ).fetchone()
+    assert challenge == bytes(32)
+
+
+def _post_dir(root: Path, node_id_hex: str) -> Path:
+    root.mkdir(parents=True)
+    meta = {
+        "NodeId": base64.b64encode(bytes.fromhex(node_id_hex)).decode(),
+        "CommitmentAtxId": base64.b64encode(hashlib.sha256(b"atx").digest()).decode(),
+        "LabelsPerUnit": 1024,
+        "NumUnits": 4,
+        "MaxFileSize": 4096,
+        "Nonce": 12,
+        "LastPosition": 99,
+    }
+    (root / "postdata_metadata.json").write_text(json.dumps(meta))
+    return root
+
+
+def test_post_data_mapping_and_warnings(src: FixtureNode, dst: FixtureNode, tmp_path: Path) -> None:
+    post = _post_dir(tmp_path / "post-s1", src.identities["s1.key"])
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--post-data", post, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["post_data"] == [
+        {"directory": str(post), "node_id": src.identities["s1.key"], "identity_file": "s1.key"}
+    ]
+    no_data = sorted(w["message"] for w in data["warnings"] if w["code"] == "no_post_data")
+    assert len(no_data) == 2
+    assert no_data[0].startswith("d1.key") and no_data[1].startswith("s2.key")
+
+
+def test_post_data_of_unknown_identity_is_refused(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    stranger = test_key("stranger").node_id_hex
+    post = _post_dir(tmp_path / "post-x", stranger)
+    before = tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--post-data", post)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {post / 'postdata_metadata.json'}: node id {stranger} belongs to no identity"
+    )
+    assert tree(dst.folder.root) == before
+
+
+def test_rows_without_key_warning(node_factory, dst: FixtureNode) -> None:
+    src = node_factory("src", identities=["s1"], prefix="rk-", orphan_rows=1)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
+    assert result.exit_code == 0
+    codes = [w["code"] for w in json.loads(result.stdout)["warnings"]]
+    assert "rows_without_key" in codes
+
+
+def test_missing_target_is_created_private(src: FixtureNode, tmp_path: Path) -> None:
+    target = tmp_path / "fresh"
+    result = merge("-f", src.folder.root, "-t", target)
+    assert result.exit_code == 0, result.output
+    assert "target database will be created at version 9" in result.stdout
+    assert stat.S_IMODE(target.stat().st_mode) == 0o700
+    assert stat.S_IMODE((target / "identities").stat().st_mode) == 0o700
+    assert all(
+        stat.S_IMODE(p.stat().st_mode) == 0o600 for p in (target / "identities").glob("*.key")
+    )
+    assert os.listdir(target / "identities") and _count(target / "local.sql", "post") == 2
+
+
+def test_merged_node_merges_again_into_another(src: FixtureNode, tmp_path: Path) -> None:
+    # The reference tool's chain: A -> new, B -> new.
+    other = build_node(tmp_path / "other", identities=["o1"], prefix="chain-")
+    target = tmp_path / "chain"
+    assert merge("-f", src.folder.root, "-t", target).exit_code == 0
+    assert merge("-f", other.folder.root, "-t", target).exit_code == 0
+    assert _count(target / "local.sql", "post") == 3

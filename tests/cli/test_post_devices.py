@@ -77,3 +77,11 @@ def test_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_registered_under_mergetool_post(one_device) -> None:  # type: ignore[no-untyped-def]
+    from mergetool.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["post", "devices", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"devices": [FAKE.to_dict()]}

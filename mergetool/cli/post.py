@@ -278,14 +278,12 @@ def prove(
 ) -> None:
     """Generate a proof for CHALLENGE, verify it, and print it as JSON."""
     from contextlib import nullcontext
-    from dataclasses import replace
 
-    from mergetool._exceptions import InvalidProof, ProvingFailed
     from mergetool.cli.render import progress_bar
     from mergetool.post.metadata import read_metadata
     from mergetool.post.operator_api import OperatorServer
     from mergetool.post.prove import generate_proof
-    from mergetool.post.verification import VerifyMode, verify_proof
+    from mergetool.post.verification import verify_own_proof
 
     params = _params(preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n)
     meta = read_metadata(directory)
@@ -320,29 +318,10 @@ def prove(
         )
         if server:
             server.set_done()
-        check = replace(
-            params,
-            labels_per_unit=meta.labels_per_unit,
-            k3=params.k2,
-            min_num_units=0,
-            max_num_units=1 << 64,
-        )
-        try:
-            verify_proof(
-                proof,
-                node_id=meta.node_id,
-                commitment_atx_id=meta.commitment_atx_id,
-                challenge=challenge,
-                num_units=meta.num_units,
-                params=check,
-                mode=VerifyMode("all"),
-                randomx_fast=fast,
-            )
-        except InvalidProof as exc:
-            raise ProvingFailed(
-                f"the proof failed its own verification ({exc.message})",
-                hint="The data may be corrupt (try `post verify-data`) or --scrypt-n is wrong.",
-            ) from exc
+        verify_own_proof(
+            proof, meta, challenge, k1=params.k1, k2=params.k2,
+            pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n, randomx_fast=fast,
+        )  # fmt: skip
     _echo_json(proof.to_json())
 
 

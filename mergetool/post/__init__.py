@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "scrypt_jane": "mergetool.post.scrypt",
     "unpack_indices": "mergetool.post.compression",
     "verify_data": "mergetool.post.pos_verification",
+    "verify_own_proof": "mergetool.post.verification",
     "verify_proof": "mergetool.post.verification",
     "write_metadata": "mergetool.post.metadata",
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mergetool._exceptions import InvalidParameters, InvalidProof
+from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
+from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import PostParams
 from mergetool.post.prove import Proof, group_cipher, lazy_passes
 
@@ -102,3 +103,35 @@ def verify_proof(
             raise InvalidProof("label does not meet the difficulty (msb)", index=index)
         if not lazy_passes(challenge, group, proof.pow, proof.nonce, raw, difficulty.lsb):
             raise InvalidProof("label does not meet the difficulty (lsb)", index=index)
+
+
+def verify_own_proof(
+    proof: Proof,
+    meta: PostMetadata,
+    challenge: bytes,
+    *,
+    k1: int,
+    k2: int,
+    pow_difficulty: bytes,
+    scrypt_n: int,
+    randomx_fast: bool = False,
+) -> None:
+    """Check a freshly made proof against all k2 recomputed labels; ProvingFailed if it fails.
+
+    A damaged disk yields proofs the network rejects: better to say so than to submit one.
+    """
+    params = PostParams(
+        labels_per_unit=meta.labels_per_unit, min_num_units=0, max_num_units=1 << 64,
+        scrypt_n=scrypt_n, k1=k1, k2=k2, k3=k2, pow_difficulty=pow_difficulty,
+    )  # fmt: skip
+    try:
+        verify_proof(
+            proof, node_id=meta.node_id, commitment_atx_id=meta.commitment_atx_id,
+            challenge=challenge, num_units=meta.num_units, params=params,
+            mode=VerifyMode("all"), randomx_fast=randomx_fast,
+        )  # fmt: skip
+    except InvalidProof as exc:
+        raise ProvingFailed(
+            f"the proof failed its own verification ({exc.message})",
+            hint="The data may be corrupt (try `post verify-data`) or --scrypt-n is wrong.",
+        ) from exc

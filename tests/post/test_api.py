@@ -14,7 +14,7 @@ def test_all_is_pinned() -> None:
         "PostParams", "Proof", "VerifyDataReport", "VerifyMode", "commitment", "compute_labels",
         "generate_proof", "get_backend", "initialize", "pack_indices", "plan_init",
         "proving_difficulty", "read_metadata", "scrypt_jane", "unpack_indices", "verify_data",
-        "verify_proof", "write_metadata",
+        "verify_own_proof", "verify_proof", "write_metadata",
     ]  # fmt: skip
     for name in mergetool.post.__all__:
         assert getattr(mergetool.post, name) is not None

@@ -1,0 +1,88 @@
+"""Backups made before a merge, and putting one back with restore()."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from merge_helpers import assert_healthy, key_names, leftovers, mode, table_rows, tree_state
+
+from mergetool._exceptions import RestoreError
+from mergetool.merge import execute, plan_merge
+from mergetool.merge.backup import list_backups, make_backup, restore
+from mergetool.node.fixtures import FixtureNode
+from mergetool.node.folder import NodeFolder
+
+
+def test_make_backup_copies_database_and_keys_privately(dst: FixtureNode) -> None:
+    (dst.folder.identities_dir / ".DS_Store").write_bytes(b"x")
+    backup = make_backup(dst.folder)
+    assert backup.parent == dst.folder.root / "backups"
+    assert mode(backup) == 0o700 and mode(backup / "identities") == 0o700
+    assert mode(backup / "local.sql") == 0o600 and mode(backup / "identities" / "d1.key") == 0o600
+    assert sorted(p.name for p in (backup / "identities").iterdir()) == ["d1.key"]
+    assert table_rows(backup / "local.sql") == table_rows(dst.folder.db_path)
+    with sqlite3.connect(backup / "local.sql") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert list_backups(dst.folder) == [backup]
+
+
+def test_backup_includes_rows_only_in_the_wal(tmp_path: Path) -> None:
+    from mergetool.node.fixtures import build_node
+
+    node = build_node(tmp_path / "n", identities=["a"], prefix="bw-", wal_identities=["w"])
+    assert node.folder.has_pending_wal()
+    backup = make_backup(NodeFolder(node.folder.root))
+    w = bytes.fromhex(node.identities["w.key"])
+    assert w in {row[0] for row in table_rows(backup / "local.sql")["post"]}
+    assert table_rows(backup / "local.sql") == table_rows(node.folder.db_path)
+
+
+def test_restore_puts_the_pre_merge_node_back(src: FixtureNode, dst: FixtureNode) -> None:
+    rows_before = table_rows(dst.folder.db_path)
+    result = execute(plan_merge(src.folder.root, dst.folder.root))
+    assert key_names(dst.folder.root) == ["d1.key", "s1.key", "s2.key"]
+
+    restored = restore(dst.folder.root)
+
+    assert restored.backup == result.backup_dir
+    assert table_rows(dst.folder.db_path) == rows_before
+    assert_healthy(dst.folder.root)
+    assert key_names(dst.folder.root) == ["d1.key"]
+    # Merged keys are private keys: moved aside, never deleted.
+    assert restored.keys_set_aside == ("s1.key", "s2.key")
+    aside = restored.set_aside_dir
+    assert aside is not None and aside.parent == dst.folder.root / "backups"
+    assert aside.name.startswith("displaced-")
+    for name in ("s1.key", "s2.key"):
+        assert (aside / name).read_bytes() == (src.folder.identities_dir / name).read_bytes()
+    assert leftovers(dst.folder.root) == []
+    # And the merge can be done again from there.
+    execute(plan_merge(src.folder.root, dst.folder.root))
+    assert key_names(dst.folder.root) == ["d1.key", "s1.key", "s2.key"]
+
+
+def test_restore_a_named_backup(src: FixtureNode, dst: FixtureNode, node_factory) -> None:
+    first = execute(plan_merge(src.folder.root, dst.folder.root)).backup_dir
+    other = node_factory("other", identities=["o1"], prefix="other-")
+    execute(plan_merge(other.folder.root, dst.folder.root))
+    restored = restore(dst.folder.root, first.name)
+    assert restored.backup == first
+    assert key_names(dst.folder.root) == ["d1.key"]
+    assert set(restored.keys_set_aside) == {"s1.key", "s2.key", "o1.key"}
+
+
+def test_restore_unknown_backup_lists_available(src: FixtureNode, dst: FixtureNode) -> None:
+    backup = execute(plan_merge(src.folder.root, dst.folder.root)).backup_dir
+    before = tree_state(dst.folder.root)
+    with pytest.raises(RestoreError) as info:
+        restore(dst.folder.root, "20000101T000000.000000Z")
+    assert "no such backup" in str(info.value)
+    assert f"Available: {backup.name}" in str(info.value)
+    assert tree_state(dst.folder.root) == before
+
+
+def test_restore_without_backups(dst: FixtureNode) -> None:
+    with pytest.raises(RestoreError, match="no backups found"):
+        restore(dst.folder.root)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mergetool._exceptions import (
     DuplicateIdentity,
+    MergeFailed,
     NameCollision,
     NotANodeFolder,
     PostDataMismatch,
@@ -77,5 +78,10 @@ def add_identity(plan: AddIdentityPlan) -> Path:
     key = load_key(plan.key_file)
     if plan.target_file.exists():
         raise NameCollision([plan.target_file.name], plan.target_file.parent)
-    write_key(key, plan.target_file)
+    try:
+        write_key(key, plan.target_file)
+    except OSError as exc:
+        raise MergeFailed(
+            f"{exc.filename or plan.target_file}: {exc.strerror or exc}; nothing was installed"
+        ) from exc
     return plan.target_file

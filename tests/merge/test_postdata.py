@@ -7,28 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from merge_helpers import write_metadata
 
 from mergetool._exceptions import PostDataMismatch
 from mergetool.merge import plan_merge
 from mergetool.merge.postdata import link_post_data, read_node_id
 from mergetool.node.fixtures import FixtureNode, test_key
-
-
-def write_metadata(directory: Path, node_id: bytes, **overrides: object) -> Path:
-    """A ``postdata_metadata.json`` as postcli writes it (PascalCase keys, base64 ids)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "NodeId": base64.b64encode(node_id).decode(),
-        "CommitmentAtxId": base64.b64encode(bytes(range(32))).decode(),
-        "LabelsPerUnit": 4294967296,
-        "NumUnits": 4,
-        "MaxFileSize": 2147483648,
-        "Nonce": 127,
-        "LastPosition": 1024,
-        **overrides,
-    }
-    (directory / "postdata_metadata.json").write_text(json.dumps(meta))
-    return directory
 
 
 def test_read_node_id(tmp_path: Path) -> None:

@@ -1,0 +1,165 @@
+"""mergetool add-identity: install a postcli identity.key, or refuse with nothing written."""
+
+from __future__ import annotations
+
+import base64
+import errno
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mergetool.cli.main import cli
+from mergetool.node.fixtures import FixtureNode, test_key
+from mergetool.node.keys import IdentityKey
+
+
+def run(*args: object) -> Result:
+    result = CliRunner().invoke(cli, ["add-identity", *map(str, args)])
+    assert "Traceback" not in result.output
+    return result
+
+
+def post_dir(root: Path, key: IdentityKey, metadata_for: IdentityKey | None = None) -> Path:
+    root.mkdir()
+    node_id = (metadata_for or key).node_id
+    meta = {
+        "NodeId": base64.b64encode(node_id).decode(),
+        "CommitmentAtxId": base64.b64encode(bytes(32)).decode(),
+        "LabelsPerUnit": 1024,
+        "NumUnits": 4,
+        "MaxFileSize": 4096,
+        "Nonce": 3,
+        "LastPosition": 10,
+    }
+    (root / "postdata_metadata.json").write_text(json.dumps(meta))
+    (root / "identity.key").write_bytes(key.to_file_bytes())
+    return root
+
+
+@pytest.fixture
+def node(node_factory) -> FixtureNode:
+    return node_factory("node", identities=["n1"], prefix="aic-")
+
+
+@pytest.fixture
+def key() -> IdentityKey:
+    return test_key("aic-new")
+
+
+def _keys(node: FixtureNode) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in node.folder.identities_dir.iterdir()}
+
+
+def test_installs_under_node_id(tmp_path: Path, node: FixtureNode, key: IdentityKey) -> None:
+    post = post_dir(tmp_path / "post", key)
+    result = run("--post-dir", post, "--to", node.folder.root)
+    assert result.exit_code == 0, result.output
+    target = node.folder.identities_dir / f"{key.node_id_hex}.key"
+    assert result.stdout.startswith(
+        f"Installed {post / 'identity.key'} as {target} ({key.node_id_hex}).\n"
+    )
+    assert target.read_bytes() == key.to_file_bytes()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(_keys(node)) == sorted(["n1.key", target.name])
+
+
+def test_name_option_and_json(tmp_path: Path, node: FixtureNode, key: IdentityKey) -> None:
+    post = post_dir(tmp_path / "post", key)
+    result = run("--post-dir", post, "--to", node.folder.root, "--name", "foo", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "file": str(node.folder.identities_dir / "foo.key"),
+        "node_id": key.node_id_hex,
+        "installed": True,
+    }
+    assert (node.folder.identities_dir / "foo.key").exists()
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, node: FixtureNode, key: IdentityKey) -> None:
+    before = _keys(node)
+    result = run(
+        "--post-dir", post_dir(tmp_path / "post", key), "--to", node.folder.root, "--dry-run"
+    )
+    assert result.exit_code == 0 and result.stdout.startswith("Would install ")
+    assert _keys(node) == before
+
+
+def test_mismatched_metadata_is_refused(tmp_path: Path, node: FixtureNode, key) -> None:
+    other = test_key("aic-other")
+    post = post_dir(tmp_path / "post", key, metadata_for=other)
+    before = _keys(node)
+    result = run("--post-dir", post, "--to", node.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {post / 'identity.key'} holds identity {key.node_id_hex} but "
+        f"{post / 'postdata_metadata.json'} belongs to {other.node_id_hex}\n"
+    )
+    assert _keys(node) == before
+
+
+def test_duplicate_identity_is_refused(tmp_path: Path, node: FixtureNode) -> None:
+    post = post_dir(tmp_path / "post", test_key("aic-n1"))
+    result = run("--post-dir", post, "--to", node.folder.root, "--name", "again")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {post / 'identity.key'} and {node.folder.identities_dir / 'n1.key'} "
+        "hold the same identity"
+    )
+    assert not (node.folder.identities_dir / "again.key").exists()
+
+
+def test_name_clash_is_refused(tmp_path: Path, node: FixtureNode, key: IdentityKey) -> None:
+    before = _keys(node)
+    result = run(
+        "--post-dir", post_dir(tmp_path / "post", key), "--to", node.folder.root, "--name", "n1"
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: identity file n1.key already exists in {node.folder.identities_dir}\n"
+    )
+    assert _keys(node) == before
+
+
+def test_supervised_node_is_refused(tmp_path: Path, node_factory, key: IdentityKey) -> None:
+    node = node_factory("sup", identities=["n1"], prefix="aic-s-", supervised=True)
+    before = _keys(node)
+    result = run("--post-dir", post_dir(tmp_path / "post", key), "--to", node.folder.root)
+    assert result.exit_code == 1
+    assert "appears to be a supervised node" in result.stderr
+    assert _keys(node) == before
+
+
+def test_invalid_identity_key_is_refused(tmp_path: Path, node: FixtureNode, key) -> None:
+    post = post_dir(tmp_path / "post", key)
+    (post / "identity.key").write_bytes(key.to_file_bytes()[:100])
+    before = _keys(node)
+    result = run("--post-dir", post, "--to", node.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: not a valid key file {post / 'identity.key'}: ")
+    assert _keys(node) == before
+
+
+def test_disk_full_is_a_clean_error(
+    tmp_path: Path, node: FixtureNode, key: IdentityKey, monkeypatch
+) -> None:
+    post = post_dir(tmp_path / "post", key)
+    before = _keys(node)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(args[0]))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    result = run("--post-dir", post, "--to", node.folder.root)
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr
+    assert "bug in mergetool" not in result.stderr
+    assert _keys(node) == before
+
+
+def test_missing_options_are_bad_usage(node: FixtureNode) -> None:
+    assert run("--to", node.folder.root).exit_code == 2

@@ -1,0 +1,130 @@
+"""add_identity: a postcli identity.key installed safely, or refused with nothing written."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from merge_helpers import leftovers, mode, tree_state, write_metadata
+
+from mergetool._exceptions import (
+    DuplicateIdentity,
+    InvalidKeyFile,
+    MergeFailed,
+    MergetoolError,
+    NameCollision,
+    NotANodeFolder,
+    PostDataMismatch,
+    SupervisedNode,
+)
+from mergetool.merge.add_identity import add_identity, plan_add_identity
+from mergetool.node.fixtures import FixtureNode, build_node, test_key
+from mergetool.node.keys import IdentityKey
+
+
+def post_dir(root: Path, key: IdentityKey, *, metadata_for: IdentityKey | None = None) -> Path:
+    """A PoST data folder as postcli leaves it: identity.key beside postdata_metadata.json."""
+    write_metadata(root, (metadata_for or key).node_id)
+    (root / "identity.key").write_bytes(key.to_file_bytes())
+    return root
+
+
+@pytest.fixture
+def new_key() -> IdentityKey:
+    return test_key("add-new")
+
+
+def test_installs_as_node_id_key_0600(tmp_path: Path, dst: FixtureNode, new_key) -> None:
+    plan = plan_add_identity(post_dir(tmp_path / "post", new_key), dst.folder.root)
+    target = dst.folder.identities_dir / f"{new_key.node_id_hex}.key"
+    assert plan.target_file == target and plan.node_id == new_key.node_id_hex
+    assert not target.exists()  # planning writes nothing
+    assert add_identity(plan) == target
+    assert target.read_bytes() == new_key.to_file_bytes()
+    assert mode(target) == 0o600
+    assert leftovers(dst.folder.root) == []
+
+
+@pytest.mark.parametrize("name", ["foo", "foo.key"])
+def test_installs_under_the_given_name(tmp_path: Path, dst: FixtureNode, new_key, name) -> None:
+    plan = plan_add_identity(post_dir(tmp_path / "post", new_key), dst.folder.root, name)
+    add_identity(plan)
+    assert (dst.folder.identities_dir / "foo.key").read_bytes() == new_key.to_file_bytes()
+
+
+def _refused(post: Path, node: Path, error: type[MergetoolError], name: str | None = None):
+    before = tree_state(node), tree_state(post)
+    with pytest.raises(error) as info:
+        add_identity(plan_add_identity(post, node, name))
+    assert (tree_state(node), tree_state(post)) == before
+    return info.value
+
+
+def test_key_not_matching_metadata(tmp_path: Path, dst: FixtureNode, new_key) -> None:
+    post = post_dir(tmp_path / "post", new_key, metadata_for=test_key("someone-else"))
+    error = _refused(post, dst.folder.root, PostDataMismatch)
+    assert f"holds identity {new_key.node_id_hex}" in str(error)
+    assert "postdata_metadata.json" in str(error)
+
+
+def test_identity_already_in_node_under_another_name(tmp_path: Path, dst: FixtureNode) -> None:
+    existing = test_key("dst-d1")  # the dst fixture's d1.key
+    error = _refused(post_dir(tmp_path / "post", existing), dst.folder.root, DuplicateIdentity)
+    assert error.second == dst.folder.identities_dir / "d1.key"
+
+
+def test_name_clash(tmp_path: Path, dst: FixtureNode, new_key) -> None:
+    error = _refused(post_dir(tmp_path / "post", new_key), dst.folder.root, NameCollision, "d1")
+    assert error.names == ["d1.key"]
+
+
+def test_supervised_node(tmp_path: Path, new_key) -> None:
+    node = build_node(tmp_path / "node", identities=["n1"], prefix="ai-", supervised=True)
+    error = _refused(post_dir(tmp_path / "post", new_key), node.folder.root, SupervisedNode)
+    assert error.path == node.folder.supervised_key
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"00" * 64, test_key("x").to_file_bytes() + b"\n"],
+    ids=["empty", "zeros", "newline"],
+)
+def test_invalid_identity_key(tmp_path: Path, dst: FixtureNode, new_key, content) -> None:
+    post = post_dir(tmp_path / "post", new_key)
+    (post / "identity.key").write_bytes(content)
+    error = _refused(post, dst.folder.root, InvalidKeyFile)
+    assert error.path == post / "identity.key"
+
+
+def test_missing_identity_key(tmp_path: Path, dst: FixtureNode) -> None:
+    post = write_metadata(tmp_path / "post", test_key("m").node_id)
+    error = _refused(post, dst.folder.root, NotANodeFolder)
+    assert "identity.key" in str(error)
+
+
+@pytest.mark.parametrize("name", ["../escape", "local", ".hidden", "a/b"])
+def test_unusable_names(tmp_path: Path, dst: FixtureNode, new_key, name) -> None:
+    _refused(post_dir(tmp_path / "post", new_key), dst.folder.root, NotANodeFolder, name)
+
+
+def test_missing_node_folder(tmp_path: Path, new_key) -> None:
+    _refused(post_dir(tmp_path / "post", new_key), tmp_path / "nowhere", NotANodeFolder)
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_failed_write_leaves_no_partial_key(
+    tmp_path: Path, dst: FixtureNode, new_key, monkeypatch
+) -> None:
+    plan = plan_add_identity(post_dir(tmp_path / "post", new_key), dst.folder.root)
+    before = tree_state(dst.folder.root)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(MergeFailed, match="No space left on device"):
+        add_identity(plan)
+    monkeypatch.undo()
+    assert tree_state(dst.folder.root) == before

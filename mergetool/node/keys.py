@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,12 +84,24 @@ def parse_key(data: bytes, path: Path) -> IdentityKey:
 def load_key(path: Path) -> IdentityKey:
     """Read and validate one key file; never follows a symlink."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # O_NONBLOCK: a FIFO named *.key must not hang us (no effect on regular files).
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         reason = "it is a symbolic link" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
         raise InvalidKeyFile(path, f"cannot read it: {reason}") from exc
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise InvalidKeyFile(path, "not a regular file")
     with os.fdopen(fd, "rb") as fh:
-        data = fh.read(KEY_HEX_LEN + 2)
+        if info.st_size > KEY_HEX_LEN + 2:
+            raise InvalidKeyFile(
+                path, f"expected exactly {KEY_HEX_LEN} hex characters, found {info.st_size} bytes"
+            )
+        try:
+            data = fh.read(KEY_HEX_LEN + 2)
+        except OSError as exc:
+            raise InvalidKeyFile(path, f"cannot read it: {exc.strerror or exc}") from exc
     return parse_key(data, path)
 
 

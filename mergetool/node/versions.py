@@ -43,6 +43,8 @@ def describe(number: int) -> str:
         return known[0]
     if 0 < number < LATEST_VERSION:
         return "never released"
+    if number < 0:
+        return "invalid (negative)"
     return "unknown (newer than this tool knows)"
 
 

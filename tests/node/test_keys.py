@@ -162,3 +162,23 @@ def test_committed_sample_keys(shared_datadir: Path) -> None:
     assert upper.node_id == test_key("datadir-sample").node_id
     with pytest.raises(InvalidKeyFile, match="line break"):
         load_key(shared_datadir / "keys" / "editor-newline.key")
+
+
+def test_long_file_reports_its_real_length(tmp_path: Path) -> None:
+    # e.g. two keys pasted into one file
+    with pytest.raises(InvalidKeyFile) as info:
+        load_key(_write(tmp_path, VALID * 2))
+    assert "found 256 bytes" in info.value.reason
+
+
+def test_directory_named_like_a_key_is_an_invalid_key_file(tmp_path: Path) -> None:
+    (tmp_path / "x.key").mkdir()
+    with pytest.raises(InvalidKeyFile, match="not a regular file"):
+        load_key(tmp_path / "x.key")
+
+
+def test_fifo_named_like_a_key_is_refused_without_hanging(tmp_path: Path) -> None:
+    # Opening a FIFO nobody writes to would block forever.
+    os.mkfifo(tmp_path / "pipe.key")
+    with pytest.raises(InvalidKeyFile, match="not a regular file"):
+        load_key(tmp_path / "pipe.key")

@@ -73,3 +73,11 @@ def test_newer_versions_are_refused_as_too_new(number: int) -> None:
 def test_side_is_named_in_the_message() -> None:
     with pytest.raises(UnsupportedVersion, match="source"):
         check_supported(2, DB, side="source database")
+
+
+def test_negative_versions_are_refused_and_not_called_newer() -> None:
+    # user_version is a signed 32-bit value; a negative one is damage, not a newer node.
+    with pytest.raises(UnsupportedVersion) as info:
+        check_supported(-1, DB)
+    assert "user_version -1" in str(info.value)
+    assert "newer" not in describe(-1)

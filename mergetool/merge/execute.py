@@ -12,6 +12,7 @@ a crash after leaves it merged (the next run rolls the renames forward).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -176,6 +177,7 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
         ensure_private_dir(folder.identities_dir)
         if plan.create_target_db:
             create_database(folder.db_path, plan.target_version)
+        had_backups = (folder.root / BACKUPS).exists()
         backup_dir = make_backup(folder) if plan.backup else None
     except OSError as exc:
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
@@ -204,6 +206,7 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
     except (MergetoolError, OSError, sqlite3.Error) as exc:
         if not committed:
             _undo_staging(folder, journal)
+            _drop_backup(folder, backup_dir, had_backups)
         if isinstance(exc, MergetoolError):
             raise
         where = getattr(exc, "filename", None) or plan.target
@@ -228,3 +231,13 @@ def _undo_staging(folder: NodeFolder, journal: Journal) -> None:
         sweep_temporaries(folder)
     except (OSError, DatabaseError):
         pass  # the journal stays; the next run rolls back from it
+
+
+def _drop_backup(folder: NodeFolder, backup_dir: Path | None, had_backups: bool) -> None:
+    """Rolled back, the target equals its backup from this run: leave no trace of either."""
+    if backup_dir is None:
+        return
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    if not had_backups:
+        with contextlib.suppress(OSError):
+            (folder.root / BACKUPS).rmdir()

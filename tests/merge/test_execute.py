@@ -206,16 +206,14 @@ def test_rerun_of_completed_merge_changes_nothing(src: FixtureNode, dst: Fixture
 def _node_files(state: Path | dict) -> dict:
     """The target's files a node reads, from :func:`tree_state` or a folder.
 
-    Left out: ``backups/`` (a backup made before the failure may stay) and SQLite's shared
-    memory index plus an empty WAL, which a read-only connection (the backup's) leaves behind.
+    Left out: SQLite's shared-memory index and an empty WAL, which the backup's read-only
+    connection leaves behind (the node ignores both).
     """
     state = tree_state(state) if isinstance(state, Path) else state
     return {
         path: value
         for path, value in state.items()
-        if not path.startswith("backups")
-        and path != "local.sql-shm"
-        and not (path == "local.sql-wal" and value[1] == EMPTY_SHA256)
+        if path != "local.sql-shm" and not (path == "local.sql-wal" and value[1] == EMPTY_SHA256)
     }
 
 

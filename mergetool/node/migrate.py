@@ -92,9 +92,15 @@ def apply_migrations(conn: sqlite3.Connection, from_version: int, to_version: in
     engine = sa.create_engine(
         "sqlite://", creator=lambda: _CallerOwnsTransaction(conn), poolclass=StaticPool
     )
-    with engine.connect() as sa_conn:
-        # The pysqlite connection is in autocommit mode: statements join our open transaction.
-        _run(steps, MigrationContext.configure(connection=sa_conn))
+    try:
+        with engine.connect() as sa_conn:
+            # The pysqlite connection is in autocommit mode: statements join our open transaction.
+            _run(steps, MigrationContext.configure(connection=sa_conn))
+    except sa.exc.DBAPIError as exc:
+        # Hand callers the sqlite3 error they translate (SQLAlchemy's wrapper stays the cause).
+        if isinstance(exc.orig, sqlite3.Error):
+            raise type(exc.orig)(str(exc.orig)) from exc
+        raise
     conn.execute(f"PRAGMA user_version = {to_version}")
 
 

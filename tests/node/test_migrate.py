@@ -204,3 +204,29 @@ def test_committed_schema_snapshots_equal_the_nodes(
     for version in VERSIONS:
         ours = (repo_schemas / f"local-v{version}.sql").read_text()
         assert normalize(ours) == normalize(node_schema(version)), version
+
+
+def test_failed_upgrade_is_all_or_nothing_and_a_database_error(tmp_path: Path) -> None:
+    # A drifted v7 DB that already has the table step 8 creates: step 8 fails half-way.
+    db = tmp_path / "local.sql"
+    create_database(db, 7)
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE poet_certificates (x)")
+    conn.commit()
+    conn.close()
+    before = _dump(db)
+
+    with pytest.raises(DatabaseError) as info:
+        upgrade_database(db, 9)
+
+    assert "poet_certificates already exists" in str(info.value)
+    assert info.value.path == db  # type: ignore[attr-defined]
+    assert _dump(db) == before
+    assert _pragma(db, "user_version") == 7
+
+
+def test_create_at_version_0_is_an_empty_wal_database(tmp_path: Path) -> None:
+    db = tmp_path / "local.sql"
+    create_database(db, 0)
+    assert _dump(db) == "PRAGMA user_version = 0;"
+    assert _pragma(db, "journal_mode") == "wal"

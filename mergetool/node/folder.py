@@ -93,7 +93,7 @@ def open_folder(path: Path, *, must_exist: bool = True, side: str = "node") -> N
         hint = (
             "This looks like a node 1.3.x folder (node_state.sql); run node v1.4 first."
             if legacy.exists()
-            else "Point --from/--to at the node's --data-folder (it holds local.sql)."
+            else "Give the node's --data-folder: the folder that holds local.sql."
         )
         raise NotANodeFolder(folder.db_path, f"{side} database not found", hint=hint)
     return folder

@@ -124,9 +124,13 @@ def snapshot(db_path: Path, dest_dir: Path) -> Path:
             shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
     except OSError as exc:
         raise DatabaseError(db_path, f"cannot read it ({exc.strerror})") from exc
-    with connection(dest) as conn:
+    try:
+        # Plain sqlite3 here, so that errors name the user's file, not our private copy.
+        conn = sqlite3.connect(dest, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.DatabaseError as exc:
-            raise translate(db_path, exc) from exc
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise translate(db_path, exc) from exc
     return dest

@@ -139,3 +139,21 @@ def test_missing_folder_in_a_real_process(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr == f"Error: {missing}: node data folder does not exist\n"
     assert proc.stdout == ""
+
+
+def test_folder_without_database(tmp_path: Path) -> None:
+    code, out, err = _run(str(tmp_path))
+    assert code == 1
+    assert err.startswith(f"Error: {tmp_path / 'local.sql'}: node database not found\n")
+    assert "--data-folder" in err
+    assert "Traceback" not in err
+
+
+def test_corrupt_database_is_named_by_its_real_path(tmp_path: Path, tree_digest: Digest) -> None:
+    (tmp_path / "local.sql").write_bytes(b"not a database at all" * 50)
+    before = tree_digest(tmp_path)
+    code, out, err = _run(str(tmp_path))
+    assert code == 1
+    assert err.startswith(f"Error: {tmp_path / 'local.sql'}: not a valid SQLite database")
+    assert "mergetool-inspect-" not in err
+    assert tree_digest(tmp_path) == before

@@ -243,3 +243,24 @@ def test_json_form_has_the_documented_keys(node_factory: Factory) -> None:
     assert data["warnings"] == [
         {"code": "rows_without_key", "message": f"rows for {node.orphans[0]} but no key file"}
     ]
+
+
+def test_upper_case_key_is_valid_with_the_same_node_id(node_factory: Factory) -> None:
+    node = node_factory(identities=["a"])
+    path = node.folder.identities_dir / "a.key"
+    path.write_bytes(path.read_bytes().upper())
+    report = inspect_node(node.folder.root)
+    (ident,) = report.identities
+    assert (ident.valid, ident.node_id) == (True, node.identities["a.key"])
+    assert report.warnings == ()
+
+
+def test_symlinked_key_is_invalid(node_factory: Factory, tmp_path: Path) -> None:
+    node = node_factory(identities=["a"])
+    outside = tmp_path / "outside.key"
+    outside.write_bytes(test_key("outside").to_file_bytes())
+    (node.folder.identities_dir / "link.key").symlink_to(outside)
+    report = inspect_node(node.folder.root)
+    link = {i.file: i for i in report.identities}["link.key"]
+    assert not link.valid and "symbolic link" in str(link.problem)
+    assert {"invalid_key", "symlink_key"} <= set(_codes(report))

@@ -230,3 +230,12 @@ def test_create_at_version_0_is_an_empty_wal_database(tmp_path: Path) -> None:
     create_database(db, 0)
     assert _dump(db) == "PRAGMA user_version = 0;"
     assert _pragma(db, "journal_mode") == "wal"
+
+
+def test_test_copy_of_the_node_schema_is_current(node_schema: Callable[[int], str]) -> None:
+    shared = Path(__file__).resolve().parents[3] / "shared" / "node-schema"
+    if not shared.is_dir():
+        pytest.skip("../shared is not beside this clone")
+    for version in VERSIONS:
+        live = (shared / f"local-v{version}.sql").read_text()
+        assert normalize(node_schema(version)) == normalize(live), version

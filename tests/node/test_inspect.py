@@ -264,3 +264,46 @@ def test_symlinked_key_is_invalid(node_factory: Factory, tmp_path: Path) -> None
     link = {i.file: i for i in report.identities}["link.key"]
     assert not link.valid and "symbolic link" in str(link.problem)
     assert {"invalid_key", "symlink_key"} <= set(_codes(report))
+
+
+DOCUMENTED_CODES = {
+    "supervised",
+    "invalid_key",
+    "symlink_key",
+    "duplicate_identity",
+    "rows_without_key",
+    "key_without_rows",
+    "pending_wal",
+    "in_use",
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="in-use detection reads /proc")
+def test_every_documented_warning_at_once(tmp_path: Path, tree_digest: Digest) -> None:
+    from mergetool.node.fixtures import build_node
+
+    node = build_node(
+        tmp_path / "node",
+        identities=["a", "b"],
+        supervised=True,
+        duplicate_key=True,
+        orphan_rows=1,
+        keys_without_rows=["bare"],
+        wal_identities=["w"],
+    )
+    ids = node.folder.identities_dir
+    (ids / "bad.key").write_bytes(b"0" * 127)
+    (ids / "link.key").symlink_to(ids / "a.key")
+    code = "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1])\n"
+    code += "c.execute('SELECT count(*) FROM post').fetchone()\n"
+    code += "print('ready', flush=True)\ntime.sleep(600)\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(node.folder.db_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        report = inspect_node(node.folder.root)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert set(_codes(report)) == DOCUMENTED_CODES

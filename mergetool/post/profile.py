@@ -7,7 +7,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from mergetool._exceptions import InvalidParameters, PostError
 
 Progress = Callable[[int, int], None]
 GIB = 1 << 30
-_CHUNK = 1 << 20  # small enough to stay in L2 while every group encrypts it
+_CHUNK = 16 << 20  # write size when creating the throw-away data
 
 
 @dataclass(frozen=True)
@@ -66,66 +65,43 @@ def profile(
     keep_cache: bool = False,
     progress: Progress | None = None,
 ) -> ProfileResult:
-    """Scan ``data_size_gib`` of random labels with ``nonces`` nonces until ``duration`` s pass."""
-    import numpy as np
+    """Scan ``data_size_gib`` of random labels with ``nonces`` nonces until ``duration`` s pass.
 
+    Runs the very code ``prove`` runs (same chunking, same worker processes for ``threads``)
+    over a throw-away data file, at mainnet-like odds so that no nonce ever wins.
+    """
     from mergetool.post.difficulty import proving_difficulty
-    from mergetool.post.scan import PassScanner
+    from mergetool.post.metadata import PostMetadata
+    from mergetool.post.scan import PassRunner
 
     if nonces < 16 or nonces % 16:
         raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
     size = int(data_size_gib * GIB) // 16 * 16
     if size <= 0 or duration <= 0:
         raise InvalidParameters("data size and duration must be positive")
-    tmp = None
-    if data_file is None:
-        fd, name = tempfile.mkstemp(prefix="mergetool-profile-", suffix=".bin")
-        os.close(fd)
-        tmp = data_file = Path(name)
-    data_file = Path(data_file)
     drop = not keep_cache and can_drop_cache()
-    groups = list(range(nonces // 16))
-    buffer = np.empty(min(_CHUNK, size), dtype=np.uint8)
-    # Mainnet-like odds (4 units of 2^32 labels, k1 = 26): msb 0, rare lazy checks.
-    hard = proving_difficulty(4 << 32, 26)
-    scanners = [PassScanner(bytes(32), {g: 0}, hard.msb, hard.lsb, len(buffer)) for g in groups]
-    try:
-        _ensure_file(data_file, size)
-        passes = 0
-        scanned = 0
-        elapsed = 0.0
-        with ThreadPoolExecutor(max(1, threads)) as pool, open(data_file, "rb", buffering=0) as f:
-            while elapsed < duration:
-                if drop:
-                    os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-                f.seek(0)
-                started = time.perf_counter()
-                done = 0
-                while done < size:
-                    n = f.readinto(memoryview(buffer)[: min(len(buffer), size - done)])
-                    if not n:
-                        break
-                    chunk = buffer[:n]
-                    if threads <= 1:
-                        for scanner in scanners:
-                            scanner.scan(chunk)
-                    else:
-                        list(pool.map(lambda s, c=chunk: s.scan(c), scanners))
-                    done += n
-                    if progress:
-                        progress(
-                            min(
-                                int((elapsed + time.perf_counter() - started) * 1000),
-                                int(duration * 1000),
-                            ),
-                            int(duration * 1000),
-                        )
-                elapsed += time.perf_counter() - started
-                scanned += done
-                passes += 1
-    except OSError as exc:
-        raise PostError(f"cannot read {data_file}: {exc}") from exc
-    finally:
-        if tmp is not None:
-            data_file.unlink(missing_ok=True)
-    return ProfileResult(elapsed, scanned / GIB / elapsed, passes, scanned, drop)
+    hard = proving_difficulty(4 << 32, 26)  # msb 0, rare lazy checks, as on mainnet
+    pows = dict.fromkeys(range(nonces // 16), 0)
+    with tempfile.TemporaryDirectory(prefix="mergetool-profile-") as tmp:
+        data = Path(data_file) if data_file is not None else Path(tmp) / "data.bin"
+        _ensure_file(data, size)
+        # The scanner reads postdata_N.bin files: present the data file as the only one.
+        (Path(tmp) / "postdata_0.bin").symlink_to(data.resolve())
+        meta = PostMetadata(bytes(32), bytes(32), size // 16, 1, size)
+        passes, elapsed = 0, 0.0
+        runner = PassRunner(Path(tmp), meta, bytes(32), (hard.msb, hard.lsb), 1 << 62, threads)
+        try:
+            with runner, open(data, "rb") as f:
+                while elapsed < duration:
+                    if drop:
+                        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+                    started = time.perf_counter()
+                    runner.run(pows, None)
+                    elapsed += time.perf_counter() - started
+                    passes += 1
+                    if progress:  # in milliseconds of the requested duration
+                        goal = int(duration * 1000)
+                        progress(min(int(elapsed * 1000), goal), goal)
+        except OSError as exc:
+            raise PostError(f"cannot read {data}: {exc}") from exc
+    return ProfileResult(elapsed, passes * size / GIB / elapsed, passes, passes * size, drop)

@@ -1,8 +1,7 @@
 """Proof generation: scan the PoST data once per pass of nonces, AES-encrypting every label.
 
-The scan is the hot loop: per nonce group, one AES-ECB call over a whole chunk of labels
-(OpenSSL, AES-NI) and one numpy compare against ``msb``; only the rare candidate bytes are
-looked at in Python. Files are streamed in fixed-size chunks, so memory stays small.
+The scan itself (AES + compare per nonce group, streamed in chunks) is in ``scan.py``;
+``--threads`` spreads it over processes by label span and the k2pow over RandomX VMs.
 """
 
 from __future__ import annotations
@@ -11,18 +10,16 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mergetool._exceptions import InvalidParameters, InvalidProof, PostError, ProvingFailed
+from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
-from mergetool.post.scan import LSB_MASK, PassScanner, group_cipher
+from mergetool.post.scan import CHUNK_LABELS, LSB_MASK, PassRunner, group_cipher
 
 Progress = Callable[[int, int], None]
 PassStarted = Callable[[int, int], None]
-CHUNK_LABELS = 1 << 16  # 1 MiB of labels per read: stays in L2 across all groups
 
 
 @dataclass(frozen=True)
@@ -76,41 +73,6 @@ def lazy_passes(
     return int.from_bytes(out[:8], "little") & LSB_MASK < lsb
 
 
-def iter_chunks(
-    directory: Path, meta: PostMetadata, buffer: Any, on_read: Callable[[int], None] | None = None
-) -> Any:
-    """Yield ``(first_label, view)`` over all data files, reading into ``buffer`` (uint8, n*16)."""
-    capacity = len(buffer) // LABEL_SIZE
-    for index in range(meta.num_files):
-        first, count = meta.file_labels(index)
-        path = directory / data_file_name(index)
-        try:
-            size = path.stat().st_size
-            if size < count * LABEL_SIZE:
-                raise ProvingFailed(f"{path} holds {size} bytes, expected {count * LABEL_SIZE}")
-            with open(path, "rb", buffering=0) as f:
-                done = 0
-                while done < count:
-                    n = min(capacity, count - done)
-                    view = memoryview(buffer)[: n * LABEL_SIZE]
-                    got = f.readinto(view)
-                    while got < n * LABEL_SIZE:
-                        more = f.readinto(view[got:])
-                        if not more:
-                            raise ProvingFailed(
-                                f"{path} ended early at byte {done * LABEL_SIZE + got}"
-                            )
-                        got += more
-                    if on_read:
-                        on_read(n * LABEL_SIZE)
-                    yield first + done, buffer[: n * LABEL_SIZE]
-                    done += n
-        except FileNotFoundError as exc:
-            raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.") from exc
-        except OSError as exc:
-            raise PostError(f"cannot read {path}: {exc}") from exc
-
-
 def check_files(directory: Path, meta: PostMetadata) -> None:
     """Fail before any work when a data file is missing or shorter than the metadata says."""
     for index in range(meta.num_files):
@@ -138,8 +100,6 @@ def generate_proof(
     on_pass: PassStarted | None = None,
 ) -> Proof:
     """Find a proof for ``challenge`` over the data in ``directory`` (passes of ``nonces``)."""
-    import numpy as np
-
     from mergetool.post.compression import index_bits, pack_indices
     from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
     from mergetool.post.pow import MAX_GROUP, find_pow
@@ -155,9 +115,8 @@ def generate_proof(
     target = scaled_pow_target(pow_difficulty, meta.num_units)
     check_files(directory, meta)
     threads = max(1, threads)
-    buffer = np.empty(min(chunk_labels, meta.num_labels) * LABEL_SIZE, dtype=np.uint8)
     start = start_nonce - start_nonce % 16
-    with ThreadPoolExecutor(threads) as pool:
+    with PassRunner(directory, meta, challenge, (msb, lsb), k2, threads, chunk_labels) as runner:
         while True:
             groups = list(range(start // 16, (start + nonces) // 16))
             if groups[0] > MAX_GROUP:
@@ -169,9 +128,7 @@ def generate_proof(
                 g: find_pow(g, challenge, meta.node_id, target, threads=threads, fast=randomx_fast)
                 for g in groups
             }
-            found = _scan_pass(
-                directory, meta, buffer, pool, threads, pows, challenge, (msb, lsb), k2, progress
-            )
+            found = runner.run(pows, progress)
             if found is not None:
                 nonce, indices = found
                 bits = index_bits(meta.num_labels)
@@ -179,49 +136,3 @@ def generate_proof(
                     nonce=nonce, indices=pack_indices(indices, bits), pow=pows[nonce // 16]
                 )
             start += nonces
-
-
-def _scan_pass(
-    directory: Path,
-    meta: PostMetadata,
-    buffer: Any,
-    pool: ThreadPoolExecutor,
-    workers: int,
-    pows: dict[int, int],
-    challenge: bytes,
-    difficulty: tuple[int, int],
-    k2: int,
-    progress: Progress | None,
-) -> tuple[int, list[int]] | None:
-    msb, lsb = difficulty
-    # One scanner per group: a single group's ciphertext (1 MiB) stays in L2 while it is
-    # searched; batching groups into one buffer measured slower.
-    scanners = [PassScanner(challenge, {g: pows[g]}, msb, lsb, len(buffer)) for g in sorted(pows)]
-    found: dict[int, list[int]] = {}
-    total_bytes = meta.num_labels * LABEL_SIZE
-    position = 0
-
-    def on_read(n: int) -> None:
-        nonlocal position
-        position += n
-        if progress:
-            progress(position, total_bytes)
-
-    for first, chunk in iter_chunks(directory, meta, buffer, on_read):
-        if workers == 1:
-            results = [s.scan(chunk) for s in scanners]
-        else:
-            results = list(pool.map(lambda s, c=chunk: s.scan(c), scanners))
-        winners: list[tuple[int, int]] = []
-        for nonces, offsets in results:
-            for nonce in sorted(set(nonces.tolist())):
-                got = found.setdefault(nonce, [])
-                if len(got) >= k2:
-                    continue
-                got.extend((offsets[nonces == nonce][: k2 - len(got)] + first).tolist())
-                if len(got) == k2:
-                    winners.append((got[-1], nonce))
-        if winners:
-            _, nonce = min(winners)
-            return nonce, found[nonce]
-    return None

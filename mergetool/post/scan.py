@@ -9,11 +9,17 @@ nonce's own AES with one OpenSSL call per nonce.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mergetool._exceptions import PostError, ProvingFailed
+from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
+
 LSB_MASK = (1 << 56) - 1
+CHUNK_LABELS = 1 << 16  # 1 MiB of labels per read: small enough to stay in cache per group
 _LABEL = np.dtype("V16")  # one label as one element: gathers copy 16 bytes at a time
 
 
@@ -103,3 +109,180 @@ class PassScanner:
         keep = np.ones(count, dtype=bool)
         keep[ties[order]] = (low & np.uint64(LSB_MASK)) < np.uint64(self.lsb)
         return keep
+
+
+def iter_chunks(
+    directory: Path,
+    meta: PostMetadata,
+    buffer: np.ndarray,
+    start: int = 0,
+    stop: int | None = None,
+    on_read: Callable[[int], None] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(first_label, labels)`` for labels ``start .. stop-1``, read into ``buffer``."""
+    stop = meta.num_labels if stop is None else stop
+    capacity = len(buffer) // LABEL_SIZE
+    per_file = meta.labels_per_file
+    for index in range(start // per_file, -(-stop // per_file)):
+        first, count = meta.file_labels(index)
+        lo, hi = max(start, first), min(stop, first + count)
+        path = directory / data_file_name(index)
+        try:
+            with open(path, "rb", buffering=0) as f:
+                f.seek((lo - first) * LABEL_SIZE)
+                while lo < hi:
+                    n = min(capacity, hi - lo)
+                    view = memoryview(buffer)[: n * LABEL_SIZE]
+                    got = 0
+                    while got < len(view):
+                        more = f.readinto(view[got:])
+                        if not more:
+                            raise ProvingFailed(f"{path} ended early at label {lo - first}")
+                        got += more
+                    if on_read:
+                        on_read(n * LABEL_SIZE)
+                    yield lo, buffer[: n * LABEL_SIZE]
+                    lo += n
+        except FileNotFoundError as exc:
+            raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.") from exc
+        except OSError as exc:
+            raise PostError(f"cannot read {path}: {exc}") from exc
+
+
+Found = dict[int, list[int]]
+
+
+def scan_range(
+    directory: Path,
+    meta: PostMetadata,
+    challenge: bytes,
+    pows: dict[int, int],
+    difficulty: tuple[int, int],
+    k2: int,
+    span: tuple[int, int],
+    chunk_labels: int,
+    on_read: Callable[[int], None] | None = None,
+) -> Found:
+    """Per nonce, the first (up to k2) counting labels in ``span``; stops once one has k2.
+
+    Stopping early is safe even for a later span: a nonce completing inside the span beats
+    every nonce that would need labels past that point.
+    """
+    msb, lsb = difficulty
+    buffer = np.empty(max(1, min(chunk_labels, span[1] - span[0])) * LABEL_SIZE, dtype=np.uint8)
+    # One scanner per group: a single group's ciphertext (1 MiB) stays in L2 while it is
+    # searched; batching groups into one buffer measured slower.
+    scanners = [PassScanner(challenge, {g: pows[g]}, msb, lsb, len(buffer)) for g in sorted(pows)]
+    found: Found = {}
+    for first, chunk in iter_chunks(directory, meta, buffer, span[0], span[1], on_read):
+        complete = False
+        for scanner in scanners:
+            nonces, offsets = scanner.scan(chunk)
+            for nonce in sorted(set(nonces.tolist())):
+                got = found.setdefault(nonce, [])
+                if len(got) < k2:
+                    got.extend((offsets[nonces == nonce][: k2 - len(got)] + first).tolist())
+                    complete = complete or len(got) == k2
+        if complete:
+            break
+    return found
+
+
+def pick_winner(parts: list[Found], k2: int) -> tuple[int, list[int]] | None:
+    """Merge per-span results (in data order): the nonce whose k2-th label comes first."""
+    merged: Found = {}
+    for part in parts:
+        for nonce, got in part.items():
+            merged.setdefault(nonce, []).extend(got)
+    complete = [(got[k2 - 1], nonce) for nonce, got in merged.items() if len(got) >= k2]
+    if not complete:
+        return None
+    _, nonce = min(complete)
+    return nonce, merged[nonce][:k2]
+
+
+_progress_counter: Any = None
+
+
+def _init_worker(counter: Any) -> None:
+    global _progress_counter
+    _progress_counter = counter
+
+
+def _count(n: int) -> None:
+    with _progress_counter.get_lock():
+        _progress_counter.value += n
+
+
+def _scan_range_in_worker(*args: Any) -> Found:
+    return scan_range(*args, on_read=_count)
+
+
+class PassRunner:
+    """Runs passes over the data: in-process for one worker, else one process per span.
+
+    Processes (not threads) because most of the per-chunk numpy work is small calls that
+    hold the GIL; each process reads and scans a contiguous span of labels.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        meta: PostMetadata,
+        challenge: bytes,
+        difficulty: tuple[int, int],
+        k2: int,
+        workers: int,
+        chunk_labels: int = CHUNK_LABELS,
+    ) -> None:
+        self.directory, self.meta, self.challenge = directory, meta, challenge
+        self.difficulty, self.k2, self.chunk_labels = difficulty, k2, chunk_labels
+        self.workers = max(1, min(workers, meta.num_labels // max(1, chunk_labels) or 1))
+        self.pool: Any = None
+        self.counter: Any = None
+
+    def __enter__(self) -> PassRunner:
+        if self.workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+            self.counter = ctx.Value("Q", 0)
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.counter,)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def run(self, pows: dict[int, int], progress: Callable[[int, int], None] | None) -> Any:
+        """One pass with ``pows`` (group -> k2pow): ``(nonce, indices)`` or None."""
+        total = self.meta.num_labels * LABEL_SIZE
+        common = (self.directory, self.meta, self.challenge, pows, self.difficulty, self.k2)
+        if self.pool is None:
+            position = 0
+
+            def on_read(n: int) -> None:
+                nonlocal position
+                position += n
+                if progress:
+                    progress(position, total)
+
+            whole = (0, self.meta.num_labels)
+            return pick_winner([scan_range(*common, whole, self.chunk_labels, on_read)], self.k2)
+        from concurrent.futures import wait
+
+        cuts = [self.meta.num_labels * i // self.workers for i in range(self.workers + 1)]
+        self.counter.value = 0
+        futures = [
+            self.pool.submit(_scan_range_in_worker, *common, (lo, hi), self.chunk_labels)
+            for lo, hi in zip(cuts, cuts[1:], strict=False)
+        ]
+        while wait(futures, timeout=0.2).not_done:
+            if progress:
+                progress(self.counter.value, total)
+        if progress:
+            progress(self.counter.value, total)
+        return pick_winner([f.result() for f in futures], self.k2)

@@ -73,6 +73,33 @@ def test_threads_do_not_change_the_proof(dataset: DataSet, proof: Proof) -> None
     assert two == proof
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_worker_processes_find_the_same_proof(dataset: DataSet, proof: Proof, workers: int) -> None:
+    seen: list[tuple[int, int]] = []
+    found = prove(
+        dataset, threads=workers, chunk_labels=16, progress=lambda d, t: seen.append((d, t))
+    )
+    assert found == proof
+    assert seen and seen[-1][1] == 512 * 16 and all(d <= t for d, t in seen)
+
+
+def test_spans_merge_like_one_scan(tmp_path: Path) -> None:
+    from mergetool.post.difficulty import proving_difficulty
+    from mergetool.post.metadata import read_metadata
+    from mergetool.post.scan import pick_winner, scan_range
+
+    params = make_params(labels_per_unit=128, k1=30, k2=20, k3=20)
+    ds = build(tmp_path, params, 3, 1024)
+    meta = read_metadata(ds.directory)
+    d = proving_difficulty(384, 30)
+    args = (ds.directory, meta, CHALLENGE, {0: 0, 1: 5}, (d.msb, d.lsb), 20)
+    whole = pick_winner([scan_range(*args, (0, 384), 7)], 20)
+    assert whole is not None
+    for cuts in ([0, 100, 384], [0, 64, 65, 300, 384]):
+        spans = [scan_range(*args, (lo, hi), 7) for lo, hi in zip(cuts, cuts[1:], strict=False)]
+        assert pick_winner(spans, 20) == whole
+
+
 def test_proof_json_round_trip(proof: Proof) -> None:
     import json
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -411,3 +412,51 @@ def test_merged_node_merges_again_into_another(src: FixtureNode, tmp_path: Path)
     assert merge("-f", src.folder.root, "-t", target).exit_code == 0
     assert merge("-f", other.folder.root, "-t", target).exit_code == 0
     assert _count(target / "local.sql", "post") == 3
+
+
+def test_drifted_target_shows_the_difference(src: FixtureNode, dst: FixtureNode) -> None:
+    with sqlite3.connect(dst.folder.db_path) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    before = tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {dst.folder.db_path}: schema differs from what the node expects at version 9\n"
+    )
+    assert "+CREATE TABLE alembic_version" in result.stderr
+    assert tree(dst.folder.root) == before
+
+
+def test_too_new_database(src: FixtureNode, dst: FixtureNode) -> None:
+    with sqlite3.connect(src.folder.db_path) as conn:
+        conn.execute("PRAGMA user_version = 10")
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {src.folder.db_path}: source database version is too new (user_version 10)\n"
+    )
+
+
+def test_disk_full_while_merging_is_a_clean_error(
+    src: FixtureNode, dst: FixtureNode, monkeypatch
+) -> None:
+    import importlib
+
+    execute_module = importlib.import_module("mergetool.merge.execute")
+
+    def disk_full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    before = tree(dst.folder.root)
+    monkeypatch.setattr(execute_module, "write_new_file", disk_full)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    staged = dst.folder.identities_dir / "s1.key.mergetool-staged"
+    assert result.stderr == (
+        f"Error: {staged}: No space left on device; the merge was rolled back, "
+        "the target is unchanged\n"
+    )
+    after = tree(dst.folder.root)
+    assert {k: v for k, v in after.items() if not k.startswith("local.sql-")} == {
+        k: v for k, v in before.items() if not k.startswith("local.sql-")
+    }

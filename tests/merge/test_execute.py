@@ -317,3 +317,16 @@ def test_read_only_target_is_refused_cleanly(src: FixtureNode, dst: FixtureNode,
     finally:
         folder.chmod(0o700)
     assert tree_state(dst.folder.root) == before
+
+
+def test_sub_folders_of_source_identities_are_not_merged(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    old = src.folder.identities_dir / "old"
+    old.mkdir()
+    (old / "retired.key").write_bytes((src.folder.identities_dir / "s1.key").read_bytes())
+    (src.folder.identities_dir / "folder.key").mkdir()
+    result = _merge(src.folder.root, dst.folder.root)
+    assert result.keys_installed == ("s1.key", "s2.key")
+    assert key_names(dst.folder.root) == ["d1.key", "s1.key", "s2.key"]
+    assert not (dst.folder.identities_dir / "old").exists()

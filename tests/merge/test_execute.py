@@ -23,7 +23,7 @@ from merge_helpers import (
 import mergetool.merge.journal as journal_module
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
 from mergetool.merge import execute, plan_merge
-from mergetool.node.fixtures import FixtureNode, build_node
+from mergetool.node.fixtures import FixtureNode, build_node, test_key
 from mergetool.node.rows import read_identity_rows
 from mergetool.node.schema import u64_from_sql
 
@@ -330,3 +330,47 @@ def test_sub_folders_of_source_identities_are_not_merged(
     assert result.keys_installed == ("s1.key", "s2.key")
     assert key_names(dst.folder.root) == ["d1.key", "s1.key", "s2.key"]
     assert not (dst.folder.identities_dir / "old").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"identities": ["s1"], "orphan_rows": 1},
+        {"identities": ["s1"], "keys_without_rows": ["k"]},
+        {"identities": ["s1"], "supervised": True},
+        {"identities": ["s1"], "version": 5, "wal_identities": ["w"]},
+    ],
+    ids=["rows-without-key", "key-without-rows", "adopted-supervised", "v5-with-wal"],
+)
+def test_rerun_is_already_merged_for_every_kind_of_source(
+    tmp_path: Path, dst: FixtureNode, kwargs
+) -> None:
+    src = build_node(tmp_path / "src", prefix="again-", **kwargs)
+    adopt = kwargs.get("supervised", False)
+    _merge(src.folder.root, dst.folder.root, adopt_supervised=adopt)
+    before = tree_state(dst.folder.root)
+    plan = plan_merge(src.folder.root, dst.folder.root, adopt_supervised=adopt)
+    assert plan.already_merged
+    execute(plan)
+    assert tree_state(dst.folder.root) == before
+
+
+def test_source_changed_after_planning_is_refused(src: FixtureNode, dst: FixtureNode) -> None:
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    before = tree_state(dst.folder.root)
+    with sqlite3.connect(src.folder.db_path) as conn:
+        conn.execute("DELETE FROM nipost WHERE id = ?", (bytes.fromhex(src.identities["s1.key"]),))
+    with pytest.raises(MergeFailed, match="the source changed since the merge was planned"):
+        execute(plan)
+    assert _node_files(dst.folder.root) == _node_files(before)
+    assert leftovers(dst.folder.root) == []
+
+
+def test_source_key_replaced_after_planning_is_refused(src: FixtureNode, dst: FixtureNode) -> None:
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    before = tree_state(dst.folder.root)
+    (src.folder.identities_dir / "s2.key").write_bytes(test_key("swapped").to_file_bytes())
+    with pytest.raises(MergeFailed, match="changed since the merge was planned"):
+        execute(plan)
+    assert _node_files(dst.folder.root) == _node_files(before)
+    assert leftovers(dst.folder.root) == []

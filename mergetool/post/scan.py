@@ -214,6 +214,12 @@ def _count(n: int) -> None:
         _progress_counter.value += n
 
 
+def _warm_up() -> None:
+    import time
+
+    time.sleep(0.05)  # long enough that every worker gets one, so all start now
+
+
 def _scan_range_in_worker(*args: Any) -> Found:
     return scan_range(*args, on_read=_count)
 
@@ -251,6 +257,9 @@ class PassRunner:
             self.pool = ProcessPoolExecutor(
                 self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.counter,)
             )
+            # Start (and import numpy etc. in) every worker before the first timed pass.
+            for future in [self.pool.submit(_warm_up) for _ in range(self.workers)]:
+                future.result()
         return self
 
     def __exit__(self, *exc: object) -> None:

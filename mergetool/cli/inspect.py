@@ -23,7 +23,11 @@ def render_text(report: object) -> str:
     lines.append(f"Schema version:   {report.user_version} ({report.releases})")
     if report.version_problem:
         lines.append(f"  problem: {report.version_problem}")
-    lines.append("Schema drift:     " + ("DRIFTED" if report.drift_diff else "none"))
+    if not report.drift_checked:
+        drift = "not checked (no known schema for this version)"
+    else:
+        drift = "DRIFTED" if report.drift_diff else "none"
+    lines.append("Schema drift:     " + drift)
     if report.drift_diff:
         lines += ["    " + line for line in report.drift_diff.splitlines()]
     lines.append("")

@@ -42,6 +42,8 @@ class NodeReport:
     releases: str
     version_problem: str | None
     drift_diff: str | None
+    #: False when the version has no known schema to compare with (e.g. newer than we know)
+    drift_checked: bool
     identities: tuple[IdentityReport, ...]
     orphan_rows: dict[str, dict[str, int]]
     warnings: tuple[Finding, ...]
@@ -54,7 +56,8 @@ class NodeReport:
                 "user_version": self.user_version,
                 "releases": self.releases,
                 "problem": self.version_problem,
-                "drifted": bool(self.drift_diff),
+                "drift_checked": self.drift_checked,
+                "drifted": bool(self.drift_diff) if self.drift_checked else None,
                 "drift_diff": self.drift_diff or None,
             },
             "identities": [vars(i) for i in self.identities],
@@ -145,6 +148,7 @@ def inspect_node(path: Path) -> NodeReport:
         releases=describe(state.version),
         version_problem=problem,
         drift_diff=state.drift.diff if state.drift and state.drift.drifted else None,
+        drift_checked=state.drift is not None,
         identities=identities,
         orphan_rows=orphans,
         warnings=tuple(_warnings(state, holders)),

@@ -171,6 +171,17 @@ def test_drifted_database(node_factory: Factory) -> None:
     assert report.to_dict()["schema"]["drifted"] is True  # type: ignore[index]
 
 
+def test_drift_not_checked_for_a_version_newer_than_known(node_factory: Factory) -> None:
+    node = node_factory(identities=["a"])
+    conn = sqlite3.connect(node.folder.db_path)
+    conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    report = inspect_node(node.folder.root)
+    assert not report.drift_checked
+    assert report.to_dict()["schema"]["drifted"] is None  # type: ignore[index]
+    assert "too new" in (report.version_problem or "")
+
+
 @pytest.mark.parametrize(
     ("number", "words"), [(2, "1.3.x"), (6, "no node release"), (10, "too new")]
 )
@@ -233,6 +244,7 @@ def test_json_form_has_the_documented_keys(node_factory: Factory) -> None:
         "user_version",
         "releases",
         "problem",
+        "drift_checked",
         "drifted",
         "drift_diff",
     }

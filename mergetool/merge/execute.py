@@ -172,14 +172,17 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
     if plan.nothing_to_do:
         return MergeResult(plan, False, None, (), 0, recovered)
     sq.ensure_not_in_use(folder.db_path)
+    had_backups = (folder.root / BACKUPS).exists()
     try:
         ensure_private_dir(folder.root)
         ensure_private_dir(folder.identities_dir)
         if plan.create_target_db:
             create_database(folder.db_path, plan.target_version)
-        had_backups = (folder.root / BACKUPS).exists()
         backup_dir = make_backup(folder) if plan.backup else None
-    except OSError as exc:
+    except (OSError, MergetoolError) as exc:
+        _drop_backup(folder, None, had_backups)
+        if isinstance(exc, MergetoolError):
+            raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
 
     journal = Journal(
@@ -235,9 +238,8 @@ def _undo_staging(folder: NodeFolder, journal: Journal) -> None:
 
 def _drop_backup(folder: NodeFolder, backup_dir: Path | None, had_backups: bool) -> None:
     """Rolled back, the target equals its backup from this run: leave no trace of either."""
-    if backup_dir is None:
-        return
-    shutil.rmtree(backup_dir, ignore_errors=True)
+    if backup_dir is not None:
+        shutil.rmtree(backup_dir, ignore_errors=True)
     if not had_backups:
         with contextlib.suppress(OSError):
             (folder.root / BACKUPS).rmdir()

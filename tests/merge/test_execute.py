@@ -20,6 +20,7 @@ from merge_helpers import (
     user_version,
 )
 
+import mergetool.merge.backup as backup_module
 import mergetool.merge.journal as journal_module
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
 from mergetool.merge import execute, plan_merge
@@ -236,13 +237,14 @@ def _eacces(*args, **kwargs):
         ((journal_module, "write_file_atomic"), _enospc),  # writing the journal
         ((execute_module, "write_new_file"), _eacces),
         ((execute_module, "make_backup"), _enospc),
+        ((backup_module, "write_new_file"), _enospc),  # copying keys into the backup
     ],
-    ids=["stage-enospc", "journal-enospc", "stage-eacces", "backup-enospc"],
+    ids=["stage-enospc", "journal-enospc", "stage-eacces", "backup-enospc", "backup-key-enospc"],
 )
 def test_write_failure_before_commit_leaves_target_unchanged(
     src: FixtureNode, dst: FixtureNode, monkeypatch, target, error, backup: bool
 ) -> None:
-    if target[1] == "make_backup" and not backup:
+    if not backup and (target[0] is backup_module or target[1] == "make_backup"):
         pytest.skip("no backup is made")
     plan = plan_merge(src.folder.root, dst.folder.root, backup=backup)
     before = tree_state(dst.folder.root)

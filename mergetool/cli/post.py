@@ -111,6 +111,18 @@ def post(traceback: bool) -> None:
     """Initialise, prove and verify PoST data (bit-compatible with post-rs / postcli)."""
 
 
+def _backend_options(f: Any) -> Any:
+    """``--backend`` and ``--device``, shared by every command that computes labels."""
+    f = click.option("--device", help="OpenCL device id (see `mergetool post devices`).")(f)
+    return click.option(
+        "--backend",
+        type=click.Choice(["auto", "numpy", "opencl"]),
+        default="auto",
+        show_default=True,
+        help="Where labels are computed (auto: OpenCL when a device is usable, else numpy).",
+    )(f)
+
+
 @post.command()
 @click.option(
     "--dir",
@@ -142,10 +154,7 @@ def post(traceback: bool) -> None:
     type=HEX32,
     help="VRF nonce difficulty (hex, 32 bytes) [preset pow difficulty].",
 )
-@click.option(
-    "--backend", type=click.Choice(["auto", "numpy", "opencl"]), default="auto", show_default=True
-)
-@click.option("--device", help="OpenCL device id (see `mergetool post devices`).")
+@_backend_options
 @click.option(
     "--memory-budget",
     type=click.IntRange(min=1 << 20),
@@ -362,6 +371,7 @@ def prove(
 @click.option(
     "--seed", type=Hex(), help="Seed of the k3 pick (hex); random by default, as the node does."
 )
+@_backend_options
 @_preset_option
 @_json_option
 def verify(
@@ -381,12 +391,15 @@ def verify(
     mode: str,
     position: int,
     seed: bytes | None,
+    backend: str,
+    device: str | None,
     preset: str,
     as_json: bool,
 ) -> None:
     """Verify a proof like the node does; exit 0 when valid, 1 with the reason when not."""
     import os
 
+    from mergetool.post.backends import get_backend
     from mergetool.post.prove import Proof
     from mergetool.post.verification import VerifyMode, verify_proof
 
@@ -395,6 +408,7 @@ def verify(
         scrypt_n=scrypt_n, min_num_units=min_units, max_num_units=max_units,
     )  # fmt: skip
     proof = Proof.from_json(proof_file.read())
+    labels = get_backend(backend, device)
     kind = {"k3": "subset", "all": "all", "one": "one"}[mode]
     verify_proof(
         proof,
@@ -404,9 +418,10 @@ def verify(
         num_units=num_units,
         params=params,
         mode=VerifyMode(kind, position, os.urandom(32) if seed is None else seed),
+        backend=labels,
     )
     if as_json:
-        _echo_json({"valid": True, "nonce": proof.nonce})
+        _echo_json({"valid": True, "nonce": proof.nonce, "backend": labels.name})
     else:
         click.echo("Proof is valid.")
 
@@ -430,6 +445,7 @@ def verify(
     "--to-file", type=click.IntRange(min=0), help="Last file to check (inclusive) [last]."
 )
 @click.option("--seed", type=int, help="Random seed for the sample (reproducible runs).")
+@_backend_options
 @_preset_option
 @_json_option
 def verify_data(
@@ -439,6 +455,8 @@ def verify_data(
     from_file: int,
     to_file: int | None,
     seed: int | None,
+    backend: str,
+    device: str | None,
     preset: str,
     as_json: bool,
 ) -> None:
@@ -451,7 +469,8 @@ def verify_data(
     with progress_bar(not as_json) as update:
         report = run(
             directory, fraction=fraction, scrypt_n=params.scrypt_n, from_file=from_file,
-            to_file=to_file, seed=seed, progress=_bar(update, "labels"),
+            to_file=to_file, seed=seed, progress=_bar(update, "labels"), backend=backend,
+            device=device,
         )  # fmt: skip
     if not report.ok:
         raise DataVerificationFailed(report.to_json())

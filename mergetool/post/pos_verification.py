@@ -28,6 +28,7 @@ class VerifyDataReport:
     """The outcome of ``verify_data``; ``ok`` when no sampled label differed."""
 
     files: tuple[FileReport, ...]
+    backend: str = "numpy"
 
     @property
     def checked(self) -> int:
@@ -46,6 +47,7 @@ class VerifyDataReport:
             "ok": self.ok,
             "checked": self.checked,
             "bad": self.bad,
+            "backend": self.backend,
             "files": [
                 {"file": data_file_name(f.index), "checked": f.checked, "bad": f.bad,
                  "first_bad_offsets": list(f.first_bad_offsets)}
@@ -64,11 +66,13 @@ def verify_data(
     seed: int | None = None,
     memory_budget: int = 1 << 30,
     progress: Progress | None = None,
+    backend: str = "numpy",
+    device: str | None = None,
 ) -> VerifyDataReport:
     """Sample ``fraction`` percent of the labels of files ``from_file .. to_file`` (inclusive)."""
     import numpy as np
 
-    from mergetool.post.backends.numpy_backend import NumpyBackend
+    from mergetool.post.backends import get_backend
     from mergetool.post.labels import commitment
 
     if not 0 < fraction <= 100:
@@ -81,7 +85,7 @@ def verify_data(
             f"file range {from_file} .. {last} is outside 0 .. {meta.num_files - 1}"
         )
     rng = np.random.default_rng(seed)
-    backend = NumpyBackend(memory_budget)
+    labels = get_backend(backend, device, memory_budget=memory_budget)
     key = commitment(meta.node_id, meta.commitment_atx_id)
     plans = []
     for index in range(from_file, last + 1):
@@ -101,10 +105,10 @@ def verify_data(
             raise PostError(f"cannot read {path}: {exc}") from exc
         have = len(stored) // LABEL_SIZE
         bad_positions: list[int] = []
-        step = backend.batch_size(scrypt_n)
+        step = labels.batch_size(scrypt_n)
         for lo in range(0, len(picks), step):
             part = picks[lo : lo + step]
-            expected = backend.compute_labels_at(key, part + first, scrypt_n, False)
+            expected = labels.compute_labels_at(key, part + first, scrypt_n, False)
             present = part[part < have]
             got = np.zeros((len(part), LABEL_SIZE), dtype=np.uint8)
             rows = stored[: have * LABEL_SIZE].reshape(have, LABEL_SIZE)
@@ -119,4 +123,4 @@ def verify_data(
             FileReport(index, len(picks), len(bad_positions),
                        tuple(p * LABEL_SIZE for p in bad_positions[:FIRST_OFFSETS]))
         )  # fmt: skip
-    return VerifyDataReport(tuple(reports))
+    return VerifyDataReport(tuple(reports), labels.name)

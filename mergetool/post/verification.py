@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import PostParams
 from mergetool.post.prove import Proof, group_cipher, lazy_passes
+
+if TYPE_CHECKING:
+    from mergetool.post.backends import LabelBackend
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,14 @@ def verify_proof(
     mode: VerifyMode = VerifyMode(),
     randomx_fast: bool = False,
     memory_budget: int = 1 << 30,
+    backend: str | LabelBackend = "numpy",
+    device: str | None = None,
 ) -> None:
-    """Return if ``proof`` is valid; raise InvalidProof naming the first failed check."""
-    from mergetool.post.backends.numpy_backend import NumpyBackend
+    """Return if ``proof`` is valid; raise InvalidProof naming the first failed check.
+
+    Labels are recomputed on ``backend``: a name as in compute_labels, or a backend object.
+    """
+    from mergetool.post.backends import get_backend
     from mergetool.post.compression import index_bits, packed_len, unpack_indices
     from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
     from mergetool.post.labels import commitment
@@ -89,7 +98,7 @@ def verify_proof(
                 "index out of range", index=index, detail=f"there are {num_labels} labels"
             )
     difficulty = proving_difficulty(num_labels, params.k1)
-    labels = NumpyBackend(memory_budget).compute_labels_at(
+    labels = get_backend(backend, device, memory_budget=memory_budget).compute_labels_at(
         commitment(node_id, commitment_atx_id), chosen, params.scrypt_n, False
     )
     encryptor = group_cipher(challenge, group, proof.pow).encryptor()
@@ -115,6 +124,8 @@ def verify_own_proof(
     pow_difficulty: bytes,
     scrypt_n: int,
     randomx_fast: bool = False,
+    backend: str = "numpy",
+    device: str | None = None,
 ) -> None:
     """Check a freshly made proof against all k2 recomputed labels; ProvingFailed if it fails.
 
@@ -128,7 +139,7 @@ def verify_own_proof(
         verify_proof(
             proof, node_id=meta.node_id, commitment_atx_id=meta.commitment_atx_id,
             challenge=challenge, num_units=meta.num_units, params=params,
-            mode=VerifyMode("all"), randomx_fast=randomx_fast,
+            mode=VerifyMode("all"), randomx_fast=randomx_fast, backend=backend, device=device,
         )  # fmt: skip
     except InvalidProof as exc:
         raise ProvingFailed(

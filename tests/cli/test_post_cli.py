@@ -107,8 +107,10 @@ def test_prove_output_and_verify(proof: dict[str, object]) -> None:
     assert set(proof) == {"nonce", "indices", "pow"}
     result = verify(json.dumps(proof))
     assert (result.exit_code, result.stdout) == (0, "Proof is valid.\n")
-    result = verify(json.dumps(proof), "--mode", "all", "--json")
-    assert json.loads(result.stdout) == {"valid": True, "nonce": proof["nonce"]}
+    result = verify(json.dumps(proof), "--mode", "all", "--json", "--backend", "numpy")
+    assert json.loads(result.stdout) == {"valid": True, "nonce": proof["nonce"], "backend": "numpy"}
+    result = verify(json.dumps(proof), "--mode", "all", "--json", "--backend", "auto")
+    assert json.loads(result.stdout)["backend"] in ("numpy", "opencl")
 
 
 def test_prove_with_two_threads_verifies_the_same(data: Path, proof: dict[str, object]) -> None:

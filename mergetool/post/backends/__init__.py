@@ -33,9 +33,14 @@ def _opencl_available() -> bool:
 
 
 def get_backend(
-    name: str, device: str | None = None, *, memory_budget: int = 1 << 30
+    name: str | LabelBackend, device: str | None = None, *, memory_budget: int = 1 << 30
 ) -> LabelBackend:
-    """The backend called ``name`` ("auto" picks OpenCL when a device is usable, else numpy)."""
+    """The backend called ``name`` ("auto" picks OpenCL when a device is usable, else numpy).
+
+    A backend object passed instead of a name is returned as it is.
+    """
+    if not isinstance(name, str):
+        return name
     if name == "auto":
         name = "opencl" if _opencl_available() else "numpy"
     if name == "numpy":

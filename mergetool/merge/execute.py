@@ -173,14 +173,19 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
         return MergeResult(plan, False, None, (), 0, recovered)
     sq.ensure_not_in_use(folder.db_path)
     had_backups = (folder.root / BACKUPS).exists()
+    # What this run creates, so that a failure leaves no half-made node behind.
+    created = [p for p in (folder.root, folder.identities_dir) if not p.exists()]
+    made_db = False
     try:
         ensure_private_dir(folder.root)
         ensure_private_dir(folder.identities_dir)
         if plan.create_target_db:
             create_database(folder.db_path, plan.target_version)
+            made_db = True
         backup_dir = make_backup(folder) if plan.backup else None
     except (OSError, MergetoolError) as exc:
         _drop_backup(folder, None, had_backups)
+        _drop_created(folder, created, made_db)
         if isinstance(exc, MergetoolError):
             raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
@@ -210,6 +215,7 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
         if not committed:
             _undo_staging(folder, journal)
             _drop_backup(folder, backup_dir, had_backups)
+            _drop_created(folder, created, made_db)
         if isinstance(exc, MergetoolError):
             raise
         where = getattr(exc, "filename", None) or plan.target
@@ -243,3 +249,13 @@ def _drop_backup(folder: NodeFolder, backup_dir: Path | None, had_backups: bool)
     if not had_backups:
         with contextlib.suppress(OSError):
             (folder.root / BACKUPS).rmdir()
+
+
+def _drop_created(folder: NodeFolder, created: list[Path], made_db: bool) -> None:
+    """Rolled back, a target this run created goes again: our fresh database, empty folders."""
+    with contextlib.suppress(OSError):
+        if made_db:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{folder.db_path}{suffix}").unlink(missing_ok=True)
+        for directory in reversed(created):  # identities/ before the folder holding it
+            directory.rmdir()  # only ever removes an empty folder

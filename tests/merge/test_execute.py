@@ -376,3 +376,17 @@ def test_source_key_replaced_after_planning_is_refused(src: FixtureNode, dst: Fi
         execute(plan)
     assert _node_files(dst.folder.root) == _node_files(before)
     assert leftovers(dst.folder.root) == []
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["missing", "empty-folder"])
+def test_failed_merge_into_new_target_leaves_nothing(
+    src: FixtureNode, tmp_path: Path, monkeypatch, existing: bool
+) -> None:
+    target = tmp_path / "new"
+    if existing:
+        target.mkdir()
+    plan = plan_merge(src.folder.root, target)
+    monkeypatch.setattr(execute_module, "write_new_file", _enospc)
+    with pytest.raises(MergeFailed, match="No space left on device"):
+        execute(plan)
+    assert tree_state(target) == ({".": (mode(target), "<dir>")} if existing else None)

@@ -13,12 +13,21 @@ from mergetool.cli._errors import MergetoolCommand, traceback_option
 from mergetool.cli.render import progress_bar, render_plan, render_result
 
 
-def _write_report(path: Path, data: dict[str, Any]) -> None:
+def _write_report(path: Path, data: dict[str, Any], *, merged: bool = False) -> None:
+    from mergetool._exceptions import MergetoolError
     from mergetool.node.keys import write_file_atomic
 
-    write_file_atomic(
-        path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
-    )
+    try:
+        write_file_atomic(
+            path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
+        )
+    except OSError as exc:
+        raise MergetoolError(
+            f"{path}: cannot write the report ({exc.strerror or exc})",
+            hint="The merge itself is complete (reported above); only this file is missing."
+            if merged
+            else None,
+        ) from exc
 
 
 @click.command(
@@ -77,8 +86,11 @@ def merge_cmd(
 
     Exit status: 0 merged (or nothing to do), 1 refused or failed (nothing changed), 2 bad usage.
     """
+    from mergetool._exceptions import UsageProblem
     from mergetool.merge import execute, plan_merge
 
+    if report is not None and not report.parent.is_dir():
+        raise UsageProblem(f"{report}: the folder {report.parent} does not exist")
     plan = plan_merge(
         source, target, adopt_supervised=adopt_supervised, backup=not no_backup, post_data=post_data
     )
@@ -97,12 +109,12 @@ def merge_cmd(
     with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
         result = execute(plan, progress=progress)
     data = {**result.to_dict(), "dry_run": False}
-    if report:
-        _write_report(report, data)
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         click.echo(render_result(result))
+    if report:
+        _write_report(report, data, merged=result.merged)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -460,3 +460,39 @@ def test_disk_full_while_merging_is_a_clean_error(
     assert {k: v for k, v in after.items() if not k.startswith("local.sql-")} == {
         k: v for k, v in before.items() if not k.startswith("local.sql-")
     }
+
+
+def test_report_in_missing_folder_is_bad_usage_before_merging(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    before = tree(dst.folder.root)
+    report = tmp_path / "no" / "such" / "report.json"
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {report}: the folder {report.parent} does not exist\n"
+    assert tree(dst.folder.root) == before
+
+
+def test_report_write_failure_after_merge_says_the_merge_is_done(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path, monkeypatch
+) -> None:
+    import mergetool.node.keys as keys
+
+    real = keys.write_file_atomic
+
+    def fail_for_report(path, data, **kwargs):
+        if Path(path).name == "report.json":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data, **kwargs)
+
+    monkeypatch.setattr(keys, "write_file_atomic", fail_for_report)
+    report = tmp_path / "report.json"
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
+    assert result.exit_code == 1
+    assert "bug in mergetool" not in result.stderr
+    assert result.stderr.startswith(
+        f"Error: {report}: cannot write the report (No space left on device)\n"
+    )
+    assert "The merge itself is complete" in result.stderr
+    assert "Merged 2 identities and 12 rows" in result.stdout
+    assert (dst.folder.identities_dir / "s1.key").exists()

@@ -496,3 +496,13 @@ def test_report_write_failure_after_merge_says_the_merge_is_done(
     assert "The merge itself is complete" in result.stderr
     assert "Merged 2 identities and 12 rows" in result.stdout
     assert (dst.folder.identities_dir / "s1.key").exists()
+
+
+def test_mergetool_merge_is_the_same_command(src: FixtureNode, dst: FixtureNode) -> None:
+    from mergetool.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli, ["merge", "-f", str(src.folder.root), "-t", str(dst.folder.root), "--dry-run"]
+    )
+    assert result.exit_code == 0
+    assert result.stdout.endswith("Dry run: nothing was written.\n")

@@ -81,3 +81,32 @@ def test_no_backups_at_all(node_factory) -> None:
     result = run("restore", node.folder.root)
     assert result.exit_code == 1
     assert result.stderr == f"Error: {node.folder.root / 'backups'}: no backups found\n"
+
+
+def test_restore_refuses_a_running_node(merged) -> None:
+    import subprocess
+    import sys
+
+    _, dst, _, _ = merged
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('SELECT 1 FROM sqlite_master').fetchall(); print('ready', flush=True); "
+            "time.sleep(120)",
+            str(dst.folder.db_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        keys_before = sorted(p.name for p in dst.folder.identities_dir.iterdir())
+        result = run("restore", dst.folder.root)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 1
+    assert "Stop the node" in result.stderr
+    assert sorted(p.name for p in dst.folder.identities_dir.iterdir()) == keys_before

@@ -29,8 +29,12 @@ def _stamp() -> str:
 
 
 def _copy_db(src: Path, dest: Path) -> None:
-    """A consistent copy of ``src`` (WAL included) at ``dest``, through the backup API."""
-    source = sq.connect(src, readonly=True)
+    """A consistent copy of ``src`` (WAL included) at ``dest``, through the backup API.
+
+    Opened read-write on purpose: a read-only connection cannot remove the -wal/-shm files it
+    makes on close, and they would stay behind in the node's folder.
+    """
+    source = sq.connect(src)
     try:
         target = sqlite3.connect(dest)
         try:

@@ -205,20 +205,8 @@ def test_rerun_of_completed_merge_changes_nothing(src: FixtureNode, dst: Fixture
 
 
 def _node_files(state: Path | dict) -> dict:
-    """The target's files a node reads, from :func:`tree_state` or a folder.
-
-    Left out: SQLite's shared-memory index and an empty WAL, which the backup's read-only
-    connection leaves behind (the node ignores both).
-    """
-    state = tree_state(state) if isinstance(state, Path) else state
-    return {
-        path: value
-        for path, value in state.items()
-        if path != "local.sql-shm" and not (path == "local.sql-wal" and value[1] == EMPTY_SHA256)
-    }
-
-
-EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    """Every file of the target, from :func:`tree_state` or a folder (no -wal/-shm left over)."""
+    return tree_state(state) if isinstance(state, Path) else state
 
 
 def _enospc(*args, **kwargs):

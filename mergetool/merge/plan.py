@@ -1,8 +1,10 @@
-"""Planning a merge: read both folders, run every check, return the frozen plan. Writes nothing."""
+"""Planning a merge: read both folders, run every check, return the frozen plan.
+
+Writes nothing anywhere, not even a temporary file: databases are read in memory.
+"""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -137,11 +139,8 @@ def plan_merge(
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
         raise SupervisedNode(dst_folder.supervised_key, "target")
-    with tempfile.TemporaryDirectory(prefix="mergetool-plan-") as tmp:
-        (Path(tmp) / "src").mkdir()
-        (Path(tmp) / "dst").mkdir()
-        src = read_node(src_folder, Path(tmp) / "src")
-        dst = read_node(dst_folder, Path(tmp) / "dst")
+    src = read_node(src_folder)
+    dst = read_node(dst_folder)
     _check_version(src, "source")
     create_db = not dst_folder.db_path.exists()
     target_version = src.version if create_db else dst.version

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,8 +121,7 @@ def inspect_node(path: Path) -> NodeReport:
     """Read ``path`` (never modifying it) and report version, drift, identities, rows, warnings."""
     folder = open_folder(path)
     holders = sq.processes_holding(folder.db_path)
-    with tempfile.TemporaryDirectory(prefix="mergetool-inspect-") as tmp:
-        state = read_node(folder, Path(tmp))
+    state = read_node(folder)
     problem = None
     try:
         check_supported(state.version, folder.db_path)

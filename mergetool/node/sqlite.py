@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,26 +110,19 @@ def ensure_not_in_use(path: Path) -> None:
 
 
 def snapshot(db_path: Path, dest_dir: Path) -> Path:
-    """Copy ``db_path`` and its WAL into ``dest_dir`` and fold the WAL in there.
+    """Write ``db_path``'s current content (committed WAL frames applied) to ``dest_dir``.
 
     The source files are only read, so a source node folder stays byte-for-byte unchanged
     even when its WAL holds frames nobody checkpointed.
     """
+    from mergetool.node.wal import database_image
+
     dest = dest_dir / db_path.name
+    image = database_image(db_path)
     try:
-        shutil.copyfile(db_path, dest)
-        wal = db_path.with_name(db_path.name + "-wal")
-        if wal.exists():
-            shutil.copyfile(wal, dest.with_name(dest.name + "-wal"))
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(image)
     except OSError as exc:
-        raise DatabaseError(db_path, f"cannot read it ({exc.strerror})") from exc
-    try:
-        # Plain sqlite3 here, so that errors name the user's file, not our private copy.
-        conn = sqlite3.connect(dest, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise translate(db_path, exc) from exc
+        raise DatabaseError(dest, f"cannot write a private copy ({exc.strerror})") from exc
     return dest

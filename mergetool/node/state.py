@@ -1,11 +1,10 @@
-"""Read a node data folder, without changing a byte of it, into one frozen value."""
+"""Read a node data folder, without writing a byte anywhere, into one frozen value."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 
 from mergetool._exceptions import InvalidKeyFile
@@ -15,6 +14,7 @@ from mergetool.node.folder import IdentityFile, NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.schema import identity_tables
 from mergetool.node.versions import LATEST_VERSION
+from mergetool.node.wal import open_image
 
 RowCounts = Mapping[str, int]
 
@@ -43,7 +43,6 @@ class NodeState:
     #: node id -> table -> row count, for every id present in a per-identity table
     rows: Mapping[bytes, RowCounts]
     pending_wal: bool
-    snapshot: Path | None
 
     @property
     def valid_keys(self) -> dict[bytes, KeyEntry]:
@@ -81,19 +80,20 @@ def count_rows(conn: sqlite3.Connection, version: int) -> dict[bytes, dict[str, 
     return counts
 
 
-def read_node(folder: NodeFolder, workdir: Path) -> NodeState:
-    """Snapshot ``folder``'s database into ``workdir`` and read keys, version, drift and rows."""
+def read_node(folder: NodeFolder) -> NodeState:
+    """Read keys, version, drift and rows of ``folder`` without writing a byte anywhere."""
     keys = load_keys(folder)
     pending = folder.has_pending_wal()
     if not folder.db_path.exists():
-        return NodeState(folder, 0, None, keys, MappingProxyType({}), pending, None)
-    snap = sq.snapshot(folder.db_path, workdir)
-    with sq.connection(snap) as conn:
-        try:
-            version = sq.user_version(conn)
-            drift = check_drift(conn, version) if 0 <= version <= LATEST_VERSION else None
-            rows = count_rows(conn, version)
-        except sqlite3.DatabaseError as exc:
-            raise sq.translate(folder.db_path, exc) from exc
+        return NodeState(folder, 0, None, keys, MappingProxyType({}), pending)
+    conn = open_image(folder.db_path)
+    try:
+        version = sq.user_version(conn)
+        drift = check_drift(conn, version) if 0 <= version <= LATEST_VERSION else None
+        rows = count_rows(conn, version)
+    except sqlite3.DatabaseError as exc:
+        raise sq.translate(folder.db_path, exc) from exc
+    finally:
+        conn.close()
     frozen_rows = MappingProxyType({k: MappingProxyType(v) for k, v in rows.items()})
-    return NodeState(folder, version, drift, keys, frozen_rows, pending, snap)
+    return NodeState(folder, version, drift, keys, frozen_rows, pending)

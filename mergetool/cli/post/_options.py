@@ -1,0 +1,87 @@
+"""Options and parameter types shared by the ``mergetool post`` commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+class Hex(click.ParamType):
+    """Hex bytes, optionally of an exact length."""
+
+    name = "HEX"
+
+    def __init__(self, length: int | None = None) -> None:
+        self.length = length
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        text = str(value).removeprefix("0x")
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            self.fail(f"{value!r} is not hex", param, ctx)
+        if self.length is not None and len(raw) != self.length:
+            self.fail(
+                f"expected {self.length} bytes ({2 * self.length} hex digits), got {len(raw)}",
+                param,
+                ctx,
+            )
+        return raw
+
+
+HEX32 = Hex(32)
+
+
+def preset_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--preset",
+        type=click.Choice(["mainnet", "test"]),
+        default="mainnet",
+        show_default=True,
+        help="Network parameters for options left unset (test: tiny values, see docs/post.md).",
+    )(f)
+
+
+def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Machine-readable output, no progress bar."
+    )(f)
+
+
+def network_params(preset_name: str, **overrides: Any) -> Any:
+    from dataclasses import replace
+
+    from mergetool.post.params import preset
+
+    return replace(preset(preset_name), **{k: v for k, v in overrides.items() if v is not None})
+
+
+def progress_for(
+    update: Callable[[str, int, int], None] | None, stage: str
+) -> Callable[[int, int], None] | None:
+    if update is None:
+        return None
+    return lambda done, total: update(stage, done, total)
+
+
+def echo_json(doc: Any) -> None:
+    click.echo(json.dumps(doc, indent=2))
+
+
+def backend_options(f: Any) -> Any:
+    """``--backend`` and ``--device``, shared by every command that computes labels."""
+    f = click.option("--device", help="OpenCL device id (see `mergetool post devices`).")(f)
+    return click.option(
+        "--backend",
+        type=click.Choice(["auto", "numpy", "opencl"]),
+        default="auto",
+        show_default=True,
+        help="Where labels are computed (auto: OpenCL when a device is usable, else numpy).",
+    )(f)

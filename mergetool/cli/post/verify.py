@@ -1,0 +1,166 @@
+"""``mergetool post verify`` and ``verify-data``: check proofs and stored labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mergetool.cli._errors import MergetoolCommand
+from mergetool.cli.post._options import (
+    HEX32,
+    Hex,
+    backend_options,
+    echo_json,
+    json_option,
+    network_params,
+    preset_option,
+    progress_for,
+)
+
+
+@click.command(cls=MergetoolCommand)
+@click.option(
+    "--proof",
+    "proof_file",
+    type=click.File("r"),
+    required=True,
+    help="Proof JSON file, or - for stdin.",
+)
+@click.option("--node-id", type=HEX32, required=True)
+@click.option("--commitment-atx", type=HEX32, required=True)
+@click.option("--challenge", type=HEX32, required=True)
+@click.option("--num-units", type=click.IntRange(min=0), required=True)
+@click.option("--labels-per-unit", type=click.IntRange(min=1), help="[preset]")
+@click.option("--k1", type=click.IntRange(min=1), help="[preset]")
+@click.option("--k2", type=click.IntRange(min=1), help="[preset]")
+@click.option("--k3", type=click.IntRange(min=1), help="Labels to recompute out of k2 [preset].")
+@click.option("--pow-difficulty", type=HEX32, help="[preset]")
+@click.option("--scrypt-n", type=click.IntRange(min=2), help="[preset]")
+@click.option("--min-units", type=click.IntRange(min=0), help="[preset]")
+@click.option("--max-units", type=click.IntRange(min=0), help="[preset]")
+@click.option(
+    "--mode",
+    type=click.Choice(["k3", "all", "one"]),
+    default="k3",
+    show_default=True,
+    help="Which labels to recompute.",
+)
+@click.option(
+    "--index",
+    "position",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Position checked with --mode one.",
+)
+@click.option(
+    "--seed", type=Hex(), help="Seed of the k3 pick (hex); random by default, as the node does."
+)
+@backend_options
+@preset_option
+@json_option
+def verify(
+    proof_file: Any,
+    node_id: bytes,
+    commitment_atx: bytes,
+    challenge: bytes,
+    num_units: int,
+    labels_per_unit: int | None,
+    k1: int | None,
+    k2: int | None,
+    k3: int | None,
+    pow_difficulty: bytes | None,
+    scrypt_n: int | None,
+    min_units: int | None,
+    max_units: int | None,
+    mode: str,
+    position: int,
+    seed: bytes | None,
+    backend: str,
+    device: str | None,
+    preset: str,
+    as_json: bool,
+) -> None:
+    """Verify a proof like the node does; exit 0 when valid, 1 with the reason when not."""
+    import os
+
+    from mergetool.post.backends import get_backend
+    from mergetool.post.prove import Proof
+    from mergetool.post.verification import VerifyMode, verify_proof
+
+    params = network_params(
+        preset, labels_per_unit=labels_per_unit, k1=k1, k2=k2, k3=k3, pow_difficulty=pow_difficulty,
+        scrypt_n=scrypt_n, min_num_units=min_units, max_num_units=max_units,
+    )  # fmt: skip
+    proof = Proof.from_json(proof_file.read())
+    labels = get_backend(backend, device)
+    kind = {"k3": "subset", "all": "all", "one": "one"}[mode]
+    verify_proof(
+        proof,
+        node_id=node_id,
+        commitment_atx_id=commitment_atx,
+        challenge=challenge,
+        num_units=num_units,
+        params=params,
+        mode=VerifyMode(kind, position, os.urandom(32) if seed is None else seed),
+        backend=labels,
+    )
+    if as_json:
+        echo_json({"valid": True, "nonce": proof.nonce, "backend": labels.name})
+    else:
+        click.echo("Proof is valid.")
+
+
+@click.command("verify-data", cls=MergetoolCommand)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(min=0, min_open=True, max=100),
+    required=True,
+    help="Percent of labels to check per file.",
+)
+@click.option("--scrypt-n", type=click.IntRange(min=2), help="[preset]")
+@click.option("--from-file", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--to-file", type=click.IntRange(min=0), help="Last file to check (inclusive) [last]."
+)
+@click.option("--seed", type=int, help="Random seed for the sample (reproducible runs).")
+@backend_options
+@preset_option
+@json_option
+def verify_data(
+    directory: Path,
+    fraction: float,
+    scrypt_n: int | None,
+    from_file: int,
+    to_file: int | None,
+    seed: int | None,
+    backend: str,
+    device: str | None,
+    preset: str,
+    as_json: bool,
+) -> None:
+    """Recompute a random sample of stored labels; exit 1 listing the bad ones."""
+    from mergetool._exceptions import DataVerificationFailed
+    from mergetool.cli.render import progress_bar
+    from mergetool.post.pos_verification import verify_data as run
+
+    params = network_params(preset, scrypt_n=scrypt_n)
+    with progress_bar(not as_json) as update:
+        report = run(
+            directory, fraction=fraction, scrypt_n=params.scrypt_n, from_file=from_file,
+            to_file=to_file, seed=seed, progress=progress_for(update, "labels"), backend=backend,
+            device=device,
+        )  # fmt: skip
+    if not report.ok:
+        raise DataVerificationFailed(report.to_json())
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        click.echo(f"OK: {report.checked} sampled labels in {len(report.files)} file(s) match.")

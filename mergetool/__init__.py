@@ -6,9 +6,7 @@ stays fast. See README.md for a tour.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from mergetool._lazy import lazy_exports
 from mergetool._version import __version__
 
 _EXPORTS: dict[str, str] = {
@@ -52,15 +50,4 @@ _EXPORTS: dict[str, str] = {
     },
 }
 
-__all__ = sorted(["__version__", *_EXPORTS])
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mergetool' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, {"__version__": __version__})

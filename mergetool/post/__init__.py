@@ -6,8 +6,7 @@ does not pull in numpy, blake3, RandomX or cryptography.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mergetool._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Difficulty": "mergetool.post.difficulty",
@@ -37,15 +36,4 @@ _EXPORTS: dict[str, str] = {
     "write_metadata": "mergetool.post.metadata",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mergetool.post' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

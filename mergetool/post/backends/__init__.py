@@ -6,11 +6,14 @@ returning a uint8 array of shape (count, 16) or (count, 32).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from mergetool._exceptions import BackendUnavailable
 
 BACKENDS = ("auto", "numpy", "opencl")
+
+log = logging.getLogger("mergetool.post")
 
 
 class LabelBackend(Protocol):
@@ -43,6 +46,7 @@ def get_backend(
         return name
     if name == "auto":
         name = "opencl" if _opencl_available() else "numpy"
+        log.info("label backend 'auto' chose %s", name)
     if name == "numpy":
         from mergetool.post.backends.numpy_backend import NumpyBackend
 

@@ -35,8 +35,13 @@ class LazyGroup(MergetoolGroup):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mergetool")
 @traceback_option
-def cli(traceback: bool) -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Log what the library decides (to stderr).")
+def cli(traceback: bool, verbose: bool) -> None:
     """Inspect, merge and restore Spacemesh node data; initialise, prove and verify PoST data."""
+    if verbose:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -73,7 +73,9 @@ def main(sizes: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results, indent=2))
         return
-    click.echo(f"{'identities':>10}  {'mergetool':>10}  {'(plan)':>8}  {'no backup':>10}  {'manual':>8}")
+    click.echo(
+        f"{'identities':>10}  {'mergetool':>10}  {'(plan)':>8}  {'no backup':>10}  {'manual':>8}"
+    )
     for r in results:
         click.echo(
             f"{r['identities']:>10}  {r['mergetool']:>9.2f}s  {r['mergetool_plan']:>7.2f}s  "

@@ -6,6 +6,7 @@ Writes nothing anywhere, not even a temporary file: databases are read in memory
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import (
@@ -29,7 +30,7 @@ from mergetool.merge.model import (
 from mergetool.merge.postdata import link_post_data
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import SUPERVISED_KEY, IdentityFile, NodeFolder, open_folder
-from mergetool.node.keys import load_key
+from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.state import KeyEntry, NodeState, read_node
 from mergetool.node.versions import LATEST_VERSION, check_supported, describe
 
@@ -100,8 +101,18 @@ def _keys_after_recovery(target: NodeState, recovery: Recovery | None) -> list[K
     return entries
 
 
-def _source_keys(source: NodeState, adopt_supervised: bool) -> list[tuple[KeyEntry, str, bool]]:
-    """(entry, target file name, adopted) for every source key; refuses invalid ones."""
+@dataclass(frozen=True)
+class _SourceKey:
+    """A valid source key and the name it gets in the target."""
+
+    entry: KeyEntry
+    key: IdentityKey
+    target_name: str
+    adopted: bool
+
+
+def _source_keys(source: NodeState, adopt_supervised: bool) -> list[_SourceKey]:
+    """Every source key with its target file name; refuses invalid and supervised ones."""
     chosen = []
     for entry in source.keys:
         if entry.error is not None:
@@ -110,10 +121,130 @@ def _source_keys(source: NodeState, adopt_supervised: bool) -> list[tuple[KeyEnt
         if entry.file.supervised:
             if not adopt_supervised:
                 raise SupervisedNode(entry.file.path, "source", adoptable=True)
-            chosen.append((entry, f"{entry.key.node_id_hex}.key", True))
+            chosen.append(_SourceKey(entry, entry.key, f"{entry.key.node_id_hex}.key", True))
         else:
-            chosen.append((entry, entry.file.name, False))
+            chosen.append(_SourceKey(entry, entry.key, entry.file.name, False))
     return chosen
+
+
+def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
+    """The version rows are merged at; refuses versions a merge must not touch."""
+    _check_version(src, "source")
+    if create_db:
+        return src.version or LATEST_VERSION
+    _check_version(dst, "target")
+    if src.version > dst.version:
+        raise VersionMismatch(
+            f"source database {src.folder.db_path} is at version {src.version} "
+            f"({describe(src.version)}) but target database {dst.folder.db_path} is at "
+            f"{dst.version} ({describe(dst.version)})",
+            hint="Upgrade the target node first: run the newer node release on the target "
+            "folder once, stop it, then merge again.",
+        )
+    return dst.version
+
+
+def _already_merged(
+    src: NodeState, dst: NodeState, chosen: list[_SourceKey], dst_keys: list[KeyEntry]
+) -> bool:
+    """Every source identity already in the target under the same name, with as many rows."""
+    by_name = {e.file.name: e.key for e in dst_keys}
+    if not chosen and not src.rows:
+        return False
+    return all(
+        (other := by_name.get(k.target_name)) is not None and other.node_id == k.key.node_id
+        for k in chosen
+    ) and all(sum(dst.rows_of(i).values()) == sum(src.rows_of(i).values()) for i in src.rows)
+
+
+def _check_conflicts(
+    src: NodeState, dst: NodeState, chosen: list[_SourceKey], dst_keys: list[KeyEntry]
+) -> None:
+    """Refuse one identity under two names, a file name on both sides, rows already there."""
+    by_id = {e.key.node_id: e for e in dst_keys if e.key is not None}
+    names = {e.file.name for e in dst_keys}
+    for k in chosen:
+        other = by_id.get(k.key.node_id)
+        if other is not None and other.file.name != k.target_name:
+            raise DuplicateIdentity(k.entry.file.path, other.file.path, k.key.node_id_hex)
+    collisions = sorted(k.target_name for k in chosen if k.target_name in names)
+    if collisions:
+        raise NameCollision(collisions, dst.folder.identities_dir)
+    ids = {k.key.node_id for k in chosen} | set(src.rows)
+    clash = sorted(i.hex() for i in ids if dst.rows_of(i))
+    if clash:
+        raise RowsAlreadyPresent(
+            f"target database {dst.folder.db_path} already holds rows for "
+            f"{len(clash)} source identit{'y' if len(clash) == 1 else 'ies'}: "
+            + ", ".join(clash[:5]),
+            hint="The identity already runs on the target node (or did): merging it again "
+            "would overwrite its state. Remove it from the source first.",
+        )
+
+
+def _identity_rows(
+    src: NodeState, keyed: dict[bytes, str], version: int
+) -> tuple[list[IdentityRows], dict[str, int]]:
+    """Rows per source identity and per table, named as at ``version``."""
+    identities = []
+    totals: dict[str, int] = {}
+    for node_id in sorted(src.rows):
+        rows = tuple(
+            (_rename_for_version(t, version), n) for t, n in sorted(src.rows[node_id].items())
+        )
+        for t, n in rows:
+            totals[t] = totals.get(t, 0) + n
+        identities.append(IdentityRows(node_id.hex(), keyed.get(node_id), rows))
+    return identities, totals
+
+
+def _warnings(
+    src: NodeState,
+    dst_keys: list[KeyEntry],
+    keys: tuple[KeyInstall, ...],
+    keyed: dict[bytes, str],
+    already: bool,
+) -> list[Finding]:
+    found = [
+        Finding(
+            "rows_without_key",
+            f"source rows for {node_id.hex()} have no key file; they are merged like "
+            "the reference tool does",
+        )
+        for node_id in sorted(src.rows)
+        if node_id not in keyed
+    ]
+    for k in keys:
+        if k.adopted_supervised:
+            found.append(
+                Finding(
+                    "adopted_supervised",
+                    f"{src.folder.identities_dir / SUPERVISED_KEY} is installed as "
+                    f"{k.target_name}: the source node must never smesh again with it "
+                    "(equivocation)",
+                )
+            )
+        elif not src.rows_of(bytes.fromhex(k.node_id)):
+            found.append(Finding("key_without_rows", f"{k.target_name} has no rows in the source"))
+    if keys and not already:
+        found.append(
+            Finding(
+                "stop_source",
+                f"after the merge, do not start the source node {src.folder.root} with these "
+                "identities again: one identity on two nodes is equivocation",
+            )
+        )
+    if src.pending_wal:
+        found.append(
+            Finding(
+                "source_pending_wal",
+                f"{src.folder.wal_path} holds data not yet checkpointed; it is read (not modified)",
+            )
+        )
+    found += [
+        Finding("target_invalid_key", e.error.message) for e in dst_keys if e.error is not None
+    ]
+    return found
 
 
 def plan_merge(
@@ -141,120 +272,26 @@ def plan_merge(
         raise SupervisedNode(dst_folder.supervised_key, "target")
     src = read_node(src_folder)
     dst = read_node(dst_folder)
-    _check_version(src, "source")
     create_db = not dst_folder.db_path.exists()
-    target_version = src.version if create_db else dst.version
-    if not create_db:
-        _check_version(dst, "target")
-        if src.version > dst.version:
-            raise VersionMismatch(
-                f"source database {src_folder.db_path} is at version {src.version} "
-                f"({describe(src.version)}) but target database {dst_folder.db_path} is at "
-                f"{dst.version} ({describe(dst.version)})",
-                hint="Upgrade the target node first: run the newer node release on the target "
-                "folder once, stop it, then merge again.",
-            )
-    if create_db and src.version == 0:
-        target_version = LATEST_VERSION
+    target_version = _target_version(src, dst, create_db)
 
     recovery = _recovery(dst, read_journal(dst_folder.root))
     dst_keys = _keys_after_recovery(dst, recovery)
     _duplicates(src.keys)
     _duplicates(dst_keys)
     chosen = _source_keys(src, adopt_supervised)
-    warnings: list[Finding] = []
-
-    dst_by_name = {e.file.name: e for e in dst_keys}
-    dst_by_id = {e.key.node_id: e for e in dst_keys if e.key is not None}
-    src_ids = {e.key.node_id for e, _, _ in chosen if e.key} | set(src.rows)
-
-    # Exactly this merge already done? Every source identity present under the same name
-    # with the same number of rows: report "already merged" and change nothing.
-    def installed(entry: KeyEntry, name: str) -> bool:
-        other = dst_by_name.get(name)
-        return bool(other and other.key and entry.key and other.key.node_id == entry.key.node_id)
-
-    already = (
-        bool(src_ids)
-        and all(installed(e, n) for e, n, _ in chosen)
-        and all(sum(dst.rows_of(i).values()) == sum(src.rows_of(i).values()) for i in src.rows)
-    )
+    already = _already_merged(src, dst, chosen, dst_keys)
     if not already:
-        collisions = sorted(n for _, n, _ in chosen if n in dst_by_name)
-        for entry, name, _ in chosen:
-            other = dst_by_id.get(entry.key.node_id) if entry.key else None
-            if other is not None and other.file.name != name:
-                raise DuplicateIdentity(entry.file.path, other.file.path, entry.key.node_id_hex)
-        if collisions:
-            raise NameCollision(collisions, dst_folder.identities_dir)
-        clash = sorted(i.hex() for i in src_ids if dst.rows_of(i))
-        if clash:
-            raise RowsAlreadyPresent(
-                f"target database {dst_folder.db_path} already holds rows for "
-                f"{len(clash)} source identit{'y' if len(clash) == 1 else 'ies'}: "
-                + ", ".join(clash[:5]),
-                hint="The identity already runs on the target node (or did): merging it again "
-                "would overwrite its state. Remove it from the source first.",
-            )
+        _check_conflicts(src, dst, chosen, dst_keys)
 
-    keyed = {e.key.node_id: n for e, n, _ in chosen if e.key}
-    identities = []
-    totals: dict[str, int] = {}
-    for node_id in sorted(src.rows):
-        rows = tuple(
-            (_rename_for_version(t, target_version), n)
-            for t, n in sorted(src.rows[node_id].items())
-        )
-        for t, n in rows:
-            totals[t] = totals.get(t, 0) + n
-        identities.append(IdentityRows(node_id.hex(), keyed.get(node_id), rows))
-        if node_id not in keyed:
-            warnings.append(
-                Finding(
-                    "rows_without_key",
-                    f"source rows for {node_id.hex()} have no key file; they are merged like "
-                    "the reference tool does",
-                )
-            )
+    keyed = {k.key.node_id: k.target_name for k in chosen}
+    identities, totals = _identity_rows(src, keyed, target_version)
     keys = tuple(
-        KeyInstall(e.file.path, n, e.key.node_id_hex, adopted) for e, n, adopted in chosen if e.key
+        KeyInstall(k.entry.file.path, k.target_name, k.key.node_id_hex, k.adopted) for k in chosen
     )
-    for k in keys:
-        if k.adopted_supervised:
-            warnings.append(
-                Finding(
-                    "adopted_supervised",
-                    f"{src_folder.identities_dir / SUPERVISED_KEY} is installed as "
-                    f"{k.target_name}: "
-                    "the source node must never smesh again with it (equivocation)",
-                )
-            )
-        elif not src.rows_of(bytes.fromhex(k.node_id)):
-            warnings.append(
-                Finding("key_without_rows", f"{k.target_name} has no rows in the source")
-            )
-    if keys and not already:
-        warnings.append(
-            Finding(
-                "stop_source",
-                f"after the merge, do not start the source node {src_folder.root} with these "
-                "identities again: one identity on two nodes is equivocation",
-            )
-        )
-    if src.pending_wal:
-        warnings.append(
-            Finding(
-                "source_pending_wal",
-                f"{src_folder.wal_path} holds data not yet checkpointed; it is read (not modified)",
-            )
-        )
-    for entry in dst_keys:
-        if entry.error is not None:
-            warnings.append(Finding("target_invalid_key", entry.error.message))
-    links, post_warnings = link_post_data(
-        post_data, {**{i: e.file.name for i, e in dst_by_id.items()}, **keyed}
-    )
-    warnings += post_warnings
+    warnings = _warnings(src, dst_keys, keys, keyed, already)
+    merged_ids = {e.key.node_id: e.file.name for e in dst_keys if e.key is not None}
+    links, post_warnings = link_post_data(post_data, {**merged_ids, **keyed})
     return MergePlan(
         source=src_folder.root,
         target=dst_folder.root,
@@ -267,6 +304,6 @@ def plan_merge(
         backup=backup and not create_db,
         recovery=recovery,
         post_data=links,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings + post_warnings),
         table_rows=() if already else tuple(sorted(totals.items())),
     )

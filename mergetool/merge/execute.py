@@ -35,7 +35,7 @@ from mergetool.node.keys import (
     write_new_file,
 )
 from mergetool.node.migrate import create_database, upgrade_database
-from mergetool.node.schema import identity_tables
+from mergetool.node.schema import copy_statements
 from mergetool.node.state import count_rows
 
 Progress = Callable[[str, int, int], None]
@@ -122,15 +122,10 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
         except sqlite3.OperationalError as exc:
             raise sq.translate(db, exc) from exc
         try:
-            tables = identity_tables(plan.target_version)
-            for n, ident in enumerate(tables):
-                cols = ", ".join(f'"{c}"' for c in ident.columns)
-                cur = conn.execute(
-                    f'INSERT INTO main."{ident.name}" ({cols}) '
-                    f'SELECT {cols} FROM src."{ident.name}"'
-                )
-                copied += cur.rowcount
-                progress("rows", n + 1, len(tables))
+            statements = copy_statements(plan.target_version, source="src", target="main")
+            for n, (_table, sql) in enumerate(statements):
+                copied += conn.execute(sql).rowcount
+                progress("rows", n + 1, len(statements))
             expected = sum(i.total for i in plan.identities)
             if copied != expected:
                 raise MergeFailed(f"copied {copied} rows where the plan counted {expected}")

@@ -148,3 +148,24 @@ def u64_to_sql(value: int) -> int:
 def u64_from_sql(value: int) -> int:
     """Inverse of :func:`u64_to_sql`: the bit pattern read back as unsigned."""
     return value & U64_MASK
+
+
+def copy_statements(
+    version: int, source: str = "src", target: str = "main"
+) -> list[tuple[str, str]]:
+    """``(table, SQL)`` copying every per-identity row from one attached database to another.
+
+    Built from the models: explicit column lists on both sides (never ``SELECT *``, whose
+    meaning depends on column order).
+    """
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    statements = []
+    for dst, src in zip(
+        identity_tables(version, target), identity_tables(version, source), strict=True
+    ):
+        query = sa.select(*(src.table.c[name] for name in dst.columns))
+        stmt = sa.insert(dst.table).from_select(dst.columns, query)
+        statements.append((dst.name, str(stmt.compile(dialect=dialect))))
+    return statements

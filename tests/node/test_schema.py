@@ -84,3 +84,19 @@ def test_u64_survives_sqlite_bit_exactly(value: int) -> None:
     (stored,) = conn.execute("SELECT v FROM t").fetchone()
     conn.close()
     assert u64_from_sql(stored) == value
+
+
+@pytest.mark.parametrize("version", [5, 7, 8, 9])
+def test_copy_statements_name_every_column_on_both_sides(version: int) -> None:
+    from mergetool.node.schema import copy_statements, identity_tables
+
+    statements = dict(copy_statements(version))
+    assert list(statements) == [t.name for t in identity_tables(version)]
+    for table in identity_tables(version):
+        sql = " ".join(statements[table.name].split())
+        assert "*" not in sql
+        cols = ", ".join(table.columns)
+        assert sql.startswith(f"INSERT INTO main.{table.name} ({cols}) SELECT ")
+        assert sql.endswith(f"FROM src.{table.name}")
+        for column in table.columns:
+            assert f"src.{table.name}.{column}" in sql

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
@@ -167,20 +168,20 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
     if plan.nothing_to_do:
         return MergeResult(plan, False, None, (), 0, recovered)
     sq.ensure_not_in_use(folder.db_path)
-    had_backups = (folder.root / BACKUPS).exists()
-    # What this run creates, so that a failure leaves no half-made node behind.
-    created = [p for p in (folder.root, folder.identities_dir) if not p.exists()]
-    made_db = False
+    made = _Made(
+        had_backups=(folder.root / BACKUPS).exists(),
+        dirs=[p for p in (folder.root, folder.identities_dir) if not p.exists()],
+    )
     try:
         ensure_private_dir(folder.root)
         ensure_private_dir(folder.identities_dir)
         if plan.create_target_db:
             create_database(folder.db_path, plan.target_version)
-            made_db = True
-        backup_dir = make_backup(folder) if plan.backup else None
+            made.database = True
+        if plan.backup:
+            made.backup_dir = make_backup(folder)
     except (OSError, MergetoolError) as exc:
-        _drop_backup(folder, None, had_backups)
-        _drop_created(folder, created, made_db)
+        made.undo(folder)
         if isinstance(exc, MergetoolError):
             raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
@@ -209,8 +210,7 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
     except (MergetoolError, OSError, sqlite3.Error) as exc:
         if not committed:
             _undo_staging(folder, journal)
-            _drop_backup(folder, backup_dir, had_backups)
-            _drop_created(folder, created, made_db)
+            made.undo(folder)
         if isinstance(exc, MergetoolError):
             raise
         where = getattr(exc, "filename", None) or plan.target
@@ -222,7 +222,7 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
             hint=None if not committed else "Run the same command again to finish the merge.",
         ) from exc
     return MergeResult(
-        plan, True, backup_dir, tuple(k.final for k in journal.keys), rows, recovered
+        plan, True, made.backup_dir, tuple(k.final for k in journal.keys), rows, recovered
     )
 
 
@@ -237,20 +237,25 @@ def _undo_staging(folder: NodeFolder, journal: Journal) -> None:
         pass  # the journal stays; the next run rolls back from it
 
 
-def _drop_backup(folder: NodeFolder, backup_dir: Path | None, had_backups: bool) -> None:
-    """Rolled back, the target equals its backup from this run: leave no trace of either."""
-    if backup_dir is not None:
-        shutil.rmtree(backup_dir, ignore_errors=True)
-    if not had_backups:
+@dataclass
+class _Made:
+    """What this run created before its commit: a failure takes it away again."""
+
+    had_backups: bool
+    dirs: list[Path]
+    database: bool = False
+    backup_dir: Path | None = None
+
+    def undo(self, folder: NodeFolder) -> None:
+        """Rolled back, the target equals its state before this run: leave no trace."""
         with contextlib.suppress(OSError):
-            (folder.root / BACKUPS).rmdir()
-
-
-def _drop_created(folder: NodeFolder, created: list[Path], made_db: bool) -> None:
-    """Rolled back, a target this run created goes again: our fresh database, empty folders."""
-    with contextlib.suppress(OSError):
-        if made_db:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{folder.db_path}{suffix}").unlink(missing_ok=True)
-        for directory in reversed(created):  # identities/ before the folder holding it
-            directory.rmdir()  # only ever removes an empty folder
+            if self.backup_dir is not None:
+                shutil.rmtree(self.backup_dir, ignore_errors=True)
+            if not self.had_backups:
+                (folder.root / BACKUPS).rmdir()
+        with contextlib.suppress(OSError):
+            if self.database:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{folder.db_path}{suffix}").unlink(missing_ok=True)
+            for directory in reversed(self.dirs):  # identities/ before the folder holding it
+                directory.rmdir()  # only ever removes an empty folder

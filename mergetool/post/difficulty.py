@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mergetool._exceptions import InvalidParameters
+from mergetool.post.params import check_32_bytes
 
 _U64_MAX = (1 << 64) - 1
 _LSB_MASK = (1 << 56) - 1
@@ -40,8 +41,7 @@ def proving_difficulty(num_labels: int, k1: int) -> Difficulty:
 
 def scaled_pow_target(pow_difficulty: bytes, num_units: int) -> bytes:
     """The k2pow target: ``pow_difficulty / num_units`` as a 32-byte big-endian number."""
-    if len(pow_difficulty) != 32:
-        raise InvalidParameters(f"pow difficulty must be 32 bytes, got {len(pow_difficulty)}")
+    check_32_bytes("pow difficulty", pow_difficulty)
     if num_units < 1:
         raise InvalidParameters(f"num_units must be >= 1, got {num_units}")
     return (int.from_bytes(pow_difficulty, "big") // num_units).to_bytes(32, "big")

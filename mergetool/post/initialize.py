@@ -22,6 +22,7 @@ from mergetool.post.metadata import (
     read_metadata,
     write_metadata,
 )
+from mergetool.post.params import check_32_bytes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,8 +116,8 @@ def plan_init(
         raise InvalidParameters(f"max file size {max_file_size} must be a positive multiple of 16")
     if num_units < 1 or labels_per_unit < 1:
         raise InvalidParameters("num_units and labels_per_unit must be >= 1")
-    if vrf_difficulty is not None and len(vrf_difficulty) != 32:
-        raise InvalidParameters(f"VRF difficulty must be 32 bytes, got {len(vrf_difficulty)}")
+    if vrf_difficulty is not None:
+        check_32_bytes("VRF difficulty", vrf_difficulty)
     wanted = PostMetadata(
         node_id=node_id,
         commitment_atx_id=commitment_atx_id,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters
+from mergetool.post.params import check_32_bytes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,10 +25,16 @@ def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:
     """``blake3(node_id || commitment_atx_id)``: the per-identity key of every label."""
     import blake3
 
-    for name, value in (("node id", node_id), ("commitment ATX id", commitment_atx_id)):
-        if len(value) != 32:
-            raise InvalidParameters(f"{name} must be 32 bytes, got {len(value)}")
+    check_32_bytes("node id", node_id)
+    check_32_bytes("commitment ATX id", commitment_atx_id)
     return blake3.blake3(node_id + commitment_atx_id).digest()
+
+
+def check_label_range(commitment: bytes, start: int, count: int) -> None:
+    """Raise InvalidParameters unless ``commitment`` is 32 bytes and the labels fit in u64."""
+    check_32_bytes("commitment", commitment)
+    if start < 0 or count < 0 or start + count > 1 << 64:
+        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
 
 
 def compute_labels(
@@ -69,10 +76,7 @@ def compute_labels_with(
     """``compute_labels`` on an already chosen backend object, in progress-sized chunks."""
     import numpy as np
 
-    if len(commitment) != 32:
-        raise InvalidParameters(f"commitment must be 32 bytes, got {len(commitment)}")
-    if start < 0 or count < 0 or start + count > 1 << 64:
-        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
+    check_label_range(commitment, start, count)
     report = progress or _no_progress
     sizer = getattr(impl, "batch_size", None)
     chunk = sizer(scrypt_n) if sizer else _DEFAULT_CHUNK

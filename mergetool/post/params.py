@@ -56,6 +56,12 @@ PRESETS: dict[str, PostParams] = {
 }
 
 
+def check_32_bytes(name: str, value: bytes) -> None:
+    """Raise InvalidParameters naming ``name`` unless ``value`` is 32 bytes long."""
+    if len(value) != 32:
+        raise InvalidParameters(f"{name} must be 32 bytes, got {len(value)}")
+
+
 def preset(name: str) -> PostParams:
     """The preset called ``name`` ("mainnet" or "test")."""
     try:

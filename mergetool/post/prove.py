@@ -16,6 +16,7 @@ from typing import Any
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
+from mergetool.post.params import check_32_bytes
 from mergetool.post.scan import CHUNK_LABELS, LSB_MASK, PassRunner, group_cipher
 
 Progress = Callable[[int, int], None]
@@ -106,8 +107,7 @@ def generate_proof(
 
     if nonces < 16 or nonces % 16:
         raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
-    if len(challenge) != 32:
-        raise InvalidParameters(f"challenge must be 32 bytes, got {len(challenge)}")
+    check_32_bytes("challenge", challenge)
     directory = Path(directory)
     meta = read_metadata(directory)
     difficulty = proving_difficulty(meta.num_labels, k1)

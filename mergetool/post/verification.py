@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import PostMetadata
-from mergetool.post.params import PostParams
+from mergetool.post.params import PostParams, check_32_bytes
 from mergetool.post.prove import Proof, group_cipher, lazy_passes
 
 if TYPE_CHECKING:
@@ -52,13 +52,9 @@ def verify_proof(
     from mergetool.post.pow import MAX_GROUP, pow_is_valid
     from mergetool.post.shuffle import pick_subset
 
-    for name, value in (
-        ("node id", node_id),
-        ("commitment ATX id", commitment_atx_id),
-        ("challenge", challenge),
-    ):
-        if len(value) != 32:
-            raise InvalidParameters(f"{name} must be 32 bytes, got {len(value)}")
+    check_32_bytes("node id", node_id)
+    check_32_bytes("commitment ATX id", commitment_atx_id)
+    check_32_bytes("challenge", challenge)
     if not params.min_num_units <= num_units <= params.max_num_units:
         raise InvalidProof(
             "num_units out of range",

@@ -21,6 +21,8 @@ from mergetool._exceptions import (
     NoOpenCLDevice,
     OpenCLFailed,
 )
+from mergetool.post.labels import check_label_range
+from mergetool.post.params import check_32_bytes
 
 _PIP_HINT = "Install it with: pip install 'mergetool[opencl]'"
 # Work items per launch never exceed this, whatever the memory allows: keeps host buffers small.
@@ -168,13 +170,6 @@ def _check_n(scrypt_n: int) -> None:
         raise InvalidParameters(f"scrypt N must be a power of two in 2 .. 2^31, got {scrypt_n}")
 
 
-def _check_range(commitment: bytes, start: int, count: int) -> None:
-    if len(commitment) != 32:
-        raise InvalidParameters(f"commitment must be 32 bytes, got {len(commitment)}")
-    if start < 0 or count < 0 or start + count > 1 << 64:
-        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
-
-
 class OpenCLBackend:
     """scrypt-jane labels on an OpenCL device (``device``: an id from :func:`list_devices`).
 
@@ -276,7 +271,7 @@ class OpenCLBackend:
         self, commitment: bytes, start: int, count: int, scrypt_n: int, full: bool
     ) -> np.ndarray:
         """Labels ``start .. start+count-1`` as (count, 16) uint8, or (count, 32) when full."""
-        _check_range(commitment, start, count)
+        check_label_range(commitment, start, count)
         return self._labels(
             "labels", commitment, count, scrypt_n, full, lambda lo, n: np.uint64(start + lo)
         )
@@ -285,7 +280,7 @@ class OpenCLBackend:
         self, commitment: bytes, indices: Sequence[int] | np.ndarray, scrypt_n: int, full: bool
     ) -> np.ndarray:
         """Labels at arbitrary indices (verification samples), same shapes as compute_labels."""
-        _check_range(commitment, 0, 0)
+        check_label_range(commitment, 0, 0)
         idx = np.ascontiguousarray(np.asarray(indices, dtype=np.uint64))
         return self._labels(
             "labels_at",
@@ -337,9 +332,8 @@ class OpenCLBackend:
         """The index in ``start .. start+count-1`` whose full output is the smallest one below
         ``difficulty`` (ties: lowest index), with that output; None when none is below."""
         _check_n(scrypt_n)
-        _check_range(commitment, start, count)
-        if len(difficulty) != 32:
-            raise InvalidParameters(f"VRF difficulty must be 32 bytes, got {len(difficulty)}")
+        check_label_range(commitment, start, count)
+        check_32_bytes("VRF difficulty", difficulty)
         if count == 0:
             return None
         kernel, lanes = self._kernel(scrypt_n, "vrf_scan")

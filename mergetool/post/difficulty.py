@@ -8,7 +8,7 @@ from mergetool._exceptions import InvalidParameters
 from mergetool.post.params import check_32_bytes
 
 _U64_MAX = (1 << 64) - 1
-_LSB_MASK = (1 << 56) - 1
+LSB_MASK = (1 << 56) - 1  # the lazy check compares the low 56 bits of a nonce's own AES
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Difficulty:
 
     @property
     def lsb(self) -> int:
-        return self.value & _LSB_MASK
+        return self.value & LSB_MASK
 
 
 def proving_difficulty(num_labels: int, k1: int) -> Difficulty:

@@ -17,7 +17,7 @@ from typing import Any
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
 from mergetool.post.params import check_32_bytes
-from mergetool.post.scan import CHUNK_LABELS, LSB_MASK, PassRunner, group_cipher
+from mergetool.post.scan import CHUNK_LABELS, PassRunner
 
 Progress = Callable[[int, int], None]
 PassStarted = Callable[[int, int], None]
@@ -64,14 +64,6 @@ class Proof:
         except (binascii.Error, ValueError) as exc:
             raise InvalidProof("malformed proof", detail="indices are not valid base64") from exc
         return cls(nonce=nonce, indices=raw, pow=pow_value)
-
-
-def lazy_passes(
-    challenge: bytes, group: int, pow_value: int, nonce: int, label: bytes, lsb: int
-) -> bool:
-    """Tie-break for a byte equal to msb: the nonce's own AES of the label, low 56 bits < lsb."""
-    out = group_cipher(challenge, group, pow_value, nonce).encryptor().update(label)
-    return int.from_bytes(out[:8], "little") & LSB_MASK < lsb
 
 
 def check_files(directory: Path, meta: PostMetadata) -> None:

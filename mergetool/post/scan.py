@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from mergetool._exceptions import PostError, ProvingFailed
+from mergetool.post.difficulty import LSB_MASK
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
 
-LSB_MASK = (1 << 56) - 1
 # 1 MiB per read: per-chunk temporaries stay below malloc's mmap/trim thresholds (larger
 # chunks measured slower for that reason, not for the cache).
 CHUNK_LABELS = 1 << 16
@@ -45,6 +45,14 @@ def group_cipher(challenge: bytes, group: int, pow_value: int, nonce: int | None
     if nonce is not None:
         material += nonce.to_bytes(4, "little")
     return Cipher(algorithms.AES(blake3.blake3(material).digest()[:16]), modes.ECB())
+
+
+def lazy_passes(
+    challenge: bytes, group: int, pow_value: int, nonce: int, label: bytes, lsb: int
+) -> bool:
+    """Tie-break for a byte equal to msb: the nonce's own AES of the label, low 56 bits < lsb."""
+    out = group_cipher(challenge, group, pow_value, nonce).encryptor().update(label)
+    return int.from_bytes(out[:8], "little") & LSB_MASK < lsb
 
 
 def flag_words(cipher: np.ndarray, msb: int, mask: np.ndarray, words: np.ndarray) -> None:

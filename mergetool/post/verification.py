@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import PostParams, check_32_bytes
-from mergetool.post.prove import Proof, group_cipher, lazy_passes
+from mergetool.post.prove import Proof
+from mergetool.post.scan import group_cipher, lazy_passes
 
 if TYPE_CHECKING:
     from mergetool.post.backends import LabelBackend

@@ -15,7 +15,8 @@ from mergetool.post.compression import index_bits, pack_indices, unpack_indices
 from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
 from mergetool.post.pos_verification import verify_data
 from mergetool.post.pow import pow_is_valid
-from mergetool.post.prove import Proof, generate_proof, group_cipher, lazy_passes
+from mergetool.post.prove import Proof, generate_proof
+from mergetool.post.scan import group_cipher, lazy_passes
 from mergetool.post.verification import VerifyMode, verify_proof
 
 

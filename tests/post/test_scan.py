@@ -12,13 +12,13 @@ from post_helpers import CHALLENGE, build, make_params
 
 from mergetool.post.difficulty import proving_difficulty
 from mergetool.post.metadata import read_metadata
-from mergetool.post.prove import lazy_passes
 from mergetool.post.scan import (
     GroupScanner,
     Scratch,
     candidate_positions,
     flag_words,
     group_cipher,
+    lazy_passes,
     pick_winner,
     scan_range,
 )

@@ -72,10 +72,9 @@ def profile(
     """
     from mergetool.post.difficulty import proving_difficulty
     from mergetool.post.metadata import PostMetadata
-    from mergetool.post.scan import PassRunner
+    from mergetool.post.scan import PassRunner, check_nonces
 
-    if nonces < 16 or nonces % 16:
-        raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
+    check_nonces(nonces)
     size = int(data_size_gib * GIB) // 16 * 16
     if size <= 0 or duration <= 0:
         raise InvalidParameters("data size and duration must be positive")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
+from mergetool._exceptions import InvalidProof, ProvingFailed
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
 from mergetool.post.params import check_32_bytes
-from mergetool.post.scan import CHUNK_LABELS, PassRunner
+from mergetool.post.scan import CHUNK_LABELS, PassRunner, check_nonces
 
 Progress = Callable[[int, int], None]
 PassStarted = Callable[[int, int], None]
@@ -97,8 +97,7 @@ def generate_proof(
     from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
     from mergetool.post.pow import MAX_GROUP, find_pow
 
-    if nonces < 16 or nonces % 16:
-        raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
+    check_nonces(nonces)
     check_32_bytes("challenge", challenge)
     directory = Path(directory)
     meta = read_metadata(directory)

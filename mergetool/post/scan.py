@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mergetool._exceptions import PostError, ProvingFailed
+from mergetool._exceptions import InvalidParameters, PostError, ProvingFailed
 from mergetool.post.difficulty import LSB_MASK
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
 
@@ -34,6 +34,12 @@ _FLUSH_TIES = 1 << 25
 _RANK_MASK = (1 << _KEY_SHIFT) - 1
 _BUCKETS = np.arange(17, dtype=np.int32) << _KEY_SHIFT  # key range of each nonce offset
 _LSB_MASK64 = np.uint64(LSB_MASK)
+
+
+def check_nonces(nonces: int) -> None:
+    """Raise InvalidParameters unless a pass's ``nonces`` fill whole groups of 16."""
+    if nonces < 16 or nonces % 16:
+        raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
 
 
 def group_cipher(challenge: bytes, group: int, pow_value: int, nonce: int | None = None) -> Any:

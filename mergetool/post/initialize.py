@@ -172,7 +172,7 @@ def initialize(
     import numpy as np
 
     from mergetool.post.backends import get_backend
-    from mergetool.post.labels import commitment, compute_labels_with
+    from mergetool.post.labels import commitment, compute_labels_with, label_chunks
 
     impl = get_backend(backend, device, memory_budget=memory_budget)
     meta = plan.metadata
@@ -189,16 +189,14 @@ def initialize(
     report = progress or (lambda d, t: None)
     plan.directory.mkdir(parents=True, exist_ok=True)
     write_metadata(plan.directory, meta)
-    chunk = getattr(impl, "batch_size", lambda n: 1 << 16)(plan.scrypt_n)
     for task in plan.tasks:
         path = plan.directory / data_file_name(task.index)
+        chunks = label_chunks(
+            impl, key, task.first_label, task.count, scrypt_n=plan.scrypt_n, full=search
+        )
         try:
             with open(path, "wb") as out:
-                for lo in range(0, task.count, chunk):
-                    n = min(chunk, task.count - lo)
-                    labels = impl.compute_labels(
-                        key, task.first_label + lo, n, plan.scrypt_n, search
-                    )
+                for lo, labels in chunks:
                     if search:
                         row = _smallest(labels)
                         value = labels[row].tobytes()
@@ -207,7 +205,7 @@ def initialize(
                             best_index, best_value = task.first_label + lo + row, value
                         labels = labels[:, :LABEL_SIZE]
                     out.write(np.ascontiguousarray(labels).tobytes())
-                    done += n
+                    done += len(labels)
                     report(done, total)
         except OSError as exc:
             raise PostError(f"cannot write {path}: {exc}") from exc

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters
@@ -78,11 +78,19 @@ def compute_labels_with(
 
     check_label_range(commitment, start, count)
     report = progress or _no_progress
+    out = np.empty((count, 32 if full else 16), dtype=np.uint8)
+    for lo, labels in label_chunks(impl, commitment, start, count, scrypt_n=scrypt_n, full=full):
+        out[lo : lo + len(labels)] = labels
+        report(lo + len(labels), count)
+    return out
+
+
+def label_chunks(
+    impl: object, commitment: bytes, start: int, count: int, *, scrypt_n: int, full: bool
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(offset, labels)`` for labels ``start .. start+count-1``, a backend batch at a time."""
     sizer = getattr(impl, "batch_size", None)
     chunk = sizer(scrypt_n) if sizer else _DEFAULT_CHUNK
-    out = np.empty((count, 32 if full else 16), dtype=np.uint8)
     for lo in range(0, count, chunk):
         n = min(chunk, count - lo)
-        out[lo : lo + n] = impl.compute_labels(commitment, start + lo, n, scrypt_n, full)  # type: ignore[attr-defined]
-        report(lo + n, count)
-    return out
+        yield lo, impl.compute_labels(commitment, start + lo, n, scrypt_n, full)  # type: ignore[attr-defined]

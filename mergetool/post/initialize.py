@@ -8,7 +8,6 @@ work restarts at the first file that is missing, short, or newer than the metada
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,11 +22,11 @@ from mergetool.post.metadata import (
     write_metadata,
 )
 from mergetool.post.params import check_32_bytes
+from mergetool.post.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-Progress = Callable[[int, int], None]
 IDENTITY_FILE = "identity.key"
 DEFAULT_MAX_FILE_SIZE = 1 << 32
 
@@ -186,7 +185,7 @@ def initialize(
         )[0].tobytes()
     total = plan.labels_to_write
     done = 0
-    report = progress or (lambda d, t: None)
+    report = progress or no_progress
     plan.directory.mkdir(parents=True, exist_ok=True)
     write_metadata(plan.directory, meta)
     for task in plan.tasks:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters
 from mergetool.post.params import check_32_bytes
+from mergetool.post.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     import numpy as np
 
-Progress = Callable[[int, int], None]
-
 # Labels per backend call when the backend does not say how many it likes.
 _DEFAULT_CHUNK = 1 << 16
-
-
-def _no_progress(done: int, total: int) -> None:
-    pass
 
 
 def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:
@@ -77,7 +72,7 @@ def compute_labels_with(
     import numpy as np
 
     check_label_range(commitment, start, count)
-    report = progress or _no_progress
+    report = progress or no_progress
     out = np.empty((count, 32 if full else 16), dtype=np.uint8)
     for lo, labels in label_chunks(impl, commitment, start, count, scrypt_n=scrypt_n, full=full):
         out[lo : lo + len(labels)] = labels

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
 from mergetool.post.metadata import LABEL_SIZE, data_file_name, read_metadata
+from mergetool.post.progress import Progress
 
-Progress = Callable[[int, int], None]
 FIRST_OFFSETS = 10  # byte offsets reported per file
 
 

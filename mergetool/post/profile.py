@@ -6,13 +6,12 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool.post.progress import Progress
 
-Progress = Callable[[int, int], None]
 GIB = 1 << 30
 _CHUNK = 16 << 20  # write size when creating the throw-away data
 

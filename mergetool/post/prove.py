@@ -17,9 +17,9 @@ from typing import Any
 from mergetool._exceptions import InvalidProof, ProvingFailed
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
 from mergetool.post.params import check_32_bytes
+from mergetool.post.progress import Progress
 from mergetool.post.scan import CHUNK_LABELS, PassRunner, check_nonces
 
-Progress = Callable[[int, int], None]
 PassStarted = Callable[[int, int], None]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from mergetool._exceptions import InvalidParameters, PostError, ProvingFailed
 from mergetool.post.difficulty import LSB_MASK
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
+from mergetool.post.progress import Progress
 
 # 1 MiB per read: per-chunk temporaries stay below malloc's mmap/trim thresholds (larger
 # chunks measured slower for that reason, not for the cache).
@@ -363,7 +364,7 @@ class PassRunner:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
-    def run(self, pows: dict[int, int], progress: Callable[[int, int], None] | None) -> Any:
+    def run(self, pows: dict[int, int], progress: Progress | None) -> Any:
         """One pass with ``pows`` (group -> k2pow): ``(nonce, indices)`` or None."""
         total = self.meta.num_labels * LABEL_SIZE
         common = (self.directory, self.meta, self.challenge, pows, self.difficulty, self.k2)

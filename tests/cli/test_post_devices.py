@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from mergetool.cli.post_devices import devices
+from mergetool.cli.post.devices import devices
 from mergetool.post.backends import opencl
 
 FAKE = opencl.DeviceInfo(
@@ -72,7 +72,7 @@ def test_real_devices_listed() -> None:
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, mergetool.cli.post_devices; "
+        "import sys, mergetool.cli.post.devices; "
         "print(sorted(m for m in ('numpy', 'pyopencl') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import click
 
 from mergetool.cli._errors import MergetoolGroup, traceback_option
+from mergetool.cli.post.devices import devices
 from mergetool.cli.post.init import init
 from mergetool.cli.post.prove import profile, prove
 from mergetool.cli.post.verify import verify, verify_data
-from mergetool.cli.post_devices import devices
 
 
 @click.group(cls=MergetoolGroup)

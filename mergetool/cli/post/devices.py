@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from mergetool.cli._errors import MergetoolCommand
+from mergetool.cli.post._options import echo_json
 
 _NONE_FOUND = (
     "No OpenCL device found. Install an OpenCL runtime: `apt-get install pocl-opencl-icd` on "
@@ -27,7 +26,7 @@ def devices(as_json: bool) -> None:
 
     found = list_devices()
     if as_json:
-        click.echo(json.dumps({"devices": [d.to_dict() for d in found]}, indent=2))
+        echo_json({"devices": [d.to_dict() for d in found]})
         return
     if not found:
         click.echo(_NONE_FOUND, err=True)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import click
+
+from mergetool.post.backends import BACKENDS
+from mergetool.post.params import PRESETS, preset
 
 
 class Hex(click.ParamType):
@@ -42,7 +46,7 @@ HEX32 = Hex(32)
 def preset_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--preset",
-        type=click.Choice(["mainnet", "test"]),
+        type=click.Choice(sorted(PRESETS)),
         default="mainnet",
         show_default=True,
         help="Network parameters for options left unset (test: tiny values, see docs/post.md).",
@@ -56,10 +60,6 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def network_params(preset_name: str, **overrides: Any) -> Any:
-    from dataclasses import replace
-
-    from mergetool.post.params import preset
-
     return replace(preset(preset_name), **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -80,7 +80,7 @@ def backend_options(f: Any) -> Any:
     f = click.option("--device", help="OpenCL device id (see `mergetool post devices`).")(f)
     return click.option(
         "--backend",
-        type=click.Choice(["auto", "numpy", "opencl"]),
+        type=click.Choice(BACKENDS),
         default="auto",
         show_default=True,
         help="Where labels are computed (auto: OpenCL when a device is usable, else numpy).",

@@ -12,8 +12,7 @@ from mergetool.post.progress import Progress, no_progress
 if TYPE_CHECKING:
     import numpy as np
 
-# Labels per backend call when the backend does not say how many it likes.
-_DEFAULT_CHUNK = 1 << 16
+    from mergetool.post.backends import LabelBackend
 
 
 def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:
@@ -59,7 +58,7 @@ def compute_labels(
 
 
 def compute_labels_with(
-    impl: object,
+    impl: LabelBackend,
     commitment: bytes,
     start: int,
     count: int,
@@ -81,11 +80,16 @@ def compute_labels_with(
 
 
 def label_chunks(
-    impl: object, commitment: bytes, start: int, count: int, *, scrypt_n: int, full: bool
+    impl: LabelBackend,
+    commitment: bytes,
+    start: int,
+    count: int,
+    *,
+    scrypt_n: int,
+    full: bool,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(offset, labels)`` for labels ``start .. start+count-1``, a backend batch at a time."""
-    sizer = getattr(impl, "batch_size", None)
-    chunk = sizer(scrypt_n) if sizer else _DEFAULT_CHUNK
+    chunk = impl.batch_size(scrypt_n)
     for lo in range(0, count, chunk):
         n = min(chunk, count - lo)
-        yield lo, impl.compute_labels(commitment, start + lo, n, scrypt_n, full)  # type: ignore[attr-defined]
+        yield lo, impl.compute_labels(commitment, start + lo, n, scrypt_n, full)

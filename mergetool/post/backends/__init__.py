@@ -1,12 +1,13 @@
 """Label backends: ``numpy`` (reference, always there) and ``opencl`` (optional extra).
 
-A backend has ``.name`` and ``.compute_labels(commitment, start, count, scrypt_n, full)``
-returning a uint8 array of shape (count, 16) or (count, 32).
+A backend is a :class:`LabelBackend`: labels by range or at given indices, as uint8 arrays
+of shape (count, 16) or (count, 32), in batches of ``batch_size`` labels.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mergetool._exceptions import BackendUnavailable
@@ -21,9 +22,21 @@ class LabelBackend(Protocol):
 
     name: str
 
+    def batch_size(self, scrypt_n: int) -> int:
+        """Labels per call that fit the backend's memory."""
+        ...
+
     def compute_labels(
         self, commitment: bytes, start: int, count: int, scrypt_n: int, full: bool
-    ) -> Any: ...
+    ) -> Any:
+        """Labels ``start .. start+count-1``."""
+        ...
+
+    def compute_labels_at(
+        self, commitment: bytes, indices: Sequence[int] | Any, scrypt_n: int, full: bool
+    ) -> Any:
+        """Labels at arbitrary indices (verification samples)."""
+        ...
 
 
 def _opencl_available() -> bool:

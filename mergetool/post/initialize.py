@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.metadata import (
     LABEL_SIZE,
     METADATA_FILE,
@@ -164,7 +165,7 @@ def initialize(
     *,
     backend: str = "auto",
     device: str | None = None,
-    memory_budget: int = 1 << 30,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Progress | None = None,
 ) -> InitResult:
     """Carry out ``plan``: write each planned file and the metadata after each one."""

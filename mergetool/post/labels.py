@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress, no_progress
 
@@ -40,7 +41,7 @@ def compute_labels(
     backend: str = "auto",
     full: bool = False,
     device: str | None = None,
-    memory_budget: int = 1 << 30,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Labels ``start .. start+count-1``: uint8 (count, 16), or the full (count, 32) output."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.metadata import LABEL_SIZE, data_file_name, read_metadata
 from mergetool.post.progress import Progress
 
@@ -63,7 +64,7 @@ def verify_data(
     from_file: int = 0,
     to_file: int | None = None,
     seed: int | None = None,
-    memory_budget: int = 1 << 30,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Progress | None = None,
     backend: str = "numpy",
     device: str | None = None,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import PostParams, check_32_bytes
 from mergetool.post.prove import Proof
@@ -38,7 +39,7 @@ def verify_proof(
     params: PostParams,
     mode: VerifyMode = VerifyMode(),
     randomx_fast: bool = False,
-    memory_budget: int = 1 << 30,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
     backend: str | LabelBackend = "numpy",
     device: str | None = None,
 ) -> None:

@@ -16,6 +16,7 @@ from mergetool.cli.post._options import (
     preset_option,
     progress_for,
 )
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 
 
 @click.command(cls=MergetoolCommand)
@@ -53,7 +54,7 @@ from mergetool.cli.post._options import (
 @click.option(
     "--memory-budget",
     type=click.IntRange(min=1 << 20),
-    default=1 << 30,
+    default=DEFAULT_MEMORY_BUDGET,
     show_default=True,
     help="Bytes the numpy backend may use.",
 )

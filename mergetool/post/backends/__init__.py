@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from mergetool._exceptions import BackendUnavailable
 
 BACKENDS = ("auto", "numpy", "opencl")
+# Bytes of host memory the numpy backend may use unless told otherwise (--memory-budget).
+DEFAULT_MEMORY_BUDGET = 1 << 30
 
 log = logging.getLogger("mergetool.post")
 
@@ -49,7 +51,10 @@ def _opencl_available() -> bool:
 
 
 def get_backend(
-    name: str | LabelBackend, device: str | None = None, *, memory_budget: int = 1 << 30
+    name: str | LabelBackend,
+    device: str | None = None,
+    *,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
 ) -> LabelBackend:
     """The backend called ``name`` ("auto" picks OpenCL when a device is usable, else numpy).
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.scrypt import PACKED_MAX_BATCH, check_n, scrypt_labels
 
 # Per-label working memory besides V: a few (32,)/(16,) uint32 rows and the PBKDF2 buffers.
@@ -45,7 +46,7 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, memory_budget: int = 1 << 30) -> None:
+    def __init__(self, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
         self.memory_budget = memory_budget
 
     def batch_size(self, scrypt_n: int) -> int:

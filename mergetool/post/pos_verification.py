@@ -85,17 +85,18 @@ def verify_data(
             f"file range {from_file} .. {last} is outside 0 .. {meta.num_files - 1}"
         )
     rng = np.random.default_rng(seed)
-    labels = get_backend(backend, device, memory_budget=memory_budget)
+    impl = get_backend(backend, device, memory_budget=memory_budget)
     key = commitment(meta.node_id, meta.commitment_atx_id)
     plans = []
     for index in range(from_file, last + 1):
         first, count = meta.file_labels(index)
         take = min(count, max(1, round(count * fraction / 100)))
-        plans.append((index, first, count, np.sort(rng.choice(count, size=take, replace=False))))
-    total = sum(len(p[3]) for p in plans)
+        plans.append((index, first, np.sort(rng.choice(count, size=take, replace=False))))
+    total = sum(len(picks) for _, _, picks in plans)
+    step = impl.batch_size(scrypt_n)
     done = 0
     reports = []
-    for index, first, _count, picks in plans:
+    for index, first, picks in plans:
         path = directory / data_file_name(index)
         try:
             size = path.stat().st_size if path.exists() else 0
@@ -104,23 +105,22 @@ def verify_data(
         except (OSError, ValueError) as exc:
             raise PostError(f"cannot read {path}: {exc}") from exc
         have = len(stored) // LABEL_SIZE
+        rows = stored[: have * LABEL_SIZE].reshape(have, LABEL_SIZE)
         bad_positions: list[int] = []
-        step = labels.batch_size(scrypt_n)
         for lo in range(0, len(picks), step):
             part = picks[lo : lo + step]
-            expected = labels.compute_labels_at(key, part + first, scrypt_n, False)
+            expected = impl.compute_labels_at(key, part + first, scrypt_n, False)
             present = part[part < have]
             got = np.zeros((len(part), LABEL_SIZE), dtype=np.uint8)
-            rows = stored[: have * LABEL_SIZE].reshape(have, LABEL_SIZE)
             got[: len(present)] = rows[present]
             differs = np.any(got != expected, axis=1) | (part >= have)
             bad_positions.extend(part[differs].tolist())
             done += len(part)
             if progress:
                 progress(done, total)
-        del stored
+        del stored, rows
         reports.append(
             FileReport(index, len(picks), len(bad_positions),
                        tuple(p * LABEL_SIZE for p in bad_positions[:FIRST_OFFSETS]))
         )  # fmt: skip
-    return VerifyDataReport(tuple(reports), labels.name)
+    return VerifyDataReport(tuple(reports), impl.name)

@@ -87,7 +87,7 @@ def profile(
         (Path(tmp) / "postdata_0.bin").symlink_to(data.resolve())
         meta = PostMetadata(bytes(32), bytes(32), size // 16, 1, size)
         passes, elapsed = 0, 0.0
-        runner = PassRunner(Path(tmp), meta, bytes(32), (hard.msb, hard.lsb), 1 << 62, threads)
+        runner = PassRunner(Path(tmp), meta, bytes(32), hard, 1 << 62, threads)
         try:
             with runner, open(data, "rb") as f:
                 while elapsed < duration:

@@ -102,12 +102,11 @@ def generate_proof(
     directory = Path(directory)
     meta = read_metadata(directory)
     difficulty = proving_difficulty(meta.num_labels, k1)
-    msb, lsb = difficulty.msb, difficulty.lsb
     target = scaled_pow_target(pow_difficulty, meta.num_units)
     check_files(directory, meta)
     threads = max(1, threads)
     start = start_nonce - start_nonce % 16
-    with PassRunner(directory, meta, challenge, (msb, lsb), k2, threads, chunk_labels) as runner:
+    with PassRunner(directory, meta, challenge, difficulty, k2, threads, chunk_labels) as runner:
         while True:
             groups = list(range(start // 16, (start + nonces) // 16))
             if groups[0] > MAX_GROUP:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters, PostError, ProvingFailed
-from mergetool.post.difficulty import LSB_MASK
+from mergetool.post.difficulty import LSB_MASK, Difficulty
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
 from mergetool.post.progress import Progress
 
@@ -120,10 +120,10 @@ class GroupScanner:
     """
 
     def __init__(
-        self, challenge: bytes, group: int, pow_value: int, difficulty: tuple[int, int]
+        self, challenge: bytes, group: int, pow_value: int, difficulty: Difficulty
     ) -> None:
         self.challenge, self.group, self.pow = challenge, group, pow_value
-        self.msb, self.lsb = difficulty[0], np.uint64(difficulty[1])
+        self.msb, self.lsb = difficulty.msb, np.uint64(difficulty.lsb)
         # One encryptor per group and pass: ECB keeps no state between update calls.
         self.encryptor = group_cipher(challenge, group, pow_value).encryptor()
         self.lazy: list[Any] = [None] * 16
@@ -250,7 +250,7 @@ def scan_range(
     meta: PostMetadata,
     challenge: bytes,
     pows: dict[int, int],
-    difficulty: tuple[int, int],
+    difficulty: Difficulty,
     k2: int,
     span: tuple[int, int],
     chunk_labels: int,
@@ -334,7 +334,7 @@ class PassRunner:
         directory: Path,
         meta: PostMetadata,
         challenge: bytes,
-        difficulty: tuple[int, int],
+        difficulty: Difficulty,
         k2: int,
         workers: int,
         chunk_labels: int = CHUNK_LABELS,

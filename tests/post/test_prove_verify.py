@@ -93,7 +93,7 @@ def test_spans_merge_like_one_scan(tmp_path: Path) -> None:
     ds = build(tmp_path, params, 3, 1024)
     meta = read_metadata(ds.directory)
     d = proving_difficulty(384, 30)
-    args = (ds.directory, meta, CHALLENGE, {0: 0, 1: 5}, (d.msb, d.lsb), 20)
+    args = (ds.directory, meta, CHALLENGE, {0: 0, 1: 5}, d, 20)
     whole = pick_winner([scan_range(*args, (0, 384), 7)], 20)
     assert whole is not None
     for cuts in ([0, 100, 384], [0, 64, 65, 300, 384]):

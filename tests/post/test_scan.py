@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from post_helpers import CHALLENGE, build, make_params
 
-from mergetool.post.difficulty import proving_difficulty
+from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.metadata import read_metadata
 from mergetool.post.scan import (
     GroupScanner,
@@ -75,7 +75,7 @@ def test_group_scanner_equals_reference(msb: int, lsb: int, chunk: int) -> None:
     rng = np.random.default_rng(msb * 31 + chunk)
     labels = rng.integers(0, 256, (3000, 16), dtype=np.uint8)
     scratch = Scratch(chunk * 16)
-    scanner = GroupScanner(CHALLENGE, 3, 12345, (msb, lsb))
+    scanner = GroupScanner(CHALLENGE, 3, 12345, Difficulty(msb << 56 | lsb))
     got: list[tuple[int, int]] = []
 
     def flush() -> None:
@@ -124,5 +124,5 @@ def test_scan_range_equals_reference(
     if complete:
         nonce = min(complete)[1]
         expected = (nonce, per_nonce[nonce][:k2])
-    args = (ds.directory, meta, CHALLENGE, pows, (d.msb, d.lsb), k2)
+    args = (ds.directory, meta, CHALLENGE, pows, d, k2)
     assert pick_winner([scan_range(*args, (0, meta.num_labels), chunk)], k2) == expected

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -33,6 +34,15 @@ _REPEATS = 3
 
 def say(text: str) -> None:
     click.echo(text, err=True)
+
+
+def _script(name: str) -> Any:
+    """Another script of this folder, imported as a module (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- machine ---------------------------------------------------------------------------------
@@ -147,23 +157,16 @@ def labels_section(ns: list[int], seconds: float) -> list[str]:
 
 
 def openssl_aes() -> tuple[float, str] | None:
-    """Single-core AES-128-ECB GiB/s (16 KiB blocks) from ``openssl speed``, and its version."""
+    """Single-core AES-128-ECB GiB/s (16 KiB blocks) as bench_post measures it, and the version."""
     exe = shutil.which("openssl")
     if exe is None:
         return None
-    out = subprocess.run(
-        [exe, "speed", "-seconds", "2", "-evp", "aes-128-ecb"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    row = re.search(r"^aes-128-ecb\s+(.*)$", out, re.MULTILINE | re.IGNORECASE)
-    if row is None:
-        return None
-    kbytes = float(row.group(1).split()[-1].rstrip("k"))  # 1000s of bytes/s at 16384 bytes
+    try:
+        rate = _script("bench_post").openssl_gib_s(seconds=2)
+    except (subprocess.CalledProcessError, StopIteration, ValueError):
+        return None  # an openssl whose output we cannot read: no reference figure
     version = subprocess.run([exe, "version"], capture_output=True, text=True).stdout
-    version = version.split(" (Library")[0].strip()
-    return kbytes * 1000 / GIB, version
+    return rate, version.split(" (Library")[0].strip()
 
 
 def proving_section(quick: bool) -> list[str]:
@@ -292,13 +295,9 @@ def verify_section() -> list[str]:
 
 
 def merge_section(sizes: list[int]) -> list[str]:
-    path = ROOT / "scripts" / "bench_merge.py"
-    if not path.exists():
+    if not (ROOT / "scripts" / "bench_merge.py").exists():
         return ["Skipped: `scripts/bench_merge.py` is not in this checkout."]
-    spec = importlib.util.spec_from_file_location("bench_merge", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _script("bench_merge")
     say(f"merge: {sizes} identities ...")
     results = module.run(sizes)
     rows = [

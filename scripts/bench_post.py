@@ -63,7 +63,7 @@ def proving(
 
     from mergetool.post.profile import profile
 
-    before = _openssl_gib_s()
+    before = openssl_gib_s()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "bench.bin")
@@ -75,7 +75,7 @@ def proving(
                     for _ in range(repeat)
                 ]  # fmt: skip
                 rows.append((nonces, threads, speeds, _loadavg()))
-    after = _openssl_gib_s()
+    after = openssl_gib_s()
     aes = (before + after) / 2
     _emit(bench="openssl", aes_128_ecb_gib_s_before=round(before, 3),
           aes_128_ecb_gib_s_after=round(after, 3))  # fmt: skip
@@ -97,9 +97,10 @@ def _loadavg() -> str:
         return "n/a"
 
 
-def _openssl_gib_s() -> float:
+def openssl_gib_s(seconds: int = 3) -> float:
+    """Single-core ``openssl speed -evp aes-128-ecb`` on 16 KiB blocks, in GiB/s."""
     out = subprocess.run(
-        ["openssl", "speed", "-evp", "aes-128-ecb", "-bytes", "16384", "-seconds", "3"],
+        ["openssl", "speed", "-evp", "aes-128-ecb", "-bytes", "16384", "-seconds", str(seconds)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     line = next(x for x in out.splitlines() if x.lower().startswith("aes-128-ecb"))
@@ -132,7 +133,7 @@ def verify() -> None:
 @main.command()
 def openssl() -> None:
     """Single-core ``openssl speed -evp aes-128-ecb`` (16 KiB blocks) for comparison."""
-    _emit(bench="openssl", aes_128_ecb_gib_s=round(_openssl_gib_s(), 3))
+    _emit(bench="openssl", aes_128_ecb_gib_s=round(openssl_gib_s(), 3))
 
 
 if __name__ == "__main__":

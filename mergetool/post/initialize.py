@@ -7,7 +7,6 @@ work restarts at the first file that is missing, short, or newer than the metada
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,8 +69,7 @@ class InitResult:
 
 def load_or_create_identity(directory: Path) -> bytes:
     """The node id in ``directory/identity.key``, creating a fresh ed25519 key (0600) if absent."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from mergetool.node.keys import IdentityKey, write_new_file
 
     path = Path(directory) / IDENTITY_FILE
     if path.exists():
@@ -83,17 +81,11 @@ def load_or_create_identity(directory: Path) -> bytes:
         if len(raw) != 64:
             raise PostError(f"{path} must hold 128 hex characters, has {len(text)}")
         return raw[32:]
-    key = Ed25519PrivateKey.generate()
-    raw_format = serialization.Encoding.Raw
-    seed = key.private_bytes(
-        raw_format, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    public = key.public_key().public_bytes(raw_format, serialization.PublicFormat.Raw)
+    # The node's own key type and file writer: one place knows the format (seed || public, hex).
+    key = IdentityKey.generate()
     Path(directory).mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write((seed + public).hex())
-    return public
+    write_new_file(path, key.to_file_bytes(), mode=0o600)
+    return key.public_key
 
 
 def plan_init(

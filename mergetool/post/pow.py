@@ -77,13 +77,12 @@ def find_pow(
 
     def worker(slot: int) -> None:
         vm = randomx_vm(RANDOMX_KEY, fast=fast, slot=slot)
-        prefix = bytes([group]) + challenge[:8] + node_id
         # Each thread walks its own stride upwards and stops only past the best solution so
         # far, so every smaller candidate has been tried: the minimum does not depend on T.
         for candidate in range(slot, MAX_POW + 1, threads):
             if candidate > best[0] or cancelled():
                 return
-            if bytes(vm.calculate_hash(candidate.to_bytes(8, "little")[:7] + prefix)) < target:
+            if bytes(vm.calculate_hash(pow_input(candidate, group, challenge, node_id))) < target:
                 with lock:
                     best[0] = min(best[0], candidate)
                 return

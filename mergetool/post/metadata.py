@@ -66,22 +66,29 @@ class PostMetadata:
         }
 
 
-def _field(doc: dict[str, Any], name: str, path: Path, *, optional: bool = False) -> Any:
+def _value(doc: dict[str, Any], name: str, path: Path) -> Any:
     if name not in doc:
-        if optional:
-            return None
         raise MetadataError(f"{path}: missing field {name!r}")
-    value = doc[name]
-    if value is None and optional:
+    return doc[name]
+
+
+def _id_field(doc: dict[str, Any], name: str, path: Path) -> bytes:
+    """A base64 field holding a 32-byte id."""
+    value = _value(doc, name, path)
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise MetadataError(f"{path}: {name} is not base64: {value!r}") from exc
+    if len(raw) != 32:
+        raise MetadataError(f"{path}: {name} must decode to 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _int_field(doc: dict[str, Any], name: str, path: Path, *, optional: bool = False) -> Any:
+    """A non-negative integer field; ``optional`` ones may be absent or null (None)."""
+    if optional and doc.get(name) is None:
         return None
-    if name in ("NodeId", "CommitmentAtxId"):
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except (binascii.Error, TypeError, ValueError) as exc:
-            raise MetadataError(f"{path}: {name} is not base64: {value!r}") from exc
-        if len(raw) != 32:
-            raise MetadataError(f"{path}: {name} must decode to 32 bytes, got {len(raw)}")
-        return raw
+    value = _value(doc, name, path)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise MetadataError(f"{path}: {name} must be a non-negative integer, got {value!r}")
     return value
@@ -101,13 +108,13 @@ def read_metadata(directory: Path) -> PostMetadata:
     if not isinstance(doc, dict):
         raise MetadataError(f"{path}: expected a JSON object")
     meta = PostMetadata(
-        node_id=_field(doc, "NodeId", path),
-        commitment_atx_id=_field(doc, "CommitmentAtxId", path),
-        labels_per_unit=_field(doc, "LabelsPerUnit", path),
-        num_units=_field(doc, "NumUnits", path),
-        max_file_size=_field(doc, "MaxFileSize", path),
-        nonce=_field(doc, "Nonce", path, optional=True),
-        last_position=_field(doc, "LastPosition", path, optional=True),
+        node_id=_id_field(doc, "NodeId", path),
+        commitment_atx_id=_id_field(doc, "CommitmentAtxId", path),
+        labels_per_unit=_int_field(doc, "LabelsPerUnit", path),
+        num_units=_int_field(doc, "NumUnits", path),
+        max_file_size=_int_field(doc, "MaxFileSize", path),
+        nonce=_int_field(doc, "Nonce", path, optional=True),
+        last_position=_int_field(doc, "LastPosition", path, optional=True),
     )
     if meta.max_file_size < LABEL_SIZE or meta.max_file_size % LABEL_SIZE:
         raise MetadataError(f"{path}: MaxFileSize {meta.max_file_size} is not a multiple of 16")

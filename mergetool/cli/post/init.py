@@ -77,11 +77,17 @@ def init(
 ) -> None:
     """Write labels into DIR/postdata_N.bin and the metadata; re-run to resume."""
     from mergetool.cli.render import progress_bar
-    from mergetool.post.initialize import initialize, load_or_create_identity, plan_init
+    from mergetool.post.initialize import (
+        IDENTITY_FILE,
+        initialize,
+        load_or_create_identity,
+        plan_init,
+    )
 
     params = network_params(preset, labels_per_unit=labels_per_unit, scrypt_n=scrypt_n)
     params.check_units(num_units)
     created = node_id is None
+    identity_file = directory / IDENTITY_FILE
     if node_id is None:
         node_id = load_or_create_identity(directory)
     plan = plan_init(
@@ -106,7 +112,7 @@ def init(
     doc = {
         "dir": str(directory),
         "node_id": meta.node_id.hex(),
-        "identity_file": str(directory / "identity.key") if created else None,
+        "identity_file": str(identity_file) if created else None,
         "backend": result.backend,
         "num_units": meta.num_units,
         "labels_per_unit": meta.labels_per_unit,
@@ -128,6 +134,4 @@ def init(
     )
     click.echo(f"  VRF nonce: {meta.nonce if meta.nonce is not None else 'none found'}")
     if created:
-        click.echo(
-            f"  identity: {directory / 'identity.key'} (move it into the node's identities/ folder)"
-        )
+        click.echo(f"  identity: {identity_file} (move it into the node's identities/ folder)")

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mergetool._exceptions import InvalidProof, ProvingFailed
-from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
+from mergetool.post.metadata import read_metadata
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress
-from mergetool.post.scan import CHUNK_LABELS, PassRunner, check_nonces
+from mergetool.post.scan import CHUNK_LABELS, PassRunner, check_files, check_nonces
 
 PassStarted = Callable[[int, int], None]
 
@@ -64,17 +64,6 @@ class Proof:
         except (binascii.Error, ValueError) as exc:
             raise InvalidProof("malformed proof", detail="indices are not valid base64") from exc
         return cls(nonce=nonce, indices=raw, pow=pow_value)
-
-
-def check_files(directory: Path, meta: PostMetadata) -> None:
-    """Fail before any work when a data file is missing or shorter than the metadata says."""
-    for index in range(meta.num_files):
-        path = directory / data_file_name(index)
-        expected = meta.file_labels(index)[1] * LABEL_SIZE
-        if not path.exists():
-            raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.")
-        if path.stat().st_size < expected:
-            raise ProvingFailed(f"{path} holds {path.stat().st_size} bytes, expected {expected}")
 
 
 def generate_proof(

@@ -204,6 +204,21 @@ class GroupScanner:
         return 16 * self.group + (hits >> 58), hits & ((1 << 58) - 1)
 
 
+def _missing(path: Path) -> ProvingFailed:
+    return ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.")
+
+
+def check_files(directory: Path, meta: PostMetadata) -> None:
+    """Fail before any work when a data file is missing or shorter than the metadata says."""
+    for index in range(meta.num_files):
+        path = directory / data_file_name(index)
+        expected = meta.file_labels(index)[1] * LABEL_SIZE
+        if not path.exists():
+            raise _missing(path)
+        if path.stat().st_size < expected:
+            raise ProvingFailed(f"{path} holds {path.stat().st_size} bytes, expected {expected}")
+
+
 def iter_chunks(
     directory: Path,
     meta: PostMetadata,
@@ -237,7 +252,7 @@ def iter_chunks(
                     yield lo, buffer[: n * LABEL_SIZE]
                     lo += n
         except FileNotFoundError as exc:
-            raise ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.") from exc
+            raise _missing(path) from exc
         except OSError as exc:
             raise PostError(f"cannot read {path}: {exc}") from exc
 

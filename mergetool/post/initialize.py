@@ -68,19 +68,16 @@ class InitResult:
 
 
 def load_or_create_identity(directory: Path) -> bytes:
-    """The node id in ``directory/identity.key``, creating a fresh ed25519 key (0600) if absent."""
-    from mergetool.node.keys import IdentityKey, write_new_file
+    """The node id in ``directory/identity.key``, creating a fresh ed25519 key (0600) if absent.
+
+    An existing key must pass the node's own rules: data made for a key the node then refuses
+    would be days of initialization lost.
+    """
+    from mergetool.node.keys import IdentityKey, load_key, write_new_file
 
     path = Path(directory) / IDENTITY_FILE
-    if path.exists():
-        text = path.read_text()
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError as exc:
-            raise PostError(f"{path} is not hex: cannot reuse it as the identity") from exc
-        if len(raw) != 64:
-            raise PostError(f"{path} must hold 128 hex characters, has {len(text)}")
-        return raw[32:]
+    if path.exists() or path.is_symlink():
+        return load_key(path).node_id
     # The node's own key type and file writer: one place knows the format (seed || public, hex).
     key = IdentityKey.generate()
     Path(directory).mkdir(parents=True, exist_ok=True)

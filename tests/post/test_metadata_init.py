@@ -140,3 +140,19 @@ def test_metadata_replace_keeps_values() -> None:
         and meta.num_files == 2
         and meta.file_labels(1) == (16, 16)
     )
+
+
+def test_existing_identity_must_pass_the_node_rules(tmp_path: Path) -> None:
+    from mergetool._exceptions import InvalidKeyFile
+    from mergetool.node.fixtures import test_key
+
+    path = tmp_path / "identity.key"
+    good, other = test_key("init-a"), test_key("init-b")
+    path.write_bytes(good.to_file_bytes() + b"\n")
+    with pytest.raises(InvalidKeyFile, match="trailing newline|line break"):
+        load_or_create_identity(tmp_path)
+    path.write_bytes((good.seed + other.public_key).hex().encode())
+    with pytest.raises(InvalidKeyFile, match="do not match"):
+        load_or_create_identity(tmp_path)
+    path.write_bytes(good.to_file_bytes())
+    assert load_or_create_identity(tmp_path) == good.node_id

@@ -7,9 +7,9 @@ work restarts at the first file that is missing, short, or newer than the metada
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
@@ -23,9 +23,6 @@ from mergetool.post.metadata import (
 )
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress, no_progress
-
-if TYPE_CHECKING:
-    import numpy as np
 
 IDENTITY_FILE = "identity.key"
 DEFAULT_MAX_FILE_SIZE = 1 << 32
@@ -140,13 +137,9 @@ def plan_init(
     return InitPlan(directory, wanted, scrypt_n, vrf_difficulty, tasks, kept)
 
 
-def _smallest(full: np.ndarray) -> int:
-    """Row of the lexicographically smallest 32-byte label in a (B, 32) array."""
-    import numpy as np
-
-    keys = full.view(">u8")  # big-endian words compare like the bytes do
-    order = np.lexsort(tuple(keys[:, k] for k in range(3, -1, -1)))
-    return int(order[0])
+def _batches(size: int, count: int) -> Iterator[tuple[int, int]]:
+    """``(offset, length)`` of the backend-sized batches covering ``count`` labels."""
+    return ((lo, min(size, count - lo)) for lo in range(0, count, size))
 
 
 def initialize(
@@ -161,7 +154,7 @@ def initialize(
     import numpy as np
 
     from mergetool.post.backends import get_backend
-    from mergetool.post.labels import commitment, compute_labels_with, label_chunks
+    from mergetool.post.labels import commitment, compute_labels_with
 
     impl = get_backend(backend, device, memory_budget=memory_budget)
     meta = plan.metadata
@@ -180,19 +173,20 @@ def initialize(
     write_metadata(plan.directory, meta)
     for task in plan.tasks:
         path = plan.directory / data_file_name(task.index)
-        chunks = label_chunks(
-            impl, key, task.first_label, task.count, scrypt_n=plan.scrypt_n, full=search
-        )
         try:
             with open(path, "wb") as out:
-                for lo, labels in chunks:
-                    if search:
-                        row = _smallest(labels)
-                        value = labels[row].tobytes()
+                for lo, n in _batches(impl.batch_size(plan.scrypt_n), task.count):
+                    first = task.first_label + lo
+                    if plan.vrf_difficulty is not None:
+                        # The running difficulty: the configured one, then the best so far.
                         bound = best_value if best_value is not None else plan.vrf_difficulty
-                        if value < bound:  # type: ignore[operator]
-                            best_index, best_value = task.first_label + lo + row, value
-                        labels = labels[:, :LABEL_SIZE]
+                        labels, found = impl.compute_labels_and_vrf(
+                            key, first, n, plan.scrypt_n, bound
+                        )
+                        if found is not None:
+                            best_index, best_value = found
+                    else:
+                        labels = impl.compute_labels(key, first, n, plan.scrypt_n, False)
                     out.write(np.ascontiguousarray(labels).tobytes())
                     done += len(labels)
                     report(done, total)

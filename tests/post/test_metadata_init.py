@@ -8,6 +8,7 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
 
@@ -74,6 +75,37 @@ def test_vrf_nonce_none_when_nothing_is_below_the_difficulty(tmp_path: Path) -> 
         scrypt_n=2, max_file_size=512, vrf_difficulty=bytes(32),
     )  # fmt: skip
     assert initialize(plan, backend="numpy").metadata.nonce is None
+
+
+@pytest.mark.parametrize("first_byte", [0x00, 0x04, 0x30, 0xFF])
+def test_numpy_labels_and_vrf_equal_brute_force(first_byte: int) -> None:
+    from mergetool.post.backends.numpy_backend import NumpyBackend
+
+    key = commitment(NODE_ID, ATX_ID)
+    difficulty = bytes([first_byte]) + b"\xff" * 31
+    full = compute_labels(key, 1000, 200, scrypt_n=4, backend="numpy", full=True)
+    below = [(full[i].tobytes(), 1000 + i) for i in range(200) if full[i].tobytes() < difficulty]
+    expected = (min(below)[1], min(below)[0]) if below else None
+    # Batches of 9 labels: the candidate does not depend on how the range is split.
+    impl = NumpyBackend(memory_budget=9 * (704 * 4 + 4096))
+    assert impl.batch_size(4) == 9
+    labels, found = impl.compute_labels_and_vrf(key, 1000, 200, 4, difficulty)
+    assert np.array_equal(labels, full[:, :16]) and found == expected
+
+
+def test_vrf_nonce_with_a_difficulty_some_labels_beat(tmp_path: Path) -> None:
+    difficulty = b"\x10" + b"\xff" * 31
+    plan = plan_init(
+        tmp_path, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=1, labels_per_unit=300,
+        scrypt_n=2, max_file_size=512, vrf_difficulty=difficulty,
+    )  # fmt: skip
+    result = initialize(plan, backend="numpy", memory_budget=100_000)
+    full = compute_labels(
+        commitment(NODE_ID, ATX_ID), 0, 300, scrypt_n=2, backend="numpy", full=True
+    )
+    below = [(full[i].tobytes(), i) for i in range(300) if full[i].tobytes() < difficulty]
+    assert result.metadata.nonce == min(below)[1]
+    assert result.nonce_value == min(below)[0]
 
 
 def test_last_file_may_be_shorter(tmp_path: Path) -> None:

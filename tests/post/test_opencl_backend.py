@@ -164,6 +164,125 @@ def test_vrf_nonce_at_mainnet_n(backend) -> None:  # type: ignore[no-untyped-def
     assert backend.find_vrf_nonce(commitment, 0, 4, 8192, bytes(32)) is None
 
 
+# --- labels and VRF candidate in one launch (initialization) ---------------------------------
+
+
+def _labels_and_vrf_expected(
+    reference, commitment: bytes, start: int, count: int, n: int, difficulty: bytes
+) -> tuple[np.ndarray, tuple[int, bytes] | None]:  # type: ignore[no-untyped-def]
+    full = reference.compute_labels(commitment, start, count, n, True)
+    return full[:, :16], _brute_force_vrf(full, start, difficulty)
+
+
+@needs_device
+@pytest.mark.parametrize("first_byte", [0x00, 0x08, 0x40, 0xFF])
+@pytest.mark.parametrize("batch", [None, 3, 5])
+def test_labels_and_vrf_equal_brute_force(  # type: ignore[no-untyped-def]
+    backend, reference, monkeypatch, first_byte, batch
+) -> None:
+    commitment = bytes.fromhex(VECTORS["post_labels"][0]["commitment"])
+    start, count = 2**32 - 150, 301
+    difficulty = bytes([first_byte]) + b"\xff" * 31
+    labels, best = _labels_and_vrf_expected(reference, commitment, start, count, 8, difficulty)
+    if first_byte == 0xFF:
+        assert best is not None
+    # Both backends, in one launch and in many (later launches only accept better labels).
+    for impl in (backend, reference):
+        if batch is not None:
+            monkeypatch.setattr(impl, "batch_size", lambda n, size=batch: size)
+        got_labels, got_best = impl.compute_labels_and_vrf(commitment, start, count, 8, difficulty)
+        assert got_labels.shape == (count, 16) and got_labels.dtype == np.uint8
+        assert np.array_equal(got_labels, labels)
+        assert got_best == best
+
+
+@needs_device
+def test_labels_and_vrf_exact_bounds(backend, reference) -> None:  # type: ignore[no-untyped-def]
+    # The bound is strict: a difficulty equal to the smallest output finds the next one only.
+    commitment = bytes(range(32, 64))
+    full = reference.compute_labels(commitment, 2**64 - 40, 40, 4, True)
+    ordered = sorted(bytes(row) for row in full)
+    for difficulty in (ordered[0], ordered[1], ordered[-1], b"\xff" * 32, bytes(32)):
+        expected = _brute_force_vrf(full, 2**64 - 40, difficulty)
+        _, got = backend.compute_labels_and_vrf(commitment, 2**64 - 40, 40, 4, difficulty)
+        assert got == expected
+    assert backend.compute_labels_and_vrf(commitment, 0, 0, 4, b"\xff" * 32)[1] is None
+    with pytest.raises(InvalidParameters):
+        backend.compute_labels_and_vrf(commitment, 0, 1, 4, bytes(31))
+
+
+@needs_device
+def test_labels_and_vrf_at_mainnet_n(backend) -> None:  # type: ignore[no-untyped-def]
+    case = next(c for c in VECTORS["post_labels"] if c["scrypt"]["n"] == 8192)
+    commitment = bytes.fromhex(case["commitment"])
+    outputs = {lab["index"]: lab["scrypt_output_32"] for lab in case["labels"]}
+    best = min(range(4), key=lambda i: outputs[i])
+    labels, found = backend.compute_labels_and_vrf(commitment, 0, 4, 8192, b"\xff" * 32)
+    assert [row.tobytes().hex() for row in labels] == [outputs[i][:32] for i in range(4)]
+    assert found == (best, bytes.fromhex(outputs[best]))
+    assert backend.compute_labels_and_vrf(commitment, 0, 4, 8192, bytes(32))[1] is None
+
+
+class _Stop(Exception):
+    """Raised from the progress callback: an initialization interrupted mid-way."""
+
+
+def _init(directory: Path, impl, difficulty: bytes | None, stop_at: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    from post_helpers import ATX_ID, NODE_ID
+
+    from mergetool.post.initialize import initialize, plan_init
+
+    plan = plan_init(
+        directory, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=3, labels_per_unit=100,
+        scrypt_n=4, max_file_size=16 * 64, vrf_difficulty=difficulty,
+    )  # fmt: skip
+
+    def progress(done: int, total: int) -> None:
+        if stop_at is not None and done >= stop_at:
+            raise _Stop
+
+    try:
+        initialize(plan, backend=impl, progress=progress)
+    except _Stop:
+        assert stop_at is not None
+    else:
+        assert stop_at is None
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("postdata_*"))}
+
+
+@needs_device
+@pytest.mark.parametrize(
+    "difficulty",
+    [None, bytes(32), b"\x08" + b"\xff" * 31, b"\xff" * 32],
+    ids=["no-vrf", "none-below", "few-below", "all-below"],
+)
+def test_init_files_equal_numpy(backend, monkeypatch, tmp_path, difficulty) -> None:  # type: ignore[no-untyped-def]
+    from mergetool.post.backends.numpy_backend import NumpyBackend
+    from mergetool.post.metadata import read_metadata
+
+    expected = tmp_path / "numpy"
+    _init(expected, NumpyBackend(memory_budget=60_000), difficulty)
+    files = _files(expected)
+    assert len(files) == 6  # 300 labels in files of 64, and the metadata
+    nonce = read_metadata(expected).nonce
+    assert (nonce is None) == (difficulty is None or difficulty == bytes(32))
+    # Several launches per file, and a short last work item on the 4-lane kernel.
+    monkeypatch.setattr(backend, "batch_size", lambda n: 7)
+    _init(tmp_path / "opencl", backend, difficulty)
+    assert _files(tmp_path / "opencl") == files
+    # Interrupted mid-way (by either backend), then resumed on OpenCL: the same bytes.
+    for first in (backend, NumpyBackend(memory_budget=60_000)):
+        resumed = tmp_path / f"resumed-{first.name}"
+        _init(resumed, first, difficulty, stop_at=150)
+        assert read_metadata(resumed).last_position == 128
+        (resumed / "postdata_3.bin").write_bytes(b"\x00" * 48)
+        _init(resumed, backend, difficulty)
+        assert _files(resumed) == files
+
+
 # --- parameters, devices and errors ---------------------------------------------------------
 
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, smallest_below
+from mergetool.post.params import check_32_bytes
 from mergetool.post.scrypt import PACKED_MAX_BATCH, check_n, scrypt_labels
 
 # Per-label working memory besides V: a few (32,)/(16,) uint32 rows and the PBKDF2 buffers.
@@ -76,3 +77,13 @@ class NumpyBackend:
                 label_passwords(commitment, part), scrypt_n, 32
             )[:, :width]
         return out
+
+    def compute_labels_and_vrf(
+        self, commitment: bytes, start: int, count: int, scrypt_n: int, difficulty: bytes
+    ) -> tuple[np.ndarray, tuple[int, bytes] | None]:
+        """(count, 16) labels and the smallest full output below ``difficulty`` among them
+        (ties: lowest index) as ``(index, output)``, or None: full labels, reduced here."""
+        check_32_bytes("VRF difficulty", difficulty)
+        full = self.compute_labels(commitment, start, count, scrypt_n, True)
+        indices = np.arange(start, start + count, dtype=np.uint64)
+        return full[:, :16].copy(), smallest_below(full, indices, difficulty)

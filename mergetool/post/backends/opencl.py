@@ -21,6 +21,7 @@ from mergetool._exceptions import (
     NoOpenCLDevice,
     OpenCLFailed,
 )
+from mergetool.post.backends import smallest_below
 from mergetool.post.labels import check_label_range
 from mergetool.post.params import check_32_bytes
 
@@ -30,6 +31,7 @@ _MAX_ITEMS = 1 << 16
 # Each VRF-scan work item checks up to this many labels and copies back one candidate for them.
 _VRF_LABELS_PER_ITEM = 16
 _NO_CANDIDATE = np.uint64(2**64 - 1)
+_NO_OFFSET = np.uint32(2**32 - 1)
 # Labels per work item on CPUs: four ChaCha chains in one 16-word vector fill AVX2 and keep more
 # memory reads in flight (measured ~2x over one lane with PoCL). GPUs get their parallelism from
 # work items and would pay for the wider state in registers, so they use one lane.
@@ -325,6 +327,63 @@ class OpenCLBackend:
         return out
 
     # --- VRF nonce ------------------------------------------------------------------------
+
+    def compute_labels_and_vrf(
+        self, commitment: bytes, start: int, count: int, scrypt_n: int, difficulty: bytes
+    ) -> tuple[np.ndarray, tuple[int, bytes] | None]:
+        """(count, 16) labels and the smallest full output below ``difficulty`` among them
+        (ties: lowest index) as ``(index, output)``, or None, from one launch per batch.
+
+        Each work item reports at most one candidate (an offset, and the upper 16 bytes of
+        its output on the device); the host copies back the 16-byte labels, one offset per
+        work item, and the upper halves only for a launch that found a candidate."""
+        _check_n(scrypt_n)
+        check_label_range(commitment, start, count)
+        check_32_bytes("VRF difficulty", difficulty)
+        out = np.empty((count, 16), dtype=np.uint8)
+        if count == 0:
+            return out, None
+        kernel, lanes = self._kernel(scrypt_n, "labels_vrf")
+        step = min(self.batch_size(scrypt_n), count)
+        items = -(-step // lanes)
+        best: tuple[int, bytes] | None = None
+
+        def go() -> None:
+            nonlocal best
+            mf = self._cl.mem_flags
+            scratch = self._scratch_for(scrypt_n, items * lanes)
+            com = self._const(commitment)
+            dst = self._cl.Buffer(self._ctx, mf.WRITE_ONLY, step * 16)
+            offset_buf = self._cl.Buffer(self._ctx, mf.WRITE_ONLY, items * 4)
+            high_buf = self._cl.Buffer(self._ctx, mf.WRITE_ONLY, items * 16)
+            offsets = np.empty(items, dtype=np.uint32)
+            highs = np.empty((items, 16), dtype=np.uint8)
+            for lo in range(0, count, step):
+                n = min(step, count - lo)
+                used = -(-n // lanes)
+                # Later launches only need to beat the best so far; the kernel compares
+                # big-endian words, whose order is the bytes' lexicographic order.
+                target = best[1] if best is not None else difficulty
+                target_words = np.frombuffer(target, dtype=">u4").astype(np.uint32)
+                args = (com, np.uint64(start + lo), np.uint32(n))
+                args += (self._const(target_words.tobytes()), dst, offset_buf, high_buf, scratch)
+                kernel(self._queue, (used,), self._local, *args)
+                self._cl.enqueue_copy(self._queue, out[lo : lo + n], dst)
+                self._cl.enqueue_copy(self._queue, offsets, offset_buf)
+                self._queue.finish()
+                hits = np.flatnonzero(offsets[:used] != _NO_OFFSET)
+                if len(hits) == 0:
+                    continue
+                self._cl.enqueue_copy(self._queue, highs, high_buf)
+                self._queue.finish()
+                rows = offsets[hits].astype(np.int64)
+                full = np.concatenate([out[lo + rows], highs[hits]], axis=1)
+                found = smallest_below(full, start + lo + rows.astype(np.uint64), target)
+                if found is not None:
+                    best = found
+
+        self._run(f"computing {count} labels with the VRF scan failed", go)
+        return out, best
 
     def find_vrf_nonce(
         self, commitment: bytes, start: int, count: int, scrypt_n: int, difficulty: bytes

@@ -338,3 +338,40 @@ __kernel void vrf_scan(__constant const ulong *commitment, ulong start, ulong co
     best_index[gid] = found;
     vstore8(best_le, gid, best_label);
 }
+
+/* Labels and VRF candidates in one pass (initialization): like `labels` with 16-byte labels,
+ * and each work item also keeps the first smallest full output of its LANES labels that is
+ * below `difficulty` (8 big-endian words). It writes that label's offset in this launch to
+ * cand_offset[g] (UINT_MAX when none) and its upper 16 bytes to cand_high[g]: the lower 16 are
+ * the stored label, so the host copies back 16 bytes per label and 4 per work item, and the
+ * upper halves only when some work item found a candidate. */
+__kernel void labels_vrf(__constant const ulong *commitment, ulong start, uint count,
+                         __constant const uint *difficulty, __global uint *out,
+                         __global uint *cand_offset, __global uint4 *cand_high,
+                         __global uint16 *scratch) {
+    size_t gid = get_global_id(0);
+    uint base = gid * LANES;
+    if (base >= count)
+        return;
+    ulong index[LANES];
+    uint8 r[LANES];
+    for (int l = 0; l < LANES; l++)
+        index[l] = start + min(base + l, count - 1);
+    scrypt_labels(commitment, index, scratch + gid * 2 * LANES * SCRYPT_N, r);
+    uint8 best = vload8(0, difficulty);
+    uint found = UINT_MAX;
+    uint4 high = (uint4)(0);
+    for (int l = 0; l < LANES; l++) {
+        if (base + l >= count)
+            break;
+        store_label(out, base + l, 4, r[l]);
+        uint8 be = big_endian_words(r[l]);
+        if (less_than(be, best)) {
+            best = be;
+            high = r[l].s4567;
+            found = base + l;
+        }
+    }
+    cand_offset[gid] = found;
+    cand_high[gid] = high;
+}

@@ -5,15 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mergetool.findings import Finding
+
 REPORT_FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A warning in a plan or report; ``code`` is stable for scripts."""
-
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)

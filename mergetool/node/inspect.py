@@ -6,20 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import UnsupportedVersion
+from mergetool.findings import Finding
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import open_folder
 from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported, describe
 
 JSON_FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A finding worth the operator's attention; ``code`` is stable for scripts."""
-
-    code: str
-    message: str
 
 
 @dataclass(frozen=True)

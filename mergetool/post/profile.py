@@ -41,15 +41,26 @@ def can_drop_cache() -> bool:
 
 
 def _ensure_file(path: Path, size: int) -> None:
-    have = path.stat().st_size if path.exists() else 0
-    if have >= size:
+    """Create ``path`` with ``size`` random bytes; an existing file is only ever read.
+
+    The file may be someone's PoST data: appending to it would damage it for good.
+    """
+    if path.exists():
+        have = path.stat().st_size
+        if have < size:
+            raise InvalidParameters(
+                f"{path} holds {have} bytes, less than the {size} bytes to scan",
+                hint="Pass a smaller --data-size, or a path that does not exist yet "
+                "(it is then created with random data).",
+            )
         return
     try:
-        with open(path, "ab") as f:
-            while have < size:
-                n = min(_CHUNK, size - have)
+        with open(path, "xb") as f:
+            written = 0
+            while written < size:
+                n = min(_CHUNK, size - written)
                 f.write(os.urandom(n))
-                have += n
+                written += n
     except OSError as exc:
         raise PostError(f"cannot write benchmark data to {path}: {exc}") from exc
 

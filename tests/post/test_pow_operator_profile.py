@@ -76,6 +76,16 @@ def test_profile_small_file(tmp_path: Path) -> None:
     assert not kept.cache_dropped
 
 
+def test_profile_never_changes_an_existing_file(tmp_path: Path) -> None:
+    data = tmp_path / "postdata_0.bin"
+    data.write_bytes(b"\x5a" * 4096)
+    with pytest.raises(InvalidParameters, match="holds 4096 bytes, less than the 1048576"):
+        profile(data_size_gib=1 / 1024, duration=0.01, nonces=16, data_file=data)
+    assert data.read_bytes() == b"\x5a" * 4096
+    result = profile(data_size_gib=4096 / (1 << 30), duration=0.01, nonces=16, data_file=data)
+    assert result.passes >= 1 and data.read_bytes() == b"\x5a" * 4096
+
+
 def test_profile_rejects_odd_nonces() -> None:
     with pytest.raises(InvalidParameters, match="multiple of 16"):
         profile(data_size_gib=0.001, duration=1, nonces=20)

@@ -135,7 +135,7 @@ def prove(
 @click.option(
     "--data-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to scan (created with random data if short) [temporary file].",
+    help="File to scan; created with random data if missing, never modified [temporary file].",
 )
 @click.option(
     "--keep-cache", is_flag=True, help="Do not drop the file's cached pages: measure compute only."

@@ -13,12 +13,11 @@ from mergetool._exceptions import (
     PostDataMismatch,
     SupervisedNode,
 )
-from mergetool.merge.postdata import METADATA, read_node_id
+from mergetool.merge.postdata import read_node_id
 from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key
 from mergetool.node.state import load_keys
-
-POSTCLI_KEY = "identity.key"
+from mergetool.post.metadata import IDENTITY_FILE, METADATA_FILE
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def _file_name(name: str | None, node_id_hex: str) -> str:
 
 def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> AddIdentityPlan:
     """Check ``post_dir/identity.key`` against its metadata and the node; write nothing."""
-    key_path = Path(post_dir) / POSTCLI_KEY
+    key_path = Path(post_dir) / IDENTITY_FILE
     if not key_path.exists():
         raise NotANodeFolder(
             key_path, "not found", hint="postcli writes identity.key into the PoST data folder."
@@ -55,7 +54,7 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
     meta_id = read_node_id(Path(post_dir))
     if meta_id != key.node_id:
         raise PostDataMismatch(
-            f"{key_path} holds identity {key.node_id_hex} but {Path(post_dir) / METADATA} "
+            f"{key_path} holds identity {key.node_id_hex} but {Path(post_dir) / METADATA_FILE} "
             f"belongs to {meta_id.hex()}",
             hint="This key did not initialise this PoST data; find the matching identity.key.",
         )

@@ -66,8 +66,10 @@ def make_backup(folder: NodeFolder) -> Path:
     partial = root / f"{PARTIAL_PREFIX}{stamp}"
     ensure_private_dir(partial)
     try:
-        _copy_db(folder.db_path, partial / "local.sql")
-        _copy_keys(folder.identities_dir, partial / "identities")
+        # A backup has the layout of a node folder: local.sql and identities/.
+        copy = NodeFolder(partial)
+        _copy_db(folder.db_path, copy.db_path)
+        _copy_keys(folder.identities_dir, copy.identities_dir)
         final = root / stamp
         os.replace(partial, final)
         fsync_dir(root)
@@ -82,7 +84,7 @@ def list_backups(folder: NodeFolder) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(
-        p for p in root.iterdir() if (p / "local.sql").is_file() and not p.name.startswith(".")
+        p for p in root.iterdir() if NodeFolder(p).db_path.is_file() and not p.name.startswith(".")
     )
 
 
@@ -113,7 +115,8 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
             raise RestoreError(f"{chosen}: no such backup", hint=f"Available: {names}")
     sq.ensure_not_in_use(folder.db_path)
     tmp = folder.root / f".local.sql{TEMP_MARK}restore"
-    _copy_db(chosen / "local.sql", tmp)
+    saved = NodeFolder(chosen)
+    _copy_db(saved.db_path, tmp)
     if folder.db_path.exists():
         # Fold the current WAL in first so no stale WAL can be applied to the restored file.
         with sq.connection(folder.db_path) as conn:
@@ -123,7 +126,7 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
     os.replace(tmp, folder.db_path)
     fsync_dir(folder.root)
 
-    wanted = {p.name for p in (chosen / "identities").glob(f"*{KEY_SUFFIX}")}
+    wanted = {p.name for p in saved.identities_dir.glob(f"*{KEY_SUFFIX}")}
     current = {f.name for f in folder.identity_files()}
     aside_names = sorted(current - wanted)
     aside_dir = None
@@ -134,6 +137,6 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
             os.replace(folder.identities_dir / name, aside_dir / name)
     ensure_private_dir(folder.identities_dir)
     for name in sorted(wanted):
-        write_file_atomic(folder.identities_dir / name, (chosen / "identities" / name).read_bytes())
+        write_file_atomic(folder.identities_dir / name, (saved.identities_dir / name).read_bytes())
     fsync_dir(folder.identities_dir)
     return RestoreResult(chosen, tuple(sorted(wanted)), tuple(aside_names), aside_dir)

@@ -92,7 +92,7 @@ def recover(folder: NodeFolder, recovery: Recovery) -> str:
 
 
 def _prepare_source(plan: MergePlan, workdir: Path) -> Path:
-    snap = sq.snapshot(plan.source / "local.sql", workdir)
+    snap = sq.snapshot(NodeFolder(plan.source).db_path, workdir)
     if plan.migrates_source:
         upgrade_database(snap, plan.target_version)
     return snap
@@ -112,7 +112,7 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
 
 
 def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
-    db = plan.target / "local.sql"
+    db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
     try:
         conn.execute("PRAGMA synchronous = FULL")
@@ -145,7 +145,7 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
 
 def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
     """Write every key under its staged name, durably, before the database commit."""
-    ids = plan.target / "identities"
+    ids = NodeFolder(plan.target).identities_dir
     total = len(plan.keys)
     for n, (install, staged) in enumerate(zip(plan.keys, journal.keys, strict=True)):
         key: IdentityKey = load_key(install.source_file)

@@ -10,13 +10,12 @@ from pathlib import Path
 
 from mergetool._exceptions import PostDataMismatch
 from mergetool.merge.model import Finding, PostDataLink
-
-METADATA = "postdata_metadata.json"
+from mergetool.post.metadata import METADATA_FILE
 
 
 def read_node_id(directory: Path) -> bytes:
     """The ``NodeId`` of a PoST data folder's metadata, refusing anything unreadable."""
-    path = directory / METADATA
+    path = directory / METADATA_FILE
     try:
         meta = json.loads(path.read_text())
         node_id = base64.b64decode(meta["NodeId"], validate=True)
@@ -41,8 +40,8 @@ def link_post_data(
         name = identities.get(node_id)
         if name is None:
             raise PostDataMismatch(
-                f"{directory / METADATA}: node id {node_id.hex()} belongs to no identity of the "
-                "merged node",
+                f"{directory / METADATA_FILE}: node id {node_id.hex()} belongs to no identity "
+                "of the merged node",
                 hint="Each PoST data folder must have its identity's key in the source or target.",
             )
         links.append(PostDataLink(Path(directory), node_id.hex(), name))

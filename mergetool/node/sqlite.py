@@ -24,7 +24,7 @@ def connect(
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
-        raise _translate(path, exc) from exc
+        raise translate(path, exc) from exc
     return conn
 
 
@@ -37,7 +37,8 @@ def connection(path: Path, **kwargs: object) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
+def translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
+    """Turn an sqlite3 error met while using ``path`` into our hierarchy."""
     text = str(exc)
     if "locked" in text or "busy" in text:
         return DatabaseInUse(path, "SQLite reports it locked")
@@ -56,11 +57,6 @@ def _translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
             path, f"the disk is full ({text})", hint="Free some space, then retry."
         )
     return DatabaseError(path, text)
-
-
-def translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
-    """Turn an sqlite3 error met while using ``path`` into our hierarchy."""
-    return _translate(path, exc)
 
 
 def user_version(conn: sqlite3.Connection) -> int:

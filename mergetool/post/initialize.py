@@ -14,6 +14,7 @@ from pathlib import Path
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.metadata import (
+    IDENTITY_FILE,
     LABEL_SIZE,
     METADATA_FILE,
     PostMetadata,
@@ -24,7 +25,6 @@ from mergetool.post.metadata import (
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress, no_progress
 
-IDENTITY_FILE = "identity.key"
 DEFAULT_MAX_FILE_SIZE = 1 << 32
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from mergetool._exceptions import MetadataError
 
 METADATA_FILE = "postdata_metadata.json"
+#: Where postcli leaves the identity it created for the data.
+IDENTITY_FILE = "identity.key"
 LABEL_SIZE = 16
 
 

@@ -7,6 +7,7 @@ work restarts at the first file that is missing, short, or newer than the metada
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +191,9 @@ def initialize(
                     out.write(np.ascontiguousarray(labels).tobytes())
                     done += len(labels)
                     report(done, total)
+                # On disk before the metadata says the file is complete.
+                out.flush()
+                os.fsync(out.fileno())
         except OSError as exc:
             raise PostError(f"cannot write {path}: {exc}") from exc
         meta = meta.with_progress(best_index, task.first_label + task.count)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,15 @@ METADATA_FILE = "postdata_metadata.json"
 #: Where postcli leaves the identity it created for the data.
 IDENTITY_FILE = "identity.key"
 LABEL_SIZE = 16
+_KNOWN_FIELDS = (
+    "NodeId",
+    "CommitmentAtxId",
+    "LabelsPerUnit",
+    "NumUnits",
+    "MaxFileSize",
+    "Nonce",
+    "LastPosition",
+)
 
 
 def data_file_name(index: int) -> str:
@@ -34,6 +42,9 @@ class PostMetadata:
     max_file_size: int
     nonce: int | None = None
     last_position: int | None = None
+    #: Fields this version does not know, kept as read and written back after the known
+    #: ones, so that rewriting the file (a resumed init) loses nothing a newer tool put there.
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def num_labels(self) -> int:
@@ -56,8 +67,8 @@ class PostMetadata:
         return replace(self, nonce=nonce, last_position=last_position)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object post-rs writes (key order as post-rs)."""
-        return {
+        """The JSON object post-rs writes (key order as post-rs), then any ``extra`` fields."""
+        doc: dict[str, Any] = {
             "NodeId": base64.b64encode(self.node_id).decode(),
             "CommitmentAtxId": base64.b64encode(self.commitment_atx_id).decode(),
             "LabelsPerUnit": self.labels_per_unit,
@@ -66,6 +77,8 @@ class PostMetadata:
             "Nonce": self.nonce,
             "LastPosition": self.last_position,
         }
+        doc.update(self.extra)
+        return doc
 
 
 def _value(doc: dict[str, Any], name: str, path: Path) -> Any:
@@ -117,6 +130,7 @@ def read_metadata(directory: Path) -> PostMetadata:
         max_file_size=_int_field(doc, "MaxFileSize", path),
         nonce=_int_field(doc, "Nonce", path, optional=True),
         last_position=_int_field(doc, "LastPosition", path, optional=True),
+        extra=tuple((k, v) for k, v in doc.items() if k not in _KNOWN_FIELDS),
     )
     if meta.max_file_size < LABEL_SIZE or meta.max_file_size % LABEL_SIZE:
         raise MetadataError(f"{path}: MaxFileSize {meta.max_file_size} is not a multiple of 16")
@@ -124,12 +138,12 @@ def read_metadata(directory: Path) -> PostMetadata:
 
 
 def write_metadata(directory: Path, meta: PostMetadata) -> Path:
-    """Write ``postdata_metadata.json`` atomically (temp file + rename)."""
+    """Write ``postdata_metadata.json`` durably: a crash leaves the old file or the new one."""
+    from mergetool.node.keys import write_file_atomic
+
     path = Path(directory) / METADATA_FILE
-    tmp = path.with_suffix(".json.tmp")
     try:
-        tmp.write_text(json.dumps(meta.to_json(), indent=2))
-        os.replace(tmp, path)
+        write_file_atomic(path, json.dumps(meta.to_json(), indent=2).encode(), mode=0o644)
     except OSError as exc:
         raise MetadataError(f"cannot write {path}: {exc}") from exc
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,20 +14,45 @@ MAX_POW = (1 << 56) - 1
 MAX_GROUP = 255
 
 _vms: dict[tuple[bytes, bool, int], Any] = {}
+# Per key and mode: (flags, cache, dataset). Shared by every VM of that key: the light
+# cache is 256 MiB and the fast dataset 2 GiB, built once, not once per worker thread.
+_machines: dict[tuple[bytes, bool], tuple[int, Any, Any]] = {}
 _vms_lock = threading.Lock()
+
+
+def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
+    import randomx
+
+    flags = randomx.get_flags() | (randomx.FLAG_FULL_MEM if fast else 0)
+    cache = randomx.Cache(flags, key)
+    dataset = None
+    if fast:
+        try:
+            dataset = randomx.Dataset(flags)
+        except MemoryError as exc:
+            raise ProvingFailed(
+                "cannot allocate RandomX's 2 GiB dataset for --randomx-mode fast",
+                hint="Use --randomx-mode light (slower k2pow, 256 MiB).",
+            ) from exc
+        dataset.init_parallel(cache, threads=os.cpu_count() or 1)
+    return flags, cache, dataset
 
 
 def randomx_vm(key: bytes = RANDOMX_KEY, *, fast: bool = False, slot: int = 0) -> Any:
     """A cached RandomX VM for ``key`` (light: 256 MiB cache; fast: 2 GiB dataset).
 
-    VMs are not thread safe, so each worker thread asks for its own ``slot``.
+    VMs are not thread safe, so each worker thread asks for its own ``slot``; all slots
+    share one cache (and, in fast mode, one dataset).
     """
     with _vms_lock:
         vm = _vms.get((key, fast, slot))
         if vm is None:
             import randomx
 
-            vm = randomx.RandomX(key, full_mem=fast)
+            if (key, fast) not in _machines:
+                _machines[(key, fast)] = _machine(key, fast)
+            flags, cache, dataset = _machines[(key, fast)]
+            vm = randomx.VM(flags, cache, dataset)
             _vms[(key, fast, slot)] = vm
         return vm
 

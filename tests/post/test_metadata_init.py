@@ -135,6 +135,25 @@ def test_resume_continues_from_the_last_complete_file(dataset: DataSet, tmp_path
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == original
 
 
+def test_resume_keeps_fields_this_version_does_not_know(dataset: DataSet, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset.directory, copy)
+    path = copy / "postdata_metadata.json"
+    doc = json.loads(path.read_text())
+    doc["Scrypt"] = {"N": 2, "R": 1, "P": 1}  # written by some newer tool
+    path.write_text(json.dumps(doc))
+    (copy / "postdata_3.bin").unlink()
+    plan = plan_init(
+        copy, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=2, labels_per_unit=256,
+        scrypt_n=2, max_file_size=2048, vrf_difficulty=EASY_POW,
+    )  # fmt: skip
+    initialize(plan, backend="numpy")
+    rewritten = json.loads(path.read_text())
+    assert rewritten == doc
+    assert list(rewritten)[-1] == "Scrypt"  # after the fields post-rs writes, in its order
+    assert sorted(p.name for p in copy.iterdir() if not p.name.startswith("postdata_")) == []
+
+
 def test_resume_refuses_other_parameters(dataset: DataSet) -> None:
     with pytest.raises(MetadataError, match="describes different PoST data"):
         plan_init(

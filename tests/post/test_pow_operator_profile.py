@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from mergetool._exceptions import InvalidParameters, ProvingFailed
+from mergetool.post import pow as pow_module
 from mergetool.post.operator_api import OperatorServer, parse_address
-from mergetool.post.pow import find_pow, pow_input, pow_is_valid, randomx_hash
+from mergetool.post.pow import find_pow, pow_input, pow_is_valid, randomx_hash, randomx_vm
 from mergetool.post.profile import can_drop_cache, profile
 
 
@@ -33,6 +34,32 @@ def test_find_pow_meets_the_target_with_one_or_two_threads() -> None:
         assert pow_is_valid(value, 3, bytes(32), bytes(32), target)
     assert not pow_is_valid(0, 3, bytes(32), bytes(32), bytes(32))
     assert not pow_is_valid(0, 256, bytes(32), bytes(32), b"\xff" * 32)
+
+
+def test_worker_vms_share_one_cache() -> None:
+    first, second = randomx_vm(slot=0), randomx_vm(slot=1)
+    assert first is not second and first.cache is second.cache
+
+
+@pytest.fixture
+def fast_mode():
+    """Fast mode builds a 2 GiB dataset (~30 s): give the memory back afterwards."""
+    yield
+    for key in [k for k in pow_module._vms if k[1]]:
+        del pow_module._vms[key]
+    for key in [k for k in pow_module._machines if k[1]]:
+        del pow_module._machines[key]
+
+
+def test_fast_mode_hashes_like_light_mode_with_one_dataset(fast_mode: None) -> None:
+    data = pow_input(12345, 3, bytes(range(32)), b"\xee" * 32)
+    assert randomx_hash(data, fast=True) == randomx_hash(data)  # light: the published vector
+    first, second = randomx_vm(fast=True, slot=0), randomx_vm(fast=True, slot=1)
+    assert first is not second and first.dataset is second.dataset is not None
+    target = b"\x20" + b"\xff" * 31
+    assert find_pow(3, bytes(32), bytes(32), target, threads=2, fast=True) == find_pow(
+        3, bytes(32), bytes(32), target
+    )
 
 
 def test_group_above_255_has_no_pow() -> None:

@@ -3,6 +3,7 @@
     python scripts/bench_post.py labels  [--n 8192] [--count 1024]
     python scripts/bench_post.py proving [--size-gib 1] [--duration 10] [--keep-cache]
                                          [--nonces 16,64,128] [--threads 1,2] [--repeat 3]
+    python scripts/bench_post.py scan-core [--mib 32] [--groups 8] [--repeat 5]
     python scripts/bench_post.py verify
     python scripts/bench_post.py openssl
 
@@ -87,6 +88,47 @@ def proving(
               pct_of_openssl_best=round(100 * best * nonces / 16 / aes, 1),
               pct_of_openssl_median=round(100 * median * nonces / 16 / aes, 1),
               runs=len(speeds), loadavg=load)  # fmt: skip
+
+
+@main.command("scan-core")
+@click.option("--mib", default=32, show_default=True, help="MiB of random labels, in memory.")
+@click.option("--groups", default=8, show_default=True, help="Nonce groups (nonces / 16).")
+@click.option("--repeat", default=5, show_default=True)
+def scan_core(mib: int, groups: int, repeat: int) -> None:
+    """The scan's compute alone: µs per MiB and nonce group, no file, no worker process.
+
+    Mainnet difficulty (msb 0). Fresh random data per chunk, as on disk: a repeated chunk
+    lets the CPU learn the branches of numpy's sparse paths and flatters the figure.
+    """
+    import numpy as np
+
+    from mergetool.post.difficulty import proving_difficulty
+    from mergetool.post.scan import CHUNK_LABELS, GroupScanner, Scratch
+
+    difficulty = proving_difficulty(4 << 32, 26)
+    data = np.random.default_rng(1).integers(0, 256, mib << 20, dtype=np.uint8)
+    chunk = CHUNK_LABELS * 16
+    before = openssl_gib_s(1)
+    runs = []
+    for _ in range(repeat):
+        scratch, buf = Scratch(chunk), np.empty(chunk, dtype=np.uint8)
+        scanners = [GroupScanner(bytes(32), g, 1, difficulty) for g in range(groups)]
+        started = time.perf_counter()
+        for offset in range(0, len(data), chunk):
+            buf[:] = data[offset : offset + chunk]
+            for scanner in scanners:
+                if scanner.add(buf, offset // 16, scratch):
+                    scanner.flush(scratch)
+        for scanner in scanners:
+            scanner.flush(scratch)
+        runs.append((time.perf_counter() - started) / (mib * groups) * 1e6)
+    aes = (before + openssl_gib_s(1)) / 2
+    best = min(runs)
+    best_gib_s = (1 << 20) / (best * 1e-6) / (1 << 30)
+    _emit(bench="scan-core", groups=groups, us_per_mib_group_best=round(best, 1),
+          us_per_mib_group_median=round(sorted(runs)[len(runs) // 2], 1),
+          aes_128_ecb_gib_s=round(aes, 3),
+          pct_of_openssl_best=round(100 * best_gib_s / aes, 1))  # fmt: skip
 
 
 def _loadavg() -> str:

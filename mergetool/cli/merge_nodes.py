@@ -13,8 +13,49 @@ from mergetool.cli._errors import MergetoolCommand, traceback_option
 from mergetool.cli.render import progress_bar, render_plan, render_result
 
 
-def _write_report(path: Path, data: dict[str, Any], *, merged: bool = False) -> None:
-    from mergetool._exceptions import MergetoolError
+def _check_report_path(report: Path, source: Path, target: Path) -> None:
+    """Refuse a --report path before anything happens: it must be a new or regular file that
+    can be written, outside both node folders (a report must never replace a key or a database).
+    """
+    import os
+    import stat
+    import tempfile
+
+    from mergetool._exceptions import UsageProblem
+
+    try:
+        info = report.lstat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise UsageProblem(f"{report}: cannot write the report here ({exc.strerror})") from exc
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise UsageProblem(
+            f"{report}: exists and is not a regular file; the report would replace it",
+            hint="Give the path of a new file (or of an earlier report).",
+        )
+    if not report.parent.is_dir():
+        raise UsageProblem(f"{report}: the folder {report.parent} does not exist")
+    where = report.parent.resolve() / report.name
+    for side, folder in (("source", source), ("target", target)):
+        if where.is_relative_to(folder.resolve()):
+            raise UsageProblem(
+                f"{report}: the report would be written inside the {side} folder {folder}",
+                hint="Write it outside both node folders, e.g. --report merge-report.json.",
+            )
+    try:  # can a file be created there at all? (read-only mount, permissions, /proc, ...)
+        fd, probe = tempfile.mkstemp(prefix=".mergetool-probe-", dir=report.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageProblem(
+            f"{report}: cannot write the report in {report.parent} ({exc.strerror or exc})"
+        ) from exc
+
+
+def _write_report(path: Path, data: dict[str, Any]) -> str | None:
+    """Write the report; after a merge a failure must not hide that the merge is done, so it
+    is returned (for a warning) rather than raised."""
     from mergetool.node.keys import write_file_atomic
 
     try:
@@ -22,12 +63,8 @@ def _write_report(path: Path, data: dict[str, Any], *, merged: bool = False) -> 
             path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
         )
     except OSError as exc:
-        raise MergetoolError(
-            f"{path}: cannot write the report ({exc.strerror or exc})",
-            hint="The merge itself is complete (reported above); only this file is missing."
-            if merged
-            else None,
-        ) from exc
+        return f"{path}: cannot write the report ({exc.strerror or exc})"
+    return None
 
 
 @click.command(
@@ -86,18 +123,18 @@ def merge_cmd(
 
     Exit status: 0 merged (or nothing to do), 1 refused or failed (nothing changed), 2 bad usage.
     """
-    from mergetool._exceptions import UsageProblem
+    from mergetool._exceptions import MergetoolError
     from mergetool.merge import execute, plan_merge
 
-    if report is not None and not report.parent.is_dir():
-        raise UsageProblem(f"{report}: the folder {report.parent} does not exist")
+    if report is not None:
+        _check_report_path(report, source, target)
     plan = plan_merge(
         source, target, adopt_supervised=adopt_supervised, backup=not no_backup, post_data=post_data
     )
     if dry_run:
         data = {**plan.to_dict(), "dry_run": True}
-        if report:
-            _write_report(report, data)
+        if report and (problem := _write_report(report, data)):
+            raise MergetoolError(problem)
         if as_json:
             click.echo(json.dumps(data, indent=2, sort_keys=True))
         else:
@@ -109,12 +146,15 @@ def merge_cmd(
     with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
         result = execute(plan, progress=progress)
     data = {**result.to_dict(), "dry_run": False}
+    problem = _write_report(report, data) if report else None
+    if problem:
+        data["report_error"] = problem
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         click.echo(render_result(result))
-    if report:
-        _write_report(report, data, merged=result.merged)
+    if problem:
+        click.echo(f"Warning: {problem}; the merge itself is complete.", err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -12,14 +12,17 @@ from pathlib import Path
 from mergetool._exceptions import (
     DuplicateIdentity,
     InvalidKeyFile,
+    MergeRefused,
     NameCollision,
+    NotANodeFolder,
     RowsAlreadyPresent,
     SchemaDrift,
     SupervisedNode,
     UsageProblem,
     VersionMismatch,
 )
-from mergetool.merge.journal import Journal, read_journal
+from mergetool.merge.backup import BACKUPS
+from mergetool.merge.journal import JOURNAL_NAME, Journal, read_journal
 from mergetool.merge.model import (
     Finding,
     IdentityRows,
@@ -30,7 +33,7 @@ from mergetool.merge.model import (
 from mergetool.merge.postdata import link_post_data
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import SUPERVISED_KEY, IdentityFile, NodeFolder, open_folder
-from mergetool.node.keys import IdentityKey, load_key
+from mergetool.node.keys import TEMP_MARK, IdentityKey, load_key
 from mergetool.node.state import KeyEntry, NodeState, read_node
 from mergetool.node.versions import LATEST_VERSION, check_supported, describe
 
@@ -247,6 +250,66 @@ def _warnings(
     return found
 
 
+def _nested_node_folders(root: Path) -> list[str]:
+    """Sub-folders of ``root`` that hold a local.sql: what the user probably meant."""
+    try:
+        return sorted(str(p.parent) for p in root.glob("*/local.sql"))
+    except OSError:
+        return []
+
+
+def _check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
+    """Refuse targets that would write into the source, or into a folder that is not a node's.
+
+    A missing target is created (as the reference tool does), but only inside an existing
+    folder: a mistyped path must not silently grow a new tree.
+    """
+    target = dst.root
+    try:
+        exists = target.exists()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise UsageProblem(f"{target}: {exc.strerror or exc}") from exc
+    if exists and not target.is_dir():
+        open_folder(target, side="target")  # raises "not a directory"
+    if exists and target.samefile(src.root):
+        raise UsageProblem(f"{target}: source and target are the same folder")
+    src_real, dst_real = src.root.resolve(), target.resolve()
+    if dst_real.is_relative_to(src_real):
+        raise UsageProblem(
+            f"{target}: the target is inside the source folder {src.root}",
+            hint="The source is never modified: give a target outside it.",
+        )
+    if src_real.is_relative_to(dst_real):
+        raise UsageProblem(
+            f"{src.root}: the source is inside the target folder {target}",
+            hint="Give the target node's data folder itself (the one that holds local.sql).",
+        )
+    if not exists:
+        if not target.parent.is_dir():
+            raise UsageProblem(
+                f"{target}: cannot create the target, {target.parent} does not exist",
+                hint="Check the path for a typo, or create the parent folder first.",
+            )
+        return
+    if dst.db_path.exists():
+        return
+    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS}  # (a crashed run's journal)
+    others = sorted(
+        p.name for p in target.iterdir() if p.name not in ours and TEMP_MARK not in p.name
+    )
+    if others:
+        nested = _nested_node_folders(target)
+        raise NotANodeFolder(
+            dst.db_path,
+            "target database not found, and the folder holds other files "
+            f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''})",
+            hint=f"Did you mean {' or '.join(nested)}?"
+            if nested
+            else "Give the target node's data folder (the one that holds local.sql), or a new "
+            "or empty folder to create a node there.",
+        )
+
+
 def plan_merge(
     source: Path,
     target: Path,
@@ -262,10 +325,7 @@ def plan_merge(
     """
     src_folder = open_folder(source, side="source")
     dst_folder = NodeFolder(Path(target))
-    if dst_folder.root.exists() and not dst_folder.root.is_dir():
-        open_folder(target, side="target")  # raises "not a directory"
-    if dst_folder.root.exists() and dst_folder.root.samefile(src_folder.root):
-        raise UsageProblem(f"{target}: source and target are the same folder")
+    _check_target_path(src_folder, dst_folder)
     sq.ensure_not_in_use(src_folder.db_path)
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
@@ -280,6 +340,14 @@ def plan_merge(
     _duplicates(src.keys)
     _duplicates(dst_keys)
     chosen = _source_keys(src, adopt_supervised)
+    if not chosen:
+        held = f"; its database holds rows for {len(src.rows)} identities" if src.rows else ""
+        raise MergeRefused(
+            f"source {src_folder.root} has no identity key (*.key) in "
+            f"{src_folder.identities_dir}: nothing to merge{held}",
+            hint="Check the --from path. Merging rows without their keys would also block "
+            "merging those identities later.",
+        )
     already = _already_merged(src, dst, chosen, dst_keys)
     if not already:
         _check_conflicts(src, dst, chosen, dst_keys)

@@ -488,13 +488,15 @@ def test_report_write_failure_after_merge_says_the_merge_is_done(
     monkeypatch.setattr(keys, "write_file_atomic", fail_for_report)
     report = tmp_path / "report.json"
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
-    assert result.exit_code == 1
+    assert result.exit_code == 0  # the merge is done: exit 1 would claim nothing changed
     assert "bug in mergetool" not in result.stderr
-    assert result.stderr.startswith(
-        f"Error: {report}: cannot write the report (No space left on device)\n"
+    assert result.stderr == (
+        f"Warning: {report}: cannot write the report (No space left on device); "
+        "the merge itself is complete.\n"
     )
-    assert "The merge itself is complete" in result.stderr
     assert "Merged 2 identities and 12 rows" in result.stdout
+    again = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report, "--json")
+    assert json.loads(again.stdout)["report_error"].startswith(f"{report}: cannot write")
     assert (dst.folder.identities_dir / "s1.key").exists()
 
 
@@ -506,3 +508,44 @@ def test_mergetool_merge_is_the_same_command(src: FixtureNode, dst: FixtureNode)
     )
     assert result.exit_code == 0
     assert result.stdout.endswith("Dry run: nothing was written.\n")
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("source-key", "the report would be written inside the source folder"),
+        ("source-db", "the report would be written inside the source folder"),
+        ("target-key", "the report would be written inside the target folder"),
+        ("target-new", "the report would be written inside the target folder"),
+        ("device", "exists and is not a regular file"),
+        ("folder", "is a directory"),
+        ("symlink", "exists and is not a regular file"),
+        ("proc", "cannot write the report in /proc"),
+        ("long", "cannot write the report here (File name too long)"),
+    ],
+)
+def test_report_path_that_would_destroy_something_is_refused_first(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path, where: str, message: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(src.folder.db_path)
+    paths = {
+        "source-key": src.folder.identities_dir / "s1.key",
+        "source-db": src.folder.db_path,
+        "target-key": dst.folder.identities_dir / "d1.key",
+        "target-new": dst.folder.root / "report.json",
+        "device": Path("/dev/null"),
+        "folder": tmp_path / "folder",
+        "symlink": tmp_path / "link",
+        "proc": Path("/proc/report.json"),
+        "long": tmp_path / ("x" * 300),
+    }
+    before = tree(src.folder.root), tree(dst.folder.root)
+    for extra in ([], ["--dry-run"]):
+        result = merge(
+            "-f", src.folder.root, "-t", dst.folder.root, "--report", paths[where], *extra
+        )
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr and "Traceback" not in result.stderr
+    assert (tree(src.folder.root), tree(dst.folder.root)) == before
+    assert Path("/dev/null").is_char_device()

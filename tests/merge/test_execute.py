@@ -75,7 +75,7 @@ def test_merge_into_existing_node_ignores_desktop_litter(
 
 
 def test_merge_into_missing_folder_creates_a_private_node(src: FixtureNode, tmp_path: Path) -> None:
-    target = tmp_path / "new" / "node"
+    target = tmp_path / "node"
     result = _merge(src.folder.root, target)
     assert result.merged and result.backup_dir is None
     assert mode(target) == 0o700 and mode(target / "identities") == 0o700

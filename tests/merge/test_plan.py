@@ -12,6 +12,7 @@ from mergetool._exceptions import (
     DatabaseInUse,
     DuplicateIdentity,
     InvalidKeyFile,
+    MergeRefused,
     MergetoolError,
     NameCollision,
     NotANodeFolder,
@@ -177,6 +178,44 @@ def test_key_file_name_on_both_sides_is_refused(tmp_path: Path) -> None:
 
 def test_same_folder_is_bad_usage(src: FixtureNode) -> None:
     _refused(src.folder.root, src.folder.root, UsageProblem)
+
+
+@pytest.mark.parametrize("inside", ["sub", "identities", "identities/deeper"])
+def test_target_inside_the_source_is_refused(src: FixtureNode, inside: str) -> None:
+    error = _refused(src.folder.root, src.folder.root / inside, UsageProblem)
+    assert "the target is inside the source folder" in error.message
+
+
+def test_source_inside_the_target_is_refused(tmp_path: Path, dst: FixtureNode) -> None:
+    src = build_node(dst.folder.root / "old-node", identities=["s1"], prefix="n-")
+    error = _refused(src.folder.root, dst.folder.root, UsageProblem)
+    assert "the source is inside the target folder" in error.message
+
+
+def test_target_whose_parent_is_missing_is_refused(src: FixtureNode, tmp_path: Path) -> None:
+    error = _refused(src.folder.root, tmp_path / "typo" / "node", UsageProblem)
+    assert f"{tmp_path / 'typo'} does not exist" in error.message
+
+
+def test_target_folder_one_level_too_high_is_refused(src: FixtureNode, tmp_path: Path) -> None:
+    real = build_node(tmp_path / "spacemesh" / "node_data", identities=["d1"], prefix="h-")
+    (tmp_path / "spacemesh" / "config.json").write_text("{}")
+    error = _refused(src.folder.root, tmp_path / "spacemesh", NotANodeFolder)
+    assert "holds other files (config.json, node_data)" in error.message
+    assert error.hint == f"Did you mean {real.folder.root}?"
+
+
+def test_folder_with_only_identities_can_become_a_target(src: FixtureNode, tmp_path: Path) -> None:
+    (tmp_path / "new" / "identities").mkdir(parents=True)
+    assert plan_merge(src.folder.root, tmp_path / "new").create_target_db
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+def test_source_without_any_key_is_refused(tmp_path: Path, dst: FixtureNode, rows: int) -> None:
+    src = build_node(tmp_path / "src", identities=[], prefix="k-", orphan_rows=rows)
+    error = _refused(src.folder.root, dst.folder.root, MergeRefused)
+    assert "has no identity key (*.key)" in error.message and "nothing to merge" in error.message
+    assert (f"holds rows for {rows} identities" in error.message) == bool(rows)
 
 
 # --- equivocation guards -----------------------------------------------------------------------

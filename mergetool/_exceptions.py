@@ -81,10 +81,13 @@ class InvalidKeyFile(NodeDataError):
     """A key file the node would refuse to load."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(
-            f"not a valid key file {path}: {reason}",
-            hint="A key file holds exactly 128 hex characters (seed + public key), nothing else.",
-        )
+        if "symbolic link" in reason:
+            hint = "Put the key file itself in identities/: key files are never read through links."
+        elif "cannot read" in reason or "regular file" in reason:
+            hint = None
+        else:
+            hint = "A key file holds exactly 128 hex characters (seed + public key), nothing else."
+        super().__init__(f"not a valid key file {path}: {reason}", hint=hint)
         self.path = path
         self.reason = reason
 
@@ -161,11 +164,17 @@ class MergeRefused(MergetoolError):
 
 
 class NameCollision(MergeRefused):
-    def __init__(self, names: list[str], target: Path) -> None:
+    def __init__(self, names: list[str], target: Path, *, hint: str | None = None) -> None:
         listed = ", ".join(names)
+        what = (
+            f"identity file {listed} already exists"
+            if len(names) == 1
+            else (f"identity files {listed} already exist")
+        )
         super().__init__(
-            f"identity file {listed} already exists in {target}",
-            hint="Rename the key file(s) in the source (keeping the .key extension) and retry.",
+            f"{what} in {target}",
+            hint=hint
+            or "Rename the key file(s) in the source (keeping the .key extension) and retry.",
         )
         self.names = names
 

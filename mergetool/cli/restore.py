@@ -29,6 +29,7 @@ def restore(target: Path, backup_name: str | None, as_json: bool) -> None:
                     "keys_restored": list(result.keys_restored),
                     "keys_set_aside": list(result.keys_set_aside),
                     "set_aside_dir": str(result.set_aside_dir) if result.set_aside_dir else None,
+                    "previous_db": str(result.previous_db) if result.previous_db else None,
                 },
                 indent=2,
                 sort_keys=True,
@@ -36,8 +37,10 @@ def restore(target: Path, backup_name: str | None, as_json: bool) -> None:
         )
         return
     click.echo(f"Restored {target} from {result.backup}.")
+    if result.previous_db:
+        click.echo(f"The database it replaced was kept as {result.previous_db}.")
     if result.keys_set_aside:
         click.echo(
-            f"Key files not in the backup were moved (not deleted) to {result.set_aside_dir}: "
-            + ", ".join(result.keys_set_aside)
+            "Key files the backup does not have (or has with other content) were moved, not "
+            f"deleted, to {result.set_aside_dir}: " + ", ".join(result.keys_set_aside)
         )

@@ -13,10 +13,12 @@ from mergetool._exceptions import (
     PostDataMismatch,
     SupervisedNode,
 )
+from mergetool.merge.plan import check_node_or_new_folder
 from mergetool.merge.postdata import read_node_id
 from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key
-from mergetool.node.state import load_keys
+from mergetool.node.state import load_keys, read_node
+from mergetool.node.versions import check_supported
 from mergetool.post.metadata import IDENTITY_FILE, METADATA_FILE
 
 
@@ -61,6 +63,9 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
     folder = open_folder(node, must_exist=False, side="target")
     if not folder.root.is_dir():
         raise NotANodeFolder(folder.root, "target data folder does not exist")
+    check_node_or_new_folder(folder)
+    if folder.db_path.exists():  # the node must be able to open it: refuse junk, 1.3.x, too new
+        check_supported(read_node(folder).version, folder.db_path, "target database")
     if folder.supervised_key.exists():
         raise SupervisedNode(folder.supervised_key, "target")
     target = folder.identities_dir / _file_name(name, key.node_id_hex)
@@ -68,7 +73,9 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
         if entry.key is not None and entry.key.node_id == key.node_id:
             raise DuplicateIdentity(key_path, entry.file.path, key.node_id_hex)
     if target.exists() or target.is_symlink():
-        raise NameCollision([target.name], folder.identities_dir)
+        raise NameCollision(
+            [target.name], folder.identities_dir, hint="Choose another file name with --name."
+        )
     return AddIdentityPlan(key_path, target, key.node_id_hex)
 
 
@@ -76,7 +83,11 @@ def add_identity(plan: AddIdentityPlan) -> Path:
     """Install the key as planned (mode 0600, atomically); return its path."""
     key = load_key(plan.key_file)
     if plan.target_file.exists():
-        raise NameCollision([plan.target_file.name], plan.target_file.parent)
+        raise NameCollision(
+            [plan.target_file.name],
+            plan.target_file.parent,
+            hint="Choose another file name with --name.",
+        )
     try:
         write_key(key, plan.target_file)
     except OSError as exc:

@@ -93,14 +93,57 @@ class RestoreResult:
     backup: Path
     keys_restored: tuple[str, ...]
     keys_set_aside: tuple[str, ...]
+    #: where what the restore replaced was kept (the database and the set-aside keys)
     set_aside_dir: Path | None
+    previous_db: Path | None = None
+
+
+def _check_backup(backup: Path) -> None:
+    """Refuse a backup the node could not run from, before anything in the target changes."""
+    from mergetool._exceptions import MergetoolError
+    from mergetool.node.state import read_node
+    from mergetool.node.versions import check_supported
+
+    saved = NodeFolder(backup)
+    try:
+        state = read_node(saved)
+        check_supported(state.version, saved.db_path, "backup database")
+    except MergetoolError as exc:
+        raise RestoreError(
+            f"{backup} cannot be restored: {exc.message}",
+            hint="Nothing was changed. Choose another backup with --backup NAME.",
+        ) from exc
+    if state.version == 0:
+        raise RestoreError(
+            f"{saved.db_path} holds no node database (empty or schema version 0)",
+            hint="Nothing was changed. Choose another backup with --backup NAME.",
+        )
+    if state.drift is not None and state.drift.drifted:
+        raise RestoreError(
+            f"{saved.db_path}: its schema differs from what the node expects at version "
+            f"{state.version}; restoring it would stop the node from starting",
+            hint="Nothing was changed. Choose another backup with --backup NAME.",
+        )
+    bad = [e for e in state.keys if e.error is not None]
+    if bad:
+        raise RestoreError(
+            f"{backup} cannot be restored: {bad[0].error.message if bad[0].error else ''}",
+            hint="Nothing was changed. Choose another backup with --backup NAME.",
+        )
+
+
+def _integrity_ok(db: Path) -> bool:
+    with sq.connection(db) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
-    """Put a backup back: the database atomically, keys restored; newer keys are moved aside.
+    """Put a backup back: the database atomically, then its keys. Nothing is lost.
 
-    Key files the backup does not have are never deleted (they are private keys): they move to
-    ``backups/displaced-<timestamp>/``.
+    The backup is checked first (a database the node can open at a supported version with
+    no schema drift, integrity ok, valid keys). What it replaces is kept in
+    ``backups/displaced-<timestamp>/``: the current database, and every key file the backup
+    does not have or holds with other content (private keys are never deleted).
     """
     folder = NodeFolder(Path(target))
     backups = list_backups(folder)
@@ -114,10 +157,38 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
             names = ", ".join(p.name for p in backups)
             raise RestoreError(f"{chosen}: no such backup", hint=f"Available: {names}")
     sq.ensure_not_in_use(folder.db_path)
-    tmp = folder.root / f".local.sql{TEMP_MARK}restore"
+    _check_backup(chosen)
     saved = NodeFolder(chosen)
+    tmp = folder.root / f".local.sql{TEMP_MARK}restore"
     _copy_db(saved.db_path, tmp)
+    try:
+        if not _integrity_ok(tmp):
+            raise RestoreError(
+                f"{saved.db_path}: SQLite's integrity check fails",
+                hint="Nothing was changed. Choose another backup with --backup NAME.",
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+    wanted = {p.name: p.read_bytes() for p in saved.identities_dir.glob(f"*{KEY_SUFFIX}")}
+    current = {f.name for f in folder.identity_files()}
+    aside_names = sorted(
+        name
+        for name in current
+        if name not in wanted or (folder.identities_dir / name).read_bytes() != wanted[name]
+    )
+    aside_dir = folder.root / BACKUPS / f"displaced-{_stamp()}"
+    previous_db = None
+    if aside_names or folder.db_path.exists():
+        ensure_private_dir(aside_dir)
     if folder.db_path.exists():
+        previous_db = NodeFolder(aside_dir).db_path
+        try:
+            _copy_db(folder.db_path, previous_db)  # consistent, WAL included
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         # Fold the current WAL in first so no stale WAL can be applied to the restored file.
         with sq.connection(folder.db_path) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -126,17 +197,16 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
     os.replace(tmp, folder.db_path)
     fsync_dir(folder.root)
 
-    wanted = {p.name for p in saved.identities_dir.glob(f"*{KEY_SUFFIX}")}
-    current = {f.name for f in folder.identity_files()}
-    aside_names = sorted(current - wanted)
-    aside_dir = None
-    if aside_names:
-        aside_dir = folder.root / BACKUPS / f"displaced-{_stamp()}"
-        ensure_private_dir(aside_dir)
-        for name in aside_names:
-            os.replace(folder.identities_dir / name, aside_dir / name)
+    for name in aside_names:
+        os.replace(folder.identities_dir / name, aside_dir / name)
     ensure_private_dir(folder.identities_dir)
     for name in sorted(wanted):
-        write_file_atomic(folder.identities_dir / name, (saved.identities_dir / name).read_bytes())
+        write_file_atomic(folder.identities_dir / name, wanted[name])
     fsync_dir(folder.identities_dir)
-    return RestoreResult(chosen, tuple(sorted(wanted)), tuple(aside_names), aside_dir)
+    return RestoreResult(
+        chosen,
+        tuple(sorted(wanted)),
+        tuple(aside_names),
+        aside_dir if aside_dir.exists() else None,
+        previous_db,
+    )

@@ -291,8 +291,18 @@ def _check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
                 hint="Check the path for a typo, or create the parent folder first.",
             )
         return
+    check_node_or_new_folder(dst)
+
+
+def check_node_or_new_folder(dst: NodeFolder) -> None:
+    """An existing target must hold local.sql, or nothing but what a new node would have.
+
+    Catches the folder one level above the node's (``.../spacemesh`` for
+    ``.../spacemesh/node_data``), where a new database would be created beside the real one.
+    """
     if dst.db_path.exists():
         return
+    target = dst.root
     ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS}  # (a crashed run's journal)
     others = sorted(
         p.name for p in target.iterdir() if p.name not in ours and TEMP_MARK not in p.name

@@ -18,11 +18,18 @@ def read_node_id(directory: Path) -> bytes:
     path = directory / METADATA_FILE
     try:
         meta = json.loads(path.read_text())
-        node_id = base64.b64decode(meta["NodeId"], validate=True)
     except FileNotFoundError as exc:
         raise PostDataMismatch(f"{path}: not found; is {directory} a PoST data folder?") from exc
-    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise PostDataMismatch(f"{path}: cannot read NodeId ({exc})") from exc
+    except OSError as exc:
+        raise PostDataMismatch(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise PostDataMismatch(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or "NodeId" not in meta:
+        raise PostDataMismatch(f"{path}: no NodeId field")
+    try:
+        node_id = base64.b64decode(meta["NodeId"], validate=True)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise PostDataMismatch(f"{path}: NodeId is not base64: {meta['NodeId']!r}") from exc
     if len(node_id) != 32:
         raise PostDataMismatch(f"{path}: NodeId is {len(node_id)} bytes, expected 32")
     return node_id

@@ -46,14 +46,15 @@ def test_restore_puts_the_database_back_and_moves_merged_keys_aside(merged) -> N
     result = run("restore", dst.folder.root)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"Restored {dst.folder.root} from {backup}.\n")
-    assert "moved (not deleted) to" in result.stdout and "s1.key, s2.key" in result.stdout
+    assert "were moved, not deleted, to" in result.stdout and "s1.key, s2.key" in result.stdout
+    assert "The database it replaced was kept as" in result.stdout
     assert _counts(dst.folder.db_path) == counts
     with sqlite3.connect(dst.folder.db_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert not check_drift(conn, 9).drifted
     assert sorted(p.name for p in dst.folder.identities_dir.glob("*.key")) == ["d1.key"]
     (aside,) = (dst.folder.root / "backups").glob("displaced-*")
-    assert sorted(p.name for p in aside.iterdir()) == ["s1.key", "s2.key"]
+    assert sorted(p.name for p in aside.iterdir()) == ["local.sql", "s1.key", "s2.key"]
     assert (aside / "s1.key").read_bytes() == (src.folder.identities_dir / "s1.key").read_bytes()
 
 

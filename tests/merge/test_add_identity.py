@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,30 @@ def test_unusable_names(tmp_path: Path, dst: FixtureNode, new_key, name) -> None
 def test_missing_node_folder(tmp_path: Path, new_key) -> None:
     _refused(post_dir(tmp_path / "post", new_key), tmp_path / "nowhere", NotANodeFolder)
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_folder_above_the_node_is_refused(tmp_path: Path, new_key) -> None:
+    real = build_node(tmp_path / "spacemesh" / "node_data", identities=["n1"], prefix="up-")
+    error = _refused(post_dir(tmp_path / "post", new_key), tmp_path / "spacemesh", NotANodeFolder)
+    assert error.hint == f"Did you mean {real.folder.root}?"
+
+
+@pytest.mark.parametrize("version", [None, 2, 99])
+def test_target_database_the_node_cannot_open_is_refused(
+    tmp_path: Path, dst: FixtureNode, new_key, version: int | None
+) -> None:
+    if version is None:
+        dst.folder.db_path.write_bytes(b"junk" * 300)
+    else:
+        with sqlite3.connect(dst.folder.db_path) as conn:
+            conn.execute(f"PRAGMA user_version = {version}")
+    _refused(post_dir(tmp_path / "post", new_key), dst.folder.root, MergetoolError)
+
+
+def test_new_node_folder_with_no_database_yet(tmp_path: Path, new_key) -> None:
+    (tmp_path / "fresh").mkdir()
+    plan = plan_add_identity(post_dir(tmp_path / "post", new_key), tmp_path / "fresh")
+    assert add_identity(plan).parent == tmp_path / "fresh" / "identities"
 
 
 def test_failed_write_leaves_no_partial_key(

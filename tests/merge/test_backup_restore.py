@@ -86,3 +86,45 @@ def test_restore_unknown_backup_lists_available(src: FixtureNode, dst: FixtureNo
 def test_restore_without_backups(dst: FixtureNode) -> None:
     with pytest.raises(RestoreError, match="no backups found"):
         restore(dst.folder.root)
+
+
+def test_restore_keeps_the_database_it_replaces(src: FixtureNode, dst: FixtureNode) -> None:
+    execute(plan_merge(src.folder.root, dst.folder.root))
+    merged_rows = table_rows(dst.folder.db_path)
+    restored = restore(dst.folder.root)
+    assert restored.previous_db == restored.set_aside_dir / "local.sql"
+    assert table_rows(restored.previous_db) == merged_rows
+    assert restored.previous_db.stat().st_mode & 0o777 == 0o600
+
+
+def test_restore_sets_aside_a_key_whose_content_changed(src: FixtureNode, dst: FixtureNode) -> None:
+    execute(plan_merge(src.folder.root, dst.folder.root))
+    mine = dst.folder.identities_dir / "d1.key"
+    other = src.folder.identities_dir / "s1.key"
+    mine.unlink()
+    mine.write_bytes(other.read_bytes())  # d1.key now holds another identity's private key
+    restored = restore(dst.folder.root)
+    assert "d1.key" in restored.keys_set_aside
+    assert (restored.set_aside_dir / "d1.key").read_bytes() == other.read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["empty-db", "junk-db", "bad-key", "drift"])
+def test_restore_refuses_a_damaged_backup_and_changes_nothing(
+    src: FixtureNode, dst: FixtureNode, damage: str
+) -> None:
+    result = execute(plan_merge(src.folder.root, dst.folder.root))
+    backup = result.backup_dir
+    if damage == "empty-db":
+        (backup / "local.sql").write_bytes(b"")
+    elif damage == "junk-db":
+        (backup / "local.sql").write_bytes(b"not a database" * 100)
+    elif damage == "bad-key":
+        (backup / "identities" / "d1.key").write_text("00" * 10)
+    else:
+        with sqlite3.connect(backup / "local.sql") as conn:
+            conn.execute("CREATE TABLE extra (x)")
+    before = tree_state(dst.folder.root)
+    with pytest.raises(RestoreError) as info:
+        restore(dst.folder.root)
+    assert "Nothing was changed" in str(info.value)
+    assert tree_state(dst.folder.root) == before

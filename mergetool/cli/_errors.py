@@ -23,22 +23,44 @@ def _wants(ctx: click.Context, name: str) -> bool:
     return False
 
 
+def _as_error(exc: BaseException) -> MergetoolError | None:
+    """What the user is told: our own errors, and the system's about a named file (a full
+    disk, a name too long, a read-only mount are facts about the machine, not bugs)."""
+    if isinstance(exc, MergetoolError):
+        return exc
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return MergetoolError(f"{where}{exc.strerror}")
+    return None
+
+
 def _report(ctx: click.Context, exc: BaseException, *, exit_code: int) -> None:
     if _wants(ctx, "traceback"):
         traceback.print_exception(exc, file=sys.stderr)
-    if isinstance(exc, MergetoolError) and _wants(ctx, "as_json"):
-        click.echo(json.dumps(exc.to_dict(), indent=2, sort_keys=True))
-    message = (
-        str(exc) if isinstance(exc, MergetoolError) else f"unexpected {type(exc).__name__}: {exc}"
-    )
+    error = _as_error(exc)
+    if error is not None and _wants(ctx, "as_json"):
+        click.echo(json.dumps(error.to_dict(), indent=2, sort_keys=True))
+    message = str(error) if error is not None else f"unexpected {type(exc).__name__}: {exc}"
     click.echo(f"Error: {message}", err=True)
-    if not isinstance(exc, MergetoolError) and not _wants(ctx, "traceback"):
+    if error is None and not _wants(ctx, "traceback"):
         click.echo("This is a bug in mergetool; re-run with --traceback and report it.", err=True)
     ctx.exit(exit_code)
 
 
 class MergetoolCommand(click.Command):
     """A click command whose failures are rendered without a traceback."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # With --json, a usage error is also a JSON document on stdout (click still prints
+        # its usage message on stderr and exits 2).
+        as_json = "--json" in args  # (click consumes ``args`` while parsing)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if as_json:
+                doc = {"error": "UsageError", "message": exc.format_message(), "hint": None}
+                click.echo(json.dumps(doc, indent=2, sort_keys=True))
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -53,6 +53,21 @@ def _check_report_path(report: Path, source: Path, target: Path) -> None:
         ) from exc
 
 
+def _refusal(
+    source: Path, target: Path, dry_run: bool, exc: Any, *, status: str = "refused"
+) -> dict[str, Any]:
+    from mergetool.merge.model import REPORT_FORMAT_VERSION
+
+    return {
+        "format": REPORT_FORMAT_VERSION,
+        "source": str(source),
+        "target": str(target),
+        "dry_run": dry_run,
+        "status": status,
+        **exc.to_dict(),
+    }
+
+
 def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     """Write the report; after a merge a failure must not hide that the merge is done, so it
     is returned (for a warning) rather than raised."""
@@ -128,9 +143,18 @@ def merge_cmd(
 
     if report is not None:
         _check_report_path(report, source, target)
-    plan = plan_merge(
-        source, target, adopt_supervised=adopt_supervised, backup=not no_backup, post_data=post_data
-    )
+    try:
+        plan = plan_merge(
+            source,
+            target,
+            adopt_supervised=adopt_supervised,
+            backup=not no_backup,
+            post_data=post_data,
+        )
+    except MergetoolError as exc:
+        if report:  # a refusal is an outcome too: scripts read the report, not stderr
+            _write_report(report, _refusal(source, target, dry_run, exc))
+        raise
     if dry_run:
         data = {**plan.to_dict(), "dry_run": True}
         if report and (problem := _write_report(report, data)):
@@ -143,8 +167,13 @@ def merge_cmd(
         return
     if not as_json:
         click.echo(render_plan(plan))
-    with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
-        result = execute(plan, progress=progress)
+    try:
+        with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
+            result = execute(plan, progress=progress)
+    except MergetoolError as exc:
+        if report:
+            _write_report(report, _refusal(source, target, dry_run, exc, status="failed"))
+        raise
     data = {**result.to_dict(), "dry_run": False}
     problem = _write_report(report, data) if report else None
     if problem:

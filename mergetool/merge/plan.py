@@ -203,6 +203,7 @@ def _identity_rows(
 
 def _warnings(
     src: NodeState,
+    dst: NodeState,
     dst_keys: list[KeyEntry],
     keys: tuple[KeyInstall, ...],
     keyed: dict[bytes, str],
@@ -242,6 +243,14 @@ def _warnings(
             Finding(
                 "source_pending_wal",
                 f"{src.folder.wal_path} holds data not yet checkpointed; it is read (not modified)",
+            )
+        )
+    if dst.pending_wal:
+        found.append(
+            Finding(
+                "target_pending_wal",
+                f"{dst.folder.wal_path} holds data not yet checkpointed; the merge keeps it "
+                "(the backup includes it; the merge checkpoints it into local.sql)",
             )
         )
     found += [
@@ -367,7 +376,7 @@ def plan_merge(
     keys = tuple(
         KeyInstall(k.entry.file.path, k.target_name, k.key.node_id_hex, k.adopted) for k in chosen
     )
-    warnings = _warnings(src, dst_keys, keys, keyed, already)
+    warnings = _warnings(src, dst, dst_keys, keys, keyed, already)
     merged_ids = {e.key.node_id: e.file.name for e in dst_keys if e.key is not None}
     links, post_warnings = link_post_data(post_data, {**merged_ids, **keyed})
     return MergePlan(

@@ -549,3 +549,40 @@ def test_report_path_that_would_destroy_something_is_refused_first(
         assert message in result.stderr and "Traceback" not in result.stderr
     assert (tree(src.folder.root), tree(dst.folder.root)) == before
     assert Path("/dev/null").is_char_device()
+
+
+def test_usage_error_with_json_is_json_on_stdout(src: FixtureNode) -> None:
+    result = merge("--json", "-f", src.folder.root)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": "UsageError",
+        "message": "Missing option '--to' / '-t'.",
+        "hint": None,
+    }
+
+
+def test_refused_merge_still_writes_its_report(node_factory, tmp_path: Path) -> None:
+    src = node_factory("src", identities=["same"], prefix="rr-s-")
+    dst = node_factory("dst", identities=["same"], prefix="rr-d-")
+    report = tmp_path / "report.json"
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
+    assert result.exit_code == 1
+    data = json.loads(report.read_text())
+    assert data["status"] == "refused" and data["error"] == "NameCollision"
+    assert data["message"].startswith("identity file same.key already exists")
+    assert data["dry_run"] is False and data["format"] == 1
+
+
+def test_system_errors_are_messages_not_bugs(
+    src: FixtureNode, dst: FixtureNode, monkeypatch
+) -> None:
+    import mergetool.merge as merge_module
+
+    def full(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(dst.folder.db_path))
+
+    monkeypatch.setattr(merge_module, "plan_merge", full)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {dst.folder.db_path}: Read-only file system\n"
+    assert json.loads(result.stdout)["message"] == f"{dst.folder.db_path}: Read-only file system"

@@ -147,6 +147,17 @@ def test_u64_values_are_copied_bit_exact(src: FixtureNode, dst: FixtureNode) -> 
         assert stored[0] < 0 and u64_from_sql(stored[0]) >= 1 << 63
 
 
+def test_target_rows_only_in_wal_are_kept_and_warned_about(
+    tmp_path: Path, src: FixtureNode
+) -> None:
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="tw-", wal_identities=["w1"])
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    assert "target_pending_wal" in [w.code for w in plan.warnings]
+    execute(plan)
+    assert rows_of(dst.folder.db_path, dst.identities["w1.key"])
+    _assert_has_source(dst.folder.root, src)
+
+
 # --- the source is read only ------------------------------------------------------------------
 
 

@@ -201,6 +201,15 @@ def _identity_rows(
     return identities, totals
 
 
+def _key_like_names(folder: NodeFolder) -> list[str]:
+    """Files that look like keys the node will not load (``a.KEY``, ``a.Key``)."""
+    try:
+        names = [p.name for p in folder.identities_dir.iterdir()]
+    except OSError:
+        return []
+    return sorted(n for n in names if n.lower().endswith(".key") and not n.endswith(".key"))
+
+
 def _warnings(
     src: NodeState,
     dst: NodeState,
@@ -245,6 +254,14 @@ def _warnings(
                 f"{src.folder.wal_path} holds data not yet checkpointed; it is read (not modified)",
             )
         )
+    found += [
+        Finding(
+            "ignored_key_like_file",
+            f"{src.folder.identities_dir / name} is ignored by the node and by this merge "
+            "(only names ending in lower-case .key are identities)",
+        )
+        for name in _key_like_names(src.folder)
+    ]
     if dst.pending_wal:
         found.append(
             Finding(

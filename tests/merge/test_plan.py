@@ -356,3 +356,14 @@ def test_target_non_key_files_and_folders_are_ignored(src: FixtureNode, dst: Fix
     (src.folder.identities_dir / "notes.txt").write_text("hello")
     plan = plan_merge(src.folder.root, dst.folder.root)
     assert [k.target_name for k in plan.keys] == ["s1.key", "s2.key"]
+
+
+def test_key_with_an_upper_case_suffix_is_named_in_a_warning(
+    tmp_path: Path, dst: FixtureNode
+) -> None:
+    src = build_node(tmp_path / "src", identities=["s1", "s2"], prefix="uc-")
+    (src.folder.identities_dir / "s2.key").rename(src.folder.identities_dir / "s2.KEY")
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    (warning,) = [w for w in plan.warnings if w.code == "ignored_key_like_file"]
+    assert str(src.folder.identities_dir / "s2.KEY") in warning.message
+    assert [k.target_name for k in plan.keys] == ["s1.key"]

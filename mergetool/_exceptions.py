@@ -280,8 +280,13 @@ class DataVerificationFailed(PostError):
     def __init__(self, report: dict[str, object]) -> None:
         files = [f for f in report["files"] if f["bad"]]  # type: ignore[attr-defined]
         where = "; ".join(
-            f"{f['file']}: {f['bad']} bad, first at byte offsets "
-            + ", ".join(str(o) for o in f["first_bad_offsets"])
+            f"{f['file']}: {f['bad']} bad"
+            + (f" ({f['problem']})" if f.get("problem") else "")
+            + (
+                ", first at byte offsets " + ", ".join(str(o) for o in f["first_bad_offsets"])
+                if f["first_bad_offsets"] and f.get("problem") != "missing"
+                else ""
+            )
             for f in files
         )
         super().__init__(

@@ -15,6 +15,7 @@ METADATA_FILE = "postdata_metadata.json"
 #: Where postcli leaves the identity it created for the data.
 IDENTITY_FILE = "identity.key"
 LABEL_SIZE = 16
+MAX_FILES = 1 << 24  # more postdata_N.bin files than this means the metadata is wrong
 _KNOWN_FIELDS = (
     "NodeId",
     "CommitmentAtxId",
@@ -134,6 +135,17 @@ def read_metadata(directory: Path) -> PostMetadata:
     )
     if meta.max_file_size < LABEL_SIZE or meta.max_file_size % LABEL_SIZE:
         raise MetadataError(f"{path}: MaxFileSize {meta.max_file_size} is not a multiple of 16")
+    for name, value, top in (
+        ("NumUnits", meta.num_units, (1 << 32) - 1),  # u32 in the node
+        ("LabelsPerUnit", meta.labels_per_unit, (1 << 64) - 1),
+    ):
+        if not 1 <= value <= top:
+            raise MetadataError(f"{path}: {name} must be between 1 and {top}, got {value}")
+    if meta.num_files > MAX_FILES:
+        raise MetadataError(
+            f"{path}: NumUnits x LabelsPerUnit / (MaxFileSize / 16) gives {meta.num_files} "
+            f"data files (more than {MAX_FILES}); the metadata is not plausible"
+        )
     return meta
 
 

@@ -13,14 +13,24 @@ from mergetool.post.progress import Progress
 FIRST_OFFSETS = 10  # byte offsets reported per file
 
 
+#: Labels sampled per step: the sample of a window is drawn, checked and dropped, so memory
+#: does not grow with the file (a 4 GiB file holds 2^28 labels).
+WINDOW = 1 << 20
+
+
 @dataclass(frozen=True)
 class FileReport:
-    """Sampled labels of one data file and the byte offsets of the first bad ones."""
+    """Sampled labels of one data file and the byte offsets of the first bad ones.
+
+    ``problem`` says why labels could not all be read: ``missing``, ``truncated: X of Y
+    bytes``, or ``not initialized yet`` (past the metadata's LastPosition; not counted bad).
+    """
 
     index: int
     checked: int
     bad: int
     first_bad_offsets: tuple[int, ...]
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,18 +52,43 @@ class VerifyDataReport:
     def ok(self) -> bool:
         return self.bad == 0
 
+    @property
+    def not_initialized(self) -> tuple[int, ...]:
+        return tuple(f.index for f in self.files if f.problem == NOT_INITIALIZED)
+
     def to_json(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "checked": self.checked,
             "bad": self.bad,
             "backend": self.backend,
+            "not_initialized": [data_file_name(i) for i in self.not_initialized],
             "files": [
                 {"file": data_file_name(f.index), "checked": f.checked, "bad": f.bad,
-                 "first_bad_offsets": list(f.first_bad_offsets)}
+                 "first_bad_offsets": list(f.first_bad_offsets), "problem": f.problem}
                 for f in self.files
             ],
         }  # fmt: skip
+
+
+NOT_INITIALIZED = "not initialized yet"
+
+
+def _sample_size(count: int, fraction: float) -> int:
+    return min(count, max(1, round(count * fraction / 100)))
+
+
+def _windows(count: int, fraction: float) -> list[tuple[int, int, int]]:
+    """``(start, length, picks)`` per window of a file holding ``count`` labels."""
+    total = _sample_size(count, fraction)
+    out, given = [], 0
+    for start in range(0, count, WINDOW):
+        length = min(WINDOW, count - start)
+        # Picks proportional to the window, rounded so that the file's total is exact.
+        upto = round(total * (start + length) / count)
+        out.append((start, length, upto - given))
+        given = upto
+    return out
 
 
 def verify_data(
@@ -69,58 +104,93 @@ def verify_data(
     backend: str = "numpy",
     device: str | None = None,
 ) -> VerifyDataReport:
-    """Sample ``fraction`` percent of the labels of files ``from_file .. to_file`` (inclusive)."""
+    """Sample ``fraction`` percent of the labels of files ``from_file .. to_file`` (inclusive).
+
+    Every sampled label is recomputed and compared with the stored one. A missing file, or
+    the part of a file past its end, counts as bad without computing anything; files the
+    metadata says are not initialized yet are reported as such and not counted bad.
+    """
+    import math
+
     import numpy as np
 
     from mergetool.post.backends import get_backend
     from mergetool.post.labels import commitment
 
-    if not 0 < fraction <= 100:
+    if not (math.isfinite(fraction) and 0 < fraction <= 100):
         raise InvalidParameters(f"fraction must be in (0, 100] percent, got {fraction}")
+    if seed is not None and seed < 0:
+        raise InvalidParameters(f"seed must be a non-negative integer, got {seed}")
     directory = Path(directory)
     meta = read_metadata(directory)
     last = meta.num_files - 1 if to_file is None else to_file
-    if not 0 <= from_file <= last < meta.num_files:
+    if from_file > last:
+        raise InvalidParameters(f"--from-file {from_file} is after --to-file {last}")
+    if last >= meta.num_files:
         raise InvalidParameters(
-            f"file range {from_file} .. {last} is outside 0 .. {meta.num_files - 1}"
+            f"file {last} does not exist: the data has files 0 .. {meta.num_files - 1}"
         )
     rng = np.random.default_rng(seed)
     impl = get_backend(backend, device, memory_budget=memory_budget)
     key = commitment(meta.node_id, meta.commitment_atx_id)
-    plans = []
-    for index in range(from_file, last + 1):
-        first, count = meta.file_labels(index)
-        take = min(count, max(1, round(count * fraction / 100)))
-        plans.append((index, first, np.sort(rng.choice(count, size=take, replace=False))))
-    total = sum(len(picks) for _, _, picks in plans)
+    done_labels = meta.last_position
+    files = range(from_file, last + 1)
+    total = sum(_sample_size(meta.file_labels(i)[1], fraction) for i in files)
     step = impl.batch_size(scrypt_n)
     done = 0
     reports = []
-    for index, first, picks in plans:
+    for index in files:
+        first, count = meta.file_labels(index)
         path = directory / data_file_name(index)
-        try:
-            size = path.stat().st_size if path.exists() else 0
-            # A missing or empty file cannot be mapped; all of its labels count as bad.
-            stored = np.memmap(path, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)
-        except (OSError, ValueError) as exc:
-            raise PostError(f"cannot read {path}: {exc}") from exc
-        have = len(stored) // LABEL_SIZE
-        rows = stored[: have * LABEL_SIZE].reshape(have, LABEL_SIZE)
-        bad_positions: list[int] = []
-        for lo in range(0, len(picks), step):
-            part = picks[lo : lo + step]
-            expected = impl.compute_labels_at(key, part + first, scrypt_n, False)
-            present = part[part < have]
-            got = np.zeros((len(part), LABEL_SIZE), dtype=np.uint8)
-            got[: len(present)] = rows[present]
-            differs = np.any(got != expected, axis=1) | (part >= have)
-            bad_positions.extend(part[differs].tolist())
-            done += len(part)
+        take = _sample_size(count, fraction)
+        if done_labels is not None and first + count > done_labels:  # init still running
+            reports.append(FileReport(index, 0, 0, (), NOT_INITIALIZED))
+            done += take
             if progress:
                 progress(done, total)
+            continue
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            reports.append(FileReport(index, take, take, (), "missing"))
+            done += take
+            continue
+        except OSError as exc:
+            raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        have = min(count, size // LABEL_SIZE)
+        problem = None
+        if size < count * LABEL_SIZE:
+            problem = f"truncated: {size} of {count * LABEL_SIZE} bytes"
+        try:
+            stored = np.memmap(path, dtype=np.uint8, mode="r") if have else None
+        except (OSError, ValueError) as exc:
+            raise PostError(f"cannot read {path}: {exc}") from exc
+        rows = stored[: have * LABEL_SIZE].reshape(have, LABEL_SIZE) if stored is not None else None
+        bad_positions: list[int] = []
+        bad = 0
+        for start, length, picks in _windows(count, fraction):
+            chosen = start + np.sort(rng.choice(length, size=picks, replace=False))
+            missing = chosen[chosen >= have]  # past the end of the file: bad, not computed
+            present = chosen[chosen < have]
+            for lo in range(0, len(present), step):
+                part = present[lo : lo + step]
+                expected = impl.compute_labels_at(key, part + first, scrypt_n, False)
+                assert rows is not None
+                differs = np.any(rows[part] != expected, axis=1)
+                wrong = part[differs]
+                bad += len(wrong)
+                if len(bad_positions) < FIRST_OFFSETS:
+                    bad_positions.extend(wrong[: FIRST_OFFSETS - len(bad_positions)].tolist())
+                done += len(part)
+                if progress:
+                    progress(done, total)
+            bad += len(missing)
+            if len(bad_positions) < FIRST_OFFSETS:
+                bad_positions.extend(missing[: FIRST_OFFSETS - len(bad_positions)].tolist())
+            done += len(missing)
         del stored, rows
         reports.append(
-            FileReport(index, len(picks), len(bad_positions),
-                       tuple(p * LABEL_SIZE for p in bad_positions[:FIRST_OFFSETS]))
+            FileReport(index, take, bad,
+                       tuple(p * LABEL_SIZE for p in bad_positions[:FIRST_OFFSETS]), problem)
         )  # fmt: skip
     return VerifyDataReport(tuple(reports), impl.name)

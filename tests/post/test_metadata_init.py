@@ -36,6 +36,10 @@ def test_metadata_json_is_post_rs_shaped(tmp_path: Path) -> None:
         ({"NodeId": "not base64!"}, "NodeId is not base64"),
         ({"NodeId": "AQID"}, "NodeId must decode to 32 bytes, got 3"),
         ({"NumUnits": -1}, "NumUnits must be a non-negative integer, got -1"),
+        ({"NumUnits": 0}, "NumUnits must be between 1 and 4294967295, got 0"),
+        ({"NumUnits": 2**70}, "NumUnits must be between 1 and 4294967295"),
+        ({"LabelsPerUnit": 0}, "LabelsPerUnit must be between 1 and"),
+        ({"LabelsPerUnit": 2**40, "MaxFileSize": 16}, "data files.*the metadata is not plausible"),
         ({"MaxFileSize": 100}, "MaxFileSize 100 is not a multiple of 16"),
     ],
 )

@@ -10,10 +10,16 @@ import numpy as np
 import pytest
 from post_helpers import ATX_ID, CHALLENGE, NODE_ID, DataSet, build, make_params
 
-from mergetool._exceptions import InvalidProof, ProvingFailed
+from mergetool._exceptions import (
+    DataVerificationFailed,
+    InvalidParameters,
+    InvalidProof,
+    ProvingFailed,
+)
 from mergetool.post.compression import index_bits, pack_indices, unpack_indices
 from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
-from mergetool.post.pos_verification import verify_data
+from mergetool.post.metadata import read_metadata, write_metadata
+from mergetool.post.pos_verification import WINDOW, _sample_size, _windows, verify_data
 from mergetool.post.pow import pow_is_valid
 from mergetool.post.prove import Proof, generate_proof
 from mergetool.post.scan import group_cipher, lazy_passes
@@ -263,6 +269,61 @@ def test_missing_file_stops_proving(dataset: DataSet, tmp_path: Path) -> None:
 def test_verify_data_file_range(dataset: DataSet) -> None:
     report = verify_data(dataset.directory, fraction=25, scrypt_n=2, from_file=1, to_file=2)
     assert [f.index for f in report.files] == [1, 2] and report.checked == 64 and report.ok
+
+
+def test_verify_data_names_missing_and_truncated_files(dataset: DataSet, tmp_path: Path) -> None:
+    shutil.copytree(dataset.directory, tmp_path / "d")
+    (tmp_path / "d" / "postdata_1.bin").unlink()
+    short = tmp_path / "d" / "postdata_2.bin"
+    short.write_bytes(short.read_bytes()[:1000])  # 62 whole labels of 128
+    report = verify_data(tmp_path / "d", fraction=100, scrypt_n=2)
+    files = {f.index: f for f in report.files}
+    assert (files[1].problem, files[1].bad, files[1].checked) == ("missing", 128, 128)
+    assert files[2].problem == "truncated: 1000 of 2048 bytes"
+    assert files[2].bad == 128 - 62 and files[2].first_bad_offsets[0] == 62 * 16
+    assert files[0].problem is None and files[0].bad == 0
+    with pytest.raises(DataVerificationFailed) as info:
+        raise DataVerificationFailed(report.to_json())
+    assert "postdata_1.bin: 128 bad (missing)" in info.value.message
+    assert "postdata_2.bin: 66 bad (truncated: 1000 of 2048 bytes), first at byte offsets 992" in (
+        info.value.message
+    )
+
+
+def test_verify_data_skips_files_an_interrupted_init_has_not_written(
+    dataset: DataSet, tmp_path: Path
+) -> None:
+    shutil.copytree(dataset.directory, tmp_path / "d")
+    meta = read_metadata(tmp_path / "d")
+    write_metadata(tmp_path / "d", meta.with_progress(meta.nonce, 256))  # files 0 and 1 done
+    (tmp_path / "d" / "postdata_3.bin").unlink()
+    report = verify_data(tmp_path / "d", fraction=100, scrypt_n=2)
+    assert report.ok and report.checked == 256
+    assert report.not_initialized == (2, 3)
+
+
+@pytest.mark.parametrize("count", [1, 7, 1000, (1 << 20) + 5, 3 << 20])
+@pytest.mark.parametrize("fraction", [0.001, 10, 33.3, 100])
+def test_sample_windows_add_up_to_the_fraction(count: int, fraction: float) -> None:
+    windows = _windows(count, fraction)
+    assert sum(w[2] for w in windows) == _sample_size(count, fraction)
+    assert all(0 <= picks <= length <= WINDOW for _, length, picks in windows)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"from_file": 2, "to_file": 1}, "--from-file 2 is after --to-file 1"),
+        ({"to_file": 9}, "file 9 does not exist: the data has files 0 .. 3"),
+        ({"fraction": float("nan")}, "fraction must be in (0, 100]"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+    ],
+)
+def test_verify_data_bad_arguments(dataset: DataSet, kwargs: dict, message: str) -> None:
+    args = {"fraction": 10.0, "scrypt_n": 2, **kwargs}
+    with pytest.raises(InvalidParameters) as info:
+        verify_data(dataset.directory, **args)
+    assert message in info.value.message
 
 
 def test_atx_id_is_part_of_the_labels(dataset: DataSet, proof: Proof) -> None:

@@ -130,7 +130,9 @@ def verify(
 @click.option(
     "--to-file", type=click.IntRange(min=0), help="Last file to check (inclusive) [last]."
 )
-@click.option("--seed", type=int, help="Random seed for the sample (reproducible runs).")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="Random seed for the sample (reproducible runs)."
+)
 @backend_options
 @preset_option
 @json_option
@@ -162,5 +164,12 @@ def verify_data(
         raise DataVerificationFailed(report.to_json())
     if as_json:
         echo_json(report.to_json())
-    else:
-        click.echo(f"OK: {report.checked} sampled labels in {len(report.files)} file(s) match.")
+        return
+    checked = len(report.files) - len(report.not_initialized)
+    click.echo(f"OK: {report.checked} sampled labels in {checked} file(s) match.")
+    if report.not_initialized:
+        first, last = report.not_initialized[0], report.not_initialized[-1]
+        click.echo(
+            f"Not initialized yet (past the metadata's LastPosition), not checked: "
+            f"postdata_{first}.bin .. postdata_{last}.bin"
+        )

@@ -19,7 +19,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── MergeFailed                            writing failed; the target was left unchanged
     ├── RestoreError                           a backup could not be put back
     └── PostError                              PoST data, parameters, proofs
-        ├── InvalidParameters
+        ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
         ├── BackendUnavailable
         │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown --device
@@ -207,7 +207,9 @@ class PostError(MergetoolError):
 
 
 class InvalidParameters(PostError):
-    pass
+    """A value given by the caller is out of range or inconsistent (bad usage: exit 2)."""
+
+    exit_code = 2
 
 
 class MetadataError(PostError):

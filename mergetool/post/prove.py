@@ -44,18 +44,22 @@ class Proof:
         """Parse proof JSON; anything malformed raises InvalidProof("malformed proof")."""
         try:
             doc = json.loads(text)
+        except UnicodeDecodeError as exc:
+            raise InvalidProof("malformed proof", detail="not JSON (not UTF-8 text)") from exc
         except ValueError as exc:
             raise InvalidProof("malformed proof", detail=f"not JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise InvalidProof("malformed proof", detail="not JSON (nested too deeply)") from exc
         if not isinstance(doc, dict):
             raise InvalidProof("malformed proof", detail="expected a JSON object")
         for name in ("nonce", "indices", "pow"):
             if name not in doc:
                 raise InvalidProof("malformed proof", detail=f"missing field {name!r}")
         nonce, pow_value, indices = doc["nonce"], doc["pow"], doc["indices"]
-        for name, value in (("nonce", nonce), ("pow", pow_value)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        for name, value, bits in (("nonce", nonce, 32), ("pow", pow_value, 64)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << bits:
                 raise InvalidProof(
-                    "malformed proof", detail=f"{name} must be a non-negative integer"
+                    "malformed proof", detail=f"{name} must be an integer in 0 .. 2^{bits}-1"
                 )
         if not isinstance(indices, str):
             raise InvalidProof("malformed proof", detail="indices must be a base64 string")

@@ -94,7 +94,7 @@ def test_init_refuses_other_parameters(data: Path) -> None:
 
 def test_init_units_below_mainnet_minimum(tmp_path: Path) -> None:
     result = run("init", "--dir", str(tmp_path), "--commitment-atx", ATX, "--num-units", "1")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad argument value, like click's own usage errors
     assert result.stderr == "Error: num_units 1 is outside [4, 4294967295]\n"
 
 
@@ -254,3 +254,56 @@ def test_profile_says_it_drops_the_cache(tmp_path: Path) -> None:
     result = run("profile", "--data-size", str(1 / 1024), "--duration", "0.01", "--nonces", "16")
     assert result.exit_code == 0
     assert "posix_fadvise DONTNEED" in result.stderr or "Cannot drop cached pages" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--min-units", "5", "--max-units", "1"], "--min-units 5 is above --max-units 1"),
+        (["--scrypt-n", "3"], "scrypt N must be a power of two"),
+        (["--k3", "9"], "--k3 9 is above --k2 8"),
+        (["--pow-difficulty", "00" * 32], "--pow-difficulty is zero"),
+        (["--mode", "one", "--index", "8"], "index position 8 is outside 0 .. 7"),
+    ],
+)
+def test_verify_bad_arguments_exit_2_not_invalid(
+    proof: dict[str, object], extra: list[str], message: str
+) -> None:
+    result = verify(json.dumps(proof), *extra)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+def test_verify_non_utf8_proof_file_is_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "proof.json"
+    path.write_bytes(bytes(range(128, 256)))
+    result = run(
+        "verify", "--proof", str(path), "--node-id", NODE, "--commitment-atx", ATX, "--challenge",
+        CHALLENGE, "--num-units", "2", "--preset", "test", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["reason"] == "malformed proof"
+    assert "not JSON (not UTF-8 text)" in result.stderr
+
+
+def test_verify_with_stdin_closed_is_a_clear_error() -> None:
+    import subprocess
+    import sys
+
+    args = [
+        "post", "verify", "--proof", "-", "--node-id", NODE, "--commitment-atx", ATX,
+        "--challenge", CHALLENGE, "--num-units", "2", "--preset", "test",
+    ]  # fmt: skip
+    start = "from mergetool.cli.main import main; sys.argv = ['mergetool', *sys.argv[1:]]; main()"
+    empty = subprocess.run(
+        [sys.executable, "-c", f"import sys; {start}", *args],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    )  # fmt: skip
+    assert empty.returncode == 1, empty.stderr
+    assert empty.stderr.startswith("Error: invalid proof: malformed proof: not JSON")
+    closed = subprocess.run(
+        [sys.executable, "-c", f"import os, sys; os.close(0); sys.stdin = None; {start}", *args],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert closed.returncode == 2 and "Traceback" not in closed.stderr
+    assert "--proof -: standard input is closed" in closed.stderr

@@ -60,7 +60,26 @@ def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def network_params(preset_name: str, **overrides: Any) -> Any:
-    return replace(preset(preset_name), **{k: v for k, v in overrides.items() if v is not None})
+    """The preset with the options given on the command line, checked for consistency."""
+    from mergetool._exceptions import InvalidParameters
+    from mergetool.post.scrypt import check_n
+
+    params = replace(
+        preset(preset_name), **{k: v for k, v in overrides.items() if v is not None}
+    )
+    if params.min_num_units > params.max_num_units:
+        raise InvalidParameters(
+            f"--min-units {params.min_num_units} is above --max-units {params.max_num_units}"
+        )
+    if params.k3 > params.k2:
+        raise InvalidParameters(f"--k3 {params.k3} is above --k2 {params.k2}")
+    if not any(params.pow_difficulty):
+        raise InvalidParameters(
+            "--pow-difficulty is zero: no proof of work can be below it",
+            hint="The mainnet value is 000dfb23b0979b4b followed by 24 zero bytes.",
+        )
+    check_n(params.scrypt_n)
+    return params
 
 
 def progress_for(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,11 +19,30 @@ from mergetool.cli.post._options import (
 )
 
 
+def _read_proof(name: str, error: type[Exception]) -> bytes:
+    """The bytes of the proof file, or of standard input for ``-``."""
+    import sys
+
+    if name == "-":
+        if sys.stdin is None or not hasattr(sys.stdin, "buffer"):
+            raise error("--proof -: standard input is closed; give the proof file instead")
+        stream = sys.stdin.buffer
+        try:
+            return stream.read()
+        except OSError as exc:
+            raise error(f"--proof -: cannot read standard input ({exc.strerror or exc})") from exc
+    try:
+        with open(name, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise error(f"{name}: cannot read the proof ({exc.strerror or exc})") from exc
+
+
 @click.command(cls=MergetoolCommand)
 @click.option(
     "--proof",
     "proof_file",
-    type=click.File("r"),
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
     required=True,
     help="Proof JSON file, or - for stdin.",
 )
@@ -61,7 +79,7 @@ from mergetool.cli.post._options import (
 @preset_option
 @json_option
 def verify(
-    proof_file: Any,
+    proof_file: str,
     node_id: bytes,
     commitment_atx: bytes,
     challenge: bytes,
@@ -85,6 +103,7 @@ def verify(
     """Verify a proof like the node does; exit 0 when valid, 1 with the reason when not."""
     import os
 
+    from mergetool._exceptions import InvalidParameters
     from mergetool.post.backends import get_backend
     from mergetool.post.prove import Proof
     from mergetool.post.verification import VerifyMode, verify_proof
@@ -93,7 +112,7 @@ def verify(
         preset, labels_per_unit=labels_per_unit, k1=k1, k2=k2, k3=k3, pow_difficulty=pow_difficulty,
         scrypt_n=scrypt_n, min_num_units=min_units, max_num_units=max_units,
     )  # fmt: skip
-    proof = Proof.from_json(proof_file.read())
+    proof = Proof.from_json(_read_proof(proof_file, InvalidParameters))
     labels = get_backend(backend, device)
     kind = {"k3": "subset", "all": "all", "one": "one"}[mode]
     verify_proof(

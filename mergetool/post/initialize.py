@@ -158,6 +158,7 @@ def initialize(
     from mergetool.post.labels import commitment, compute_labels_with
 
     impl = get_backend(backend, device, memory_budget=memory_budget)
+    step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do: before any write
     meta = plan.metadata
     key = commitment(meta.node_id, meta.commitment_atx_id)
     search = plan.vrf_difficulty is not None
@@ -176,7 +177,7 @@ def initialize(
         path = plan.directory / data_file_name(task.index)
         try:
             with open(path, "wb") as out:
-                for lo, n in _batches(impl.batch_size(plan.scrypt_n), task.count):
+                for lo, n in _batches(step, task.count):
                     first = task.first_label + lo
                     if plan.vrf_difficulty is not None:
                         # The running difficulty: the configured one, then the best so far.

@@ -13,6 +13,8 @@ from mergetool._exceptions import InvalidParameters, PostError
 from mergetool.post.progress import Progress
 
 GIB = 1 << 30
+MAX_PROFILE_GIB = 1 << 16
+MAX_PROFILE_SECONDS = 7 * 24 * 3600
 _CHUNK = 16 << 20  # write size when creating the throw-away data
 
 
@@ -80,14 +82,24 @@ def profile(
     Runs the very code ``prove`` runs (same chunking, same worker processes for ``threads``)
     over a throw-away data file, at mainnet-like odds so that no nonce ever wins.
     """
+    import math
+
     from mergetool.post.difficulty import proving_difficulty
     from mergetool.post.metadata import PostMetadata
     from mergetool.post.scan import PassRunner, check_nonces
 
     check_nonces(nonces)
+    if not (math.isfinite(data_size_gib) and 0 < data_size_gib <= MAX_PROFILE_GIB):
+        raise InvalidParameters(
+            f"data size must be a number of GiB in (0, {MAX_PROFILE_GIB}], got {data_size_gib}"
+        )
+    if not (math.isfinite(duration) and 0 < duration <= MAX_PROFILE_SECONDS):
+        raise InvalidParameters(
+            f"duration must be a number of seconds in (0, {MAX_PROFILE_SECONDS}], got {duration}"
+        )
     size = int(data_size_gib * GIB) // 16 * 16
-    if size <= 0 or duration <= 0:
-        raise InvalidParameters("data size and duration must be positive")
+    if size <= 0:
+        raise InvalidParameters(f"data size {data_size_gib} GiB is less than one label")
     drop = not keep_cache and can_drop_cache()
     hard = proving_difficulty(4 << 32, 26)  # msb 0, rare lazy checks, as on mainnet
     pows = dict.fromkeys(range(nonces // 16), 0)

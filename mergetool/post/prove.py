@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mergetool._exceptions import InvalidProof, ProvingFailed
+from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import read_metadata
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress
@@ -95,6 +95,11 @@ def generate_proof(
     directory = Path(directory)
     meta = read_metadata(directory)
     difficulty = proving_difficulty(meta.num_labels, k1)
+    if k2 > meta.num_labels:
+        raise InvalidParameters(
+            f"k2 = {k2} is more than the {meta.num_labels} labels of the data: no nonce can "
+            "collect that many"
+        )
     target = scaled_pow_target(pow_difficulty, meta.num_units)
     check_files(directory, meta)
     threads = max(1, threads)

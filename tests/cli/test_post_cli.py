@@ -264,6 +264,8 @@ def test_profile_says_it_drops_the_cache(tmp_path: Path) -> None:
         (["--k3", "9"], "--k3 9 is above --k2 8"),
         (["--pow-difficulty", "00" * 32], "--pow-difficulty is zero"),
         (["--mode", "one", "--index", "8"], "index position 8 is outside 0 .. 7"),
+        (["--mode", "one"], "--mode one needs --index"),
+        (["--index", "3"], "--index goes with --mode one"),
     ],
 )
 def test_verify_bad_arguments_exit_2_not_invalid(
@@ -307,3 +309,11 @@ def test_verify_with_stdin_closed_is_a_clear_error() -> None:
     )  # fmt: skip
     assert closed.returncode == 2 and "Traceback" not in closed.stderr
     assert "--proof -: standard input is closed" in closed.stderr
+
+
+def test_prove_refuses_k2_above_the_label_count_at_once(data: Path) -> None:
+    result = run(
+        "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test", "--k2", "600"
+    )
+    assert result.exit_code == 2
+    assert "k2 = 600 is more than the 512 labels of the data" in result.stderr

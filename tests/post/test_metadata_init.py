@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
 
-from mergetool._exceptions import MetadataError
+from mergetool._exceptions import InvalidParameters, MetadataError
 from mergetool.post.initialize import initialize, load_or_create_identity, plan_init
 from mergetool.post.labels import commitment, compute_labels
 from mergetool.post.metadata import PostMetadata, read_metadata, write_metadata
@@ -156,6 +156,16 @@ def test_resume_keeps_fields_this_version_does_not_know(dataset: DataSet, tmp_pa
     assert rewritten == doc
     assert list(rewritten)[-1] == "Scrypt"  # after the fields post-rs writes, in its order
     assert sorted(p.name for p in copy.iterdir() if not p.name.startswith("postdata_")) == []
+
+
+def test_init_refused_by_the_backend_writes_nothing(tmp_path: Path) -> None:
+    plan = plan_init(
+        tmp_path / "new", node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=1,
+        labels_per_unit=16, scrypt_n=1 << 20,
+    )  # fmt: skip
+    with pytest.raises(InvalidParameters, match="too small for one label"):
+        initialize(plan, backend="numpy", memory_budget=1 << 20)
+    assert not (tmp_path / "new").exists()
 
 
 def test_resume_refuses_other_parameters(dataset: DataSet) -> None:

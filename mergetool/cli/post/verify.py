@@ -69,8 +69,7 @@ def _read_proof(name: str, error: type[Exception]) -> bytes:
     "--index",
     "position",
     type=click.IntRange(min=0),
-    default=0,
-    help="Position checked with --mode one.",
+    help="Position (0 .. k2-1) of the index checked with --mode one.",
 )
 @click.option(
     "--seed", type=Hex(), help="Seed of the k3 pick (hex); random by default, as the node does."
@@ -93,7 +92,7 @@ def verify(
     min_units: int | None,
     max_units: int | None,
     mode: str,
-    position: int,
+    position: int | None,
     seed: bytes | None,
     backend: str,
     device: str | None,
@@ -108,6 +107,8 @@ def verify(
     from mergetool.post.prove import Proof
     from mergetool.post.verification import VerifyMode, verify_proof
 
+    if (mode == "one") != (position is not None):
+        raise InvalidParameters("--index goes with --mode one, and --mode one needs --index")
     params = network_params(
         preset, labels_per_unit=labels_per_unit, k1=k1, k2=k2, k3=k3, pow_difficulty=pow_difficulty,
         scrypt_n=scrypt_n, min_num_units=min_units, max_num_units=max_units,
@@ -122,7 +123,7 @@ def verify(
         challenge=challenge,
         num_units=num_units,
         params=params,
-        mode=VerifyMode(kind, position, os.urandom(32) if seed is None else seed),
+        mode=VerifyMode(kind, position or 0, os.urandom(32) if seed is None else seed),
         backend=labels,
     )
     if as_json:

@@ -64,9 +64,7 @@ def network_params(preset_name: str, **overrides: Any) -> Any:
     from mergetool._exceptions import InvalidParameters
     from mergetool.post.scrypt import check_n
 
-    params = replace(
-        preset(preset_name), **{k: v for k, v in overrides.items() if v is not None}
-    )
+    params = replace(preset(preset_name), **{k: v for k, v in overrides.items() if v is not None})
     if params.min_num_units > params.max_num_units:
         raise InvalidParameters(
             f"--min-units {params.min_num_units} is above --max-units {params.max_num_units}"

@@ -116,10 +116,19 @@ def plan_init(
     if (directory / METADATA_FILE).exists():
         existing = read_metadata(directory)
         if existing.with_progress(None, None) != wanted:
+            differ = [
+                f"{label} {show(getattr(existing, field))} (asked: {show(getattr(wanted, field))})"
+                for field, label, show in (
+                    ("node_id", "node", bytes.hex),
+                    ("commitment_atx_id", "commitment ATX", bytes.hex),
+                    ("num_units", "num units", str),
+                    ("labels_per_unit", "labels per unit", str),
+                    ("max_file_size", "max file size", str),
+                )
+                if getattr(existing, field) != getattr(wanted, field)
+            ]
             raise MetadataError(
-                f"{directory / METADATA_FILE} describes different PoST data "
-                f"(node {existing.node_id.hex()}, {existing.num_units} units of "
-                f"{existing.labels_per_unit} labels, max file size {existing.max_file_size})",
+                f"{directory / METADATA_FILE} describes different PoST data: " + "; ".join(differ),
                 hint="Use another directory, or the same parameters to resume.",
             )
         wanted = existing

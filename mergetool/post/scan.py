@@ -35,12 +35,18 @@ _FLUSH_TIES = 1 << 25
 _RANK_MASK = (1 << _KEY_SHIFT) - 1
 _BUCKETS = np.arange(17, dtype=np.int32) << _KEY_SHIFT  # key range of each nonce offset
 _LSB_MASK64 = np.uint64(LSB_MASK)
+MAX_NONCES = 16 * 256  # group = nonce // 16 must fit in the k2pow input's one byte
 
 
 def check_nonces(nonces: int) -> None:
     """Raise InvalidParameters unless a pass's ``nonces`` fill whole groups of 16."""
     if nonces < 16 or nonces % 16:
         raise InvalidParameters(f"nonces must be a positive multiple of 16, got {nonces}")
+    if nonces > MAX_NONCES:
+        raise InvalidParameters(
+            f"nonces must be at most {MAX_NONCES} (nonce groups above 255 have no valid k2pow), "
+            f"got {nonces}"
+        )
 
 
 def group_cipher(challenge: bytes, group: int, pow_value: int, nonce: int | None = None) -> Any:

@@ -88,8 +88,15 @@ def test_init_refuses_other_parameters(data: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        f"Error: {data}/postdata_metadata.json describes different PoST data"
+        f"Error: {data}/postdata_metadata.json describes different PoST data: "
+        "num units 2 (asked: 3)\n"
     )
+
+
+def test_prove_refuses_more_nonces_than_groups_allow(data: Path) -> None:
+    result = run("prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test",
+                 "--nonces", "8192")  # fmt: skip
+    assert result.exit_code == 2 and "nonces must be at most 4096" in result.stderr
 
 
 def test_init_units_below_mainnet_minimum(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from mergetool.node.keys import (
 
 BACKUPS = "backups"
 PARTIAL_PREFIX = ".partial-"
+DISPLACED_PREFIX = "displaced-"
 
 
 def _stamp() -> str:
@@ -84,7 +85,10 @@ def list_backups(folder: NodeFolder) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(
-        p for p in root.iterdir() if NodeFolder(p).db_path.is_file() and not p.name.startswith(".")
+        p
+        for p in root.iterdir()
+        if NodeFolder(p).db_path.is_file()
+        and not p.name.startswith((".", DISPLACED_PREFIX))  # what a restore set aside
     )
 
 
@@ -173,12 +177,13 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
 
     wanted = {p.name: p.read_bytes() for p in saved.identities_dir.glob(f"*{KEY_SUFFIX}")}
     current = {f.name for f in folder.identity_files()}
-    aside_names = sorted(
-        name
-        for name in current
-        if name not in wanted or (folder.identities_dir / name).read_bytes() != wanted[name]
-    )
-    aside_dir = folder.root / BACKUPS / f"displaced-{_stamp()}"
+
+    def differs(name: str) -> bool:
+        path = folder.identities_dir / name
+        return name not in wanted or path.is_symlink() or path.read_bytes() != wanted[name]
+
+    aside_names = sorted(name for name in current if differs(name))
+    aside_dir = folder.root / BACKUPS / f"{DISPLACED_PREFIX}{_stamp()}"
     previous_db = None
     if aside_names or folder.db_path.exists():
         ensure_private_dir(aside_dir)

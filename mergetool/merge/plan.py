@@ -329,7 +329,8 @@ def check_node_or_new_folder(dst: NodeFolder) -> None:
     if dst.db_path.exists():
         return
     target = dst.root
-    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS}  # (a crashed run's journal)
+    # (a crashed run's journal; the root of a new file system)
+    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS, "lost+found"}
     others = sorted(
         p.name for p in target.iterdir() if p.name not in ours and TEMP_MARK not in p.name
     )
@@ -376,7 +377,8 @@ def plan_merge(
     _duplicates(src.keys)
     _duplicates(dst_keys)
     chosen = _source_keys(src, adopt_supervised)
-    if not chosen:
+    already = _already_merged(src, dst, chosen, dst_keys)
+    if not chosen and not already:
         held = f"; its database holds rows for {len(src.rows)} identities" if src.rows else ""
         raise MergeRefused(
             f"source {src_folder.root} has no identity key (*.key) in "
@@ -384,7 +386,6 @@ def plan_merge(
             hint="Check the --from path. Merging rows without their keys would also block "
             "merging those identities later.",
         )
-    already = _already_merged(src, dst, chosen, dst_keys)
     if not already:
         _check_conflicts(src, dst, chosen, dst_keys)
 

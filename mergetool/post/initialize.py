@@ -180,6 +180,10 @@ def initialize(
     total = plan.labels_to_write
     done = 0
     report = progress or no_progress
+    if plan.tasks and meta.last_position is None:
+        # Say from the start how far the data goes, so a reader never takes a data set
+        # whose first file is still being written for a complete one.
+        meta = meta.with_progress(meta.nonce, plan.tasks[0].first_label)
     plan.directory.mkdir(parents=True, exist_ok=True)
     write_metadata(plan.directory, meta)
     for task in plan.tasks:

@@ -15,6 +15,8 @@ METADATA_FILE = "postdata_metadata.json"
 #: Where postcli leaves the identity it created for the data.
 IDENTITY_FILE = "identity.key"
 LABEL_SIZE = 16
+#: Unknown fields that describe the nonce; dropped when the nonce changes.
+_NONCE_DERIVED = ("NonceValue",)
 MAX_FILES = 1 << 24  # more postdata_N.bin files than this means the metadata is wrong
 _KNOWN_FIELDS = (
     "NodeId",
@@ -65,7 +67,10 @@ class PostMetadata:
         return first, max(0, min(self.labels_per_file, self.num_labels - first))
 
     def with_progress(self, nonce: int | None, last_position: int | None) -> PostMetadata:
-        return replace(self, nonce=nonce, last_position=last_position)
+        extra = self.extra
+        if nonce != self.nonce:  # a kept NonceValue (postcli) would describe the old nonce
+            extra = tuple((k, v) for k, v in extra if k not in _NONCE_DERIVED)
+        return replace(self, nonce=nonce, last_position=last_position, extra=extra)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object post-rs writes (key order as post-rs), then any ``extra`` fields."""

@@ -11,7 +11,7 @@ from merge_helpers import assert_healthy, key_names, leftovers, mode, table_rows
 from mergetool._exceptions import RestoreError
 from mergetool.merge import execute, plan_merge
 from mergetool.merge.backup import list_backups, make_backup, restore
-from mergetool.node.fixtures import FixtureNode
+from mergetool.node.fixtures import FixtureNode, build_node
 from mergetool.node.folder import NodeFolder
 
 
@@ -128,3 +128,18 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(
         restore(dst.folder.root)
     assert "Nothing was changed" in str(info.value)
     assert tree_state(dst.folder.root) == before
+
+
+def test_later_restores_ignore_what_earlier_restores_set_aside(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    execute(plan_merge(src.folder.root, dst.folder.root))
+    restore(dst.folder.root)  # leaves backups/displaced-*/local.sql behind
+    other = build_node(tmp_path / "other", identities=["o1"], prefix="o-")
+    second = execute(plan_merge(other.folder.root, dst.folder.root))
+    assert all(not p.name.startswith("displaced-") for p in list_backups(dst.folder))
+    restored = restore(dst.folder.root)
+    assert restored.backup == second.backup_dir
+    assert key_names(dst.folder.root) == ["d1.key"]
+    again = restore(dst.folder.root)  # twice in a row: the same backup, keys still there
+    assert again.backup == second.backup_dir and key_names(dst.folder.root) == ["d1.key"]

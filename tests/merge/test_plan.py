@@ -367,3 +367,19 @@ def test_key_with_an_upper_case_suffix_is_named_in_a_warning(
     (warning,) = [w for w in plan.warnings if w.code == "ignored_key_like_file"]
     assert str(src.folder.identities_dir / "s2.KEY") in warning.message
     assert [k.target_name for k in plan.keys] == ["s1.key"]
+
+
+def test_keyless_source_whose_rows_are_merged_is_already_merged(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    from mergetool.merge import execute
+
+    execute(plan_merge(src.folder.root, dst.folder.root))
+    for key in src.folder.identities_dir.glob("*.key"):
+        key.unlink()  # as the stop_source advice suggests
+    assert plan_merge(src.folder.root, dst.folder.root).already_merged
+
+
+def test_new_file_system_root_can_become_a_target(src: FixtureNode, tmp_path: Path) -> None:
+    (tmp_path / "disk" / "lost+found").mkdir(parents=True)
+    assert plan_merge(src.folder.root, tmp_path / "disk").create_target_db

@@ -168,6 +168,26 @@ def test_init_refused_by_the_backend_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "new").exists()
 
 
+def test_a_changed_nonce_drops_a_stale_nonce_value() -> None:
+    meta = PostMetadata(bytes(32), bytes(32), 16, 2, 256, nonce=5, extra=(("NonceValue", "AAAA"),))
+    assert meta.with_progress(5, 32).extra == (("NonceValue", "AAAA"),)
+    assert meta.with_progress(7, 32).extra == ()
+
+
+def test_init_records_its_position_before_the_first_file(tmp_path: Path) -> None:
+    plan = plan_init(
+        tmp_path / "new", node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=2,
+        labels_per_unit=64, scrypt_n=2, max_file_size=512,
+    )  # fmt: skip
+    seen = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(read_metadata(tmp_path / "new").last_position)
+
+    initialize(plan, backend="numpy", progress=progress)
+    assert seen[0] == 0 and read_metadata(tmp_path / "new").last_position == 128
+
+
 def test_resume_refuses_other_parameters(dataset: DataSet) -> None:
     with pytest.raises(MetadataError, match="describes different PoST data"):
         plan_init(

@@ -102,6 +102,12 @@ class RestoreResult:
     previous_db: Path | None = None
 
 
+def _unusable(message: str) -> RestoreError:
+    return RestoreError(
+        message, hint="Nothing was changed. Choose another backup with --backup NAME."
+    )
+
+
 def _check_backup(backup: Path) -> None:
     """Refuse a backup the node could not run from, before anything in the target changes."""
     from mergetool._exceptions import MergetoolError
@@ -113,27 +119,17 @@ def _check_backup(backup: Path) -> None:
         state = read_node(saved)
         check_supported(state.version, saved.db_path, "backup database")
     except MergetoolError as exc:
-        raise RestoreError(
-            f"{backup} cannot be restored: {exc.message}",
-            hint="Nothing was changed. Choose another backup with --backup NAME.",
-        ) from exc
+        raise _unusable(f"{backup} cannot be restored: {exc.message}") from exc
     if state.version == 0:
-        raise RestoreError(
-            f"{saved.db_path} holds no node database (empty or schema version 0)",
-            hint="Nothing was changed. Choose another backup with --backup NAME.",
-        )
+        raise _unusable(f"{saved.db_path} holds no node database (empty or schema version 0)")
     if state.drift is not None and state.drift.drifted:
-        raise RestoreError(
+        raise _unusable(
             f"{saved.db_path}: its schema differs from what the node expects at version "
-            f"{state.version}; restoring it would stop the node from starting",
-            hint="Nothing was changed. Choose another backup with --backup NAME.",
+            f"{state.version}; restoring it would stop the node from starting"
         )
-    bad = [e for e in state.keys if e.error is not None]
-    if bad:
-        raise RestoreError(
-            f"{backup} cannot be restored: {bad[0].error.message if bad[0].error else ''}",
-            hint="Nothing was changed. Choose another backup with --backup NAME.",
-        )
+    for entry in state.keys:
+        if entry.error is not None:
+            raise _unusable(f"{backup} cannot be restored: {entry.error.message}")
 
 
 def _integrity_ok(db: Path) -> bool:
@@ -167,10 +163,7 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
     _copy_db(saved.db_path, tmp)
     try:
         if not _integrity_ok(tmp):
-            raise RestoreError(
-                f"{saved.db_path}: SQLite's integrity check fails",
-                hint="Nothing was changed. Choose another backup with --backup NAME.",
-            )
+            raise _unusable(f"{saved.db_path}: SQLite's integrity check fails")
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

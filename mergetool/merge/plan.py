@@ -32,7 +32,13 @@ from mergetool.merge.model import (
 )
 from mergetool.merge.postdata import link_post_data
 from mergetool.node import sqlite as sq
-from mergetool.node.folder import SUPERVISED_KEY, IdentityFile, NodeFolder, open_folder
+from mergetool.node.folder import (
+    KEY_SUFFIX,
+    SUPERVISED_KEY,
+    IdentityFile,
+    NodeFolder,
+    open_folder,
+)
 from mergetool.node.keys import TEMP_MARK, IdentityKey, load_key
 from mergetool.node.state import KeyEntry, NodeState, read_node
 from mergetool.node.versions import LATEST_VERSION, check_supported, describe
@@ -207,7 +213,7 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
         names = [p.name for p in folder.identities_dir.iterdir()]
     except OSError:
         return []
-    return sorted(n for n in names if n.lower().endswith(".key") and not n.endswith(".key"))
+    return sorted(n for n in names if n.lower().endswith(KEY_SUFFIX) and not n.endswith(KEY_SUFFIX))
 
 
 def _warnings(

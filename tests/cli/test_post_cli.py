@@ -144,7 +144,8 @@ def test_prove_with_two_threads_verifies_the_same(data: Path, proof: dict[str, o
         ),
         (
             {"indices": "@@"},
-            "Error: invalid proof: malformed proof: indices are not valid base64\n",
+            "Error: invalid proof: malformed proof: indices are not valid base64"
+            " (in standard input)\n",
         ),
     ],
 )
@@ -292,7 +293,7 @@ def test_verify_non_utf8_proof_file_is_malformed(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 1
     assert json.loads(result.stdout)["reason"] == "malformed proof"
-    assert "not JSON (not UTF-8 text)" in result.stderr
+    assert f"not JSON (not UTF-8 text) (in {path})" in result.stderr
 
 
 def test_verify_with_stdin_closed_is_a_clear_error() -> None:

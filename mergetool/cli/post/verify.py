@@ -102,7 +102,7 @@ def verify(
     """Verify a proof like the node does; exit 0 when valid, 1 with the reason when not."""
     import os
 
-    from mergetool._exceptions import InvalidParameters
+    from mergetool._exceptions import InvalidParameters, InvalidProof
     from mergetool.post.backends import get_backend
     from mergetool.post.prove import Proof
     from mergetool.post.verification import VerifyMode, verify_proof
@@ -113,7 +113,11 @@ def verify(
         preset, labels_per_unit=labels_per_unit, k1=k1, k2=k2, k3=k3, pow_difficulty=pow_difficulty,
         scrypt_n=scrypt_n, min_num_units=min_units, max_num_units=max_units,
     )  # fmt: skip
-    proof = Proof.from_json(_read_proof(proof_file, InvalidParameters))
+    try:
+        proof = Proof.from_json(_read_proof(proof_file, InvalidParameters))
+    except InvalidProof as exc:  # name the file at fault
+        where = "standard input" if proof_file == "-" else proof_file
+        raise InvalidProof(exc.reason, detail=f"{exc.detail} (in {where})") from exc
     labels = get_backend(backend, device)
     kind = {"k3": "subset", "all": "all", "one": "one"}[mode]
     verify_proof(

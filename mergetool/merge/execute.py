@@ -116,7 +116,7 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
     try:
         conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("ATTACH DATABASE ? AS src", (f"file:{snap}?mode=ro",))
+        conn.execute("ATTACH DATABASE ? AS src", (sq.file_uri(snap, "ro"),))
         copied = 0
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -14,11 +14,19 @@ from mergetool._exceptions import DatabaseError, DatabaseInUse
 BUSY_TIMEOUT_S = 2.0
 
 
+def file_uri(path: Path | str, mode: str) -> str:
+    """An SQLite ``file:`` URI for ``path``: any byte of the name, ``?``/``#``/``%`` included."""
+    from urllib.parse import quote
+
+    absolute = os.fsencode(os.path.abspath(path))
+    return f"file://{quote(absolute, safe=b'/')}?mode={mode}"
+
+
 def connect(
     path: Path, *, readonly: bool = False, timeout: float = BUSY_TIMEOUT_S
 ) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode (transactions are explicit) with a short busy timeout."""
-    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}?mode=rw"
+    uri = file_uri(path, "ro" if readonly else "rw")
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
         conn.execute("PRAGMA foreign_keys = OFF")

@@ -111,3 +111,21 @@ def test_restore_refuses_a_running_node(merged) -> None:
     assert result.exit_code == 1
     assert "Stop the node" in result.stderr
     assert sorted(p.name for p in dst.folder.identities_dir.iterdir()) == keys_before
+
+
+@pytest.mark.parametrize("name", ["node#a", "tgt?x", "pct%41", "sp ace ü"])
+def test_merge_and_restore_with_uri_characters_in_the_path(
+    node_factory, tmp_path: Path, monkeypatch, name: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = node_factory("src", identities=["s1"], prefix="uri-s-")
+    dst = node_factory(name, identities=["d1"], prefix="uri-d-")
+    counts = _counts(dst.folder.db_path)
+    result = CliRunner().invoke(merge_cmd, ["-f", str(src.folder.root), "-t", name])
+    assert result.exit_code == 0, result.output
+    assert _counts(dst.folder.db_path) != counts
+    assert run("restore", name).exit_code == 0
+    assert _counts(dst.folder.db_path) == counts
+    (aside,) = (dst.folder.root / "backups").glob("displaced-*")
+    assert _counts(aside / "local.sql") != counts  # the merged database was kept, not emptied
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["src", name])  # no stray files

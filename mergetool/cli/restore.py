@@ -30,6 +30,7 @@ def restore(target: Path, backup_name: str | None, as_json: bool) -> None:
                     "keys_set_aside": list(result.keys_set_aside),
                     "set_aside_dir": str(result.set_aside_dir) if result.set_aside_dir else None,
                     "previous_db": str(result.previous_db) if result.previous_db else None,
+                    "merge_leftovers": list(result.merge_leftovers),
                 },
                 indent=2,
                 sort_keys=True,
@@ -43,4 +44,9 @@ def restore(target: Path, backup_name: str | None, as_json: bool) -> None:
         click.echo(
             "Key files the backup does not have (or has with other content) were moved, not "
             f"deleted, to {result.set_aside_dir}: " + ", ".join(result.keys_set_aside)
+        )
+    if result.merge_leftovers:
+        click.echo(
+            f"The journal and staged keys of an interrupted merge were moved to "
+            f"{result.set_aside_dir}: " + ", ".join(result.merge_leftovers)
         )

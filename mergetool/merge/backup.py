@@ -100,6 +100,8 @@ class RestoreResult:
     #: where what the restore replaced was kept (the database and the set-aside keys)
     set_aside_dir: Path | None
     previous_db: Path | None = None
+    #: an interrupted merge's journal and staged keys, also moved to ``set_aside_dir``
+    merge_leftovers: tuple[str, ...] = ()
 
 
 def _unusable(message: str) -> RestoreError:
@@ -137,15 +139,93 @@ def _integrity_ok(db: Path) -> bool:
         return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def _backup_keys(saved: NodeFolder) -> dict[str, bytes]:
+    """The backup's key files by name; anything else named ``*.key`` makes it unusable."""
+    wanted = {}
+    for path in sorted(saved.identities_dir.glob(f"*{KEY_SUFFIX}")):
+        if path.is_symlink() or not path.is_file():
+            raise _unusable(f"{path}: not a regular file, so not a key this tool backed up")
+        wanted[path.name] = path.read_bytes()
+    return wanted
+
+
+def _refuse_entry(path: Path, what: str) -> RestoreError:
+    return RestoreError(
+        f"{path}: {what}",
+        hint="Nothing was changed. Move it out of the way, then run restore again.",
+    )
+
+
+def _keys_to_set_aside(folder: NodeFolder, wanted: dict[str, bytes]) -> list[str]:
+    """Key entries of the target the restore must move aside; refuses what it cannot move."""
+    import stat
+
+    ids = folder.identities_dir
+    if os.path.lexists(ids) and (ids.is_symlink() or not ids.is_dir()):
+        raise _refuse_entry(ids, "not a folder")
+    aside = []
+    names = {f.name for f in folder.identity_files()} | set(wanted)
+    for name in sorted(names):
+        path = ids / name
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            aside.append(name)
+        elif not stat.S_ISREG(mode):  # a folder or FIFO named like a key: never read or moved
+            raise _refuse_entry(path, "not a regular file")
+        elif name not in wanted or path.read_bytes() != wanted[name]:
+            aside.append(name)
+    return aside
+
+
+def _leftovers(folder: NodeFolder) -> list[Path]:
+    """An interrupted merge's journal and staged keys: they describe the state being replaced."""
+    from mergetool.merge.journal import STAGED_SUFFIX, journal_path
+
+    found = [journal_path(folder.root)] if os.path.lexists(journal_path(folder.root)) else []
+    if folder.identities_dir.is_dir():
+        found += sorted(folder.identities_dir.glob(f"*{STAGED_SUFFIX}"))
+    return found
+
+
+def _set_aside_db(db: Path, dest: Path) -> None:
+    """Keep the database being replaced at ``dest``: a clean copy, or its files as they are.
+
+    A database SQLite cannot read (damaged, truncated) is exactly when a restore is needed:
+    then its files are copied byte for byte instead.
+    """
+    from mergetool._exceptions import DatabaseError, DatabaseInUse
+
+    try:
+        _copy_db(db, dest)
+        with sq.connection(db) as conn:  # fold the WAL in: no stale WAL for the restored file
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except DatabaseInUse:
+        raise
+    except DatabaseError:
+        dest.unlink(missing_ok=True)
+        for suffix in ("", "-wal"):
+            if Path(f"{db}{suffix}").is_file():
+                shutil.copyfile(f"{db}{suffix}", f"{dest}{suffix}")
+                os.chmod(f"{dest}{suffix}", 0o600)
+
+
 def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
     """Put a backup back: the database atomically, then its keys. Nothing is lost.
 
-    The backup is checked first (a database the node can open at a supported version with
-    no schema drift, integrity ok, valid keys). What it replaces is kept in
-    ``backups/displaced-<timestamp>/``: the current database, and every key file the backup
-    does not have or holds with other content (private keys are never deleted).
+    Everything is checked before the first write: the backup (a database the node can open
+    at a supported version with no schema drift, integrity ok, valid keys) and the target's
+    entries it will replace. What it replaces is kept in ``backups/displaced-<timestamp>/``:
+    the current database (even one SQLite cannot read), every key file the backup does not
+    have or holds with other content (private keys are never deleted), and the journal and
+    staged keys of an interrupted merge.
     """
     folder = NodeFolder(Path(target))
+    if not folder.root.is_dir():
+        what = "is not a folder" if folder.root.exists() else "does not exist"
+        raise RestoreError(f"{folder.root}: the node data folder {what}")
     backups = list_backups(folder)
     if not backups:
         raise RestoreError(f"{folder.root / BACKUPS}: no backups found")
@@ -159,42 +239,35 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
     sq.ensure_not_in_use(folder.db_path)
     _check_backup(chosen)
     saved = NodeFolder(chosen)
+    wanted = _backup_keys(saved)
+    aside_names = _keys_to_set_aside(folder, wanted)
+    if os.path.lexists(folder.db_path) and (
+        folder.db_path.is_symlink() or not folder.db_path.is_file()
+    ):
+        raise _refuse_entry(folder.db_path, "not a regular file")
+    leftovers = _leftovers(folder)
+
     tmp = folder.root / f".local.sql{TEMP_MARK}restore"
-    _copy_db(saved.db_path, tmp)
     try:
+        _copy_db(saved.db_path, tmp)
         if not _integrity_ok(tmp):
             raise _unusable(f"{saved.db_path}: SQLite's integrity check fails")
-    except BaseException:
+        aside_dir = folder.root / BACKUPS / f"{DISPLACED_PREFIX}{_stamp()}"
+        previous_db = None
+        if aside_names or leftovers or folder.db_path.exists():
+            ensure_private_dir(aside_dir)
+        if folder.db_path.exists():
+            previous_db = NodeFolder(aside_dir).db_path
+            _set_aside_db(folder.db_path, previous_db)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{folder.db_path}{suffix}").unlink(missing_ok=True)
+        os.replace(tmp, folder.db_path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-
-    wanted = {p.name: p.read_bytes() for p in saved.identities_dir.glob(f"*{KEY_SUFFIX}")}
-    current = {f.name for f in folder.identity_files()}
-
-    def differs(name: str) -> bool:
-        path = folder.identities_dir / name
-        return name not in wanted or path.is_symlink() or path.read_bytes() != wanted[name]
-
-    aside_names = sorted(name for name in current if differs(name))
-    aside_dir = folder.root / BACKUPS / f"{DISPLACED_PREFIX}{_stamp()}"
-    previous_db = None
-    if aside_names or folder.db_path.exists():
-        ensure_private_dir(aside_dir)
-    if folder.db_path.exists():
-        previous_db = NodeFolder(aside_dir).db_path
-        try:
-            _copy_db(folder.db_path, previous_db)  # consistent, WAL included
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        # Fold the current WAL in first so no stale WAL can be applied to the restored file.
-        with sq.connection(folder.db_path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    for suffix in ("-wal", "-shm"):
-        Path(f"{folder.db_path}{suffix}").unlink(missing_ok=True)
-    os.replace(tmp, folder.db_path)
     fsync_dir(folder.root)
 
+    for path in leftovers:
+        os.replace(path, aside_dir / path.name)
     for name in aside_names:
         os.replace(folder.identities_dir / name, aside_dir / name)
     ensure_private_dir(folder.identities_dir)
@@ -207,4 +280,5 @@ def restore(target: Path, backup_name: str | None = None) -> RestoreResult:
         tuple(aside_names),
         aside_dir if aside_dir.exists() else None,
         previous_db,
+        tuple(p.name for p in leftovers),
     )

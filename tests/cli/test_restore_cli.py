@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def run(*args: object) -> Result:
 
 
 def _counts(db: Path) -> dict[str, int]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:  # closed now: no checkpoint at a random GC
         return {
             t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
             for t in ("post", "challenge", "poet_registration", "nipost", "poet_certificates")
@@ -129,3 +130,80 @@ def test_merge_and_restore_with_uri_characters_in_the_path(
     (aside,) = (dst.folder.root / "backups").glob("displaced-*")
     assert _counts(aside / "local.sql") != counts  # the merged database was kept, not emptied
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["src", name])  # no stray files
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated", "empty"])
+def test_restore_replaces_a_database_sqlite_cannot_read(merged, damage: str) -> None:
+    _, dst, counts, _ = merged
+    db = dst.folder.db_path
+    broken = {
+        "random": bytes(range(256)) * 64,
+        "truncated": db.read_bytes()[:8192],
+        "empty": b"",
+    }[damage]
+    db.write_bytes(broken)
+    result = run("restore", dst.folder.root, "--json")
+    assert result.exit_code == 0, result.output
+    assert _counts(db) == counts
+    kept = Path(json.loads(result.stdout)["previous_db"])
+    if broken:  # an empty file is an empty database to SQLite: kept as a clean copy
+        assert kept.read_bytes() == broken
+    assert kept.is_file()
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_restore_refuses_a_key_name_it_cannot_move_and_changes_nothing(
+    merged, tree_digest, kind: str
+) -> None:
+    import os
+
+    _, dst, _, _ = merged
+    odd = dst.folder.identities_dir / "d1.key"
+    odd.unlink()
+    if kind == "folder":
+        odd.mkdir()
+    else:
+        os.mkfifo(odd)  # must not hang reading it
+    before = tree_digest(dst.folder.root)
+    entries = sorted(p.name for p in dst.folder.root.rglob("*"))
+    result = run("restore", dst.folder.root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {odd}: not a regular file\n")
+    assert "Nothing was changed." in result.stderr
+    assert tree_digest(dst.folder.root) == before
+    assert sorted(p.name for p in dst.folder.root.rglob("*")) == entries
+
+
+def test_restore_refuses_a_backup_with_a_folder_named_like_a_key(merged, tree_digest) -> None:
+    _, dst, _, backup = merged
+    (backup / "identities" / "x.key").mkdir()
+    before = tree_digest(dst.folder.root)
+    result = run("restore", dst.folder.root)
+    assert result.exit_code == 1
+    assert "x.key: not a regular file" in result.stderr
+    assert "Choose another backup" in result.stderr
+    assert tree_digest(dst.folder.root) == before
+    assert not list(dst.folder.root.glob(".*tmp*"))
+
+
+def test_restore_sets_an_interrupted_merges_journal_aside(merged) -> None:
+    src, dst, _, _ = merged
+    journal = dst.folder.root / ".mergetool-journal.json"
+    journal.write_text("{broken")
+    staged = dst.folder.identities_dir / "s9.key.mergetool-staged"
+    staged.write_bytes((src.folder.identities_dir / "s1.key").read_bytes())
+    assert CliRunner().invoke(merge_cmd, ["-f", src.folder.root, "-t", dst.folder.root]).exit_code
+    result = run("restore", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    assert "interrupted merge were moved" in result.stdout
+    assert not journal.exists() and not staged.exists()
+    (aside,) = (dst.folder.root / "backups").glob("displaced-*")
+    assert (aside / journal.name).read_text() == "{broken"
+    again = CliRunner().invoke(merge_cmd, ["-f", src.folder.root, "-t", dst.folder.root])
+    assert again.exit_code == 0, again.output
+
+
+def test_restore_of_a_missing_folder_says_so(tmp_path: Path) -> None:
+    result = run("restore", tmp_path / "nope")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'nope'}: the node data folder does not exist\n"

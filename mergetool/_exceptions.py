@@ -235,6 +235,7 @@ class NoOpenCLDevice(BackendUnavailable):
                 f"no OpenCL device {device!r}",
                 hint=f"Known devices: {', '.join(known)} (see `mergetool post devices`).",
             )
+            self.exit_code = 2  # a bad --device value, like any other bad argument
         else:
             super().__init__("no OpenCL platform or device found", hint=_OPENCL_RUNTIME_HINT)
         self.device = device
@@ -291,9 +292,18 @@ class DataVerificationFailed(PostError):
             )
             for f in files
         )
+        if report["bad"] == report["checked"]:
+            hint = (
+                "Every sampled label is wrong: first check that --scrypt-n (or --preset) is the "
+                "one the data was initialized with."
+            )
+        else:
+            hint = (
+                "To repair: move the damaged files aside (keep them until the new ones verify) "
+                "and re-run `post init`; it rewrites every file from the first missing one on."
+            )
         super().__init__(
-            f"{report['bad']} of {report['checked']} sampled labels are wrong ({where})",
-            hint="Re-initialize the affected files (delete them and re-run `post init`).",
+            f"{report['bad']} of {report['checked']} sampled labels are wrong ({where})", hint=hint
         )
         self.report = report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -11,11 +12,21 @@ from mergetool._exceptions import InvalidParameters, PostError
 
 
 def parse_address(address: str) -> tuple[str, int]:
-    """``HOST:PORT`` -> (host, port); raises InvalidParameters on anything else."""
+    """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port); raises InvalidParameters otherwise."""
     host, sep, port = address.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise InvalidParameters(
+            f"operator address {address!r}: write an IPv6 address in brackets, e.g. [::1]:50051"
+        )
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise InvalidParameters(f"operator address must be HOST:PORT, got {address!r}")
     return host or "127.0.0.1", int(port)
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 class OperatorServer:
@@ -42,8 +53,11 @@ class OperatorServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the library never prints
 
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
         try:
-            self._httpd = ThreadingHTTPServer((host, port), Handler)
+            self._httpd = server_class((host, port), Handler)
+        except socket.gaierror as exc:  # a host name that does not resolve: a bad argument
+            raise InvalidParameters(f"operator address {address!r}: {exc.strerror}") from exc
         except OSError as exc:
             raise PostError(f"cannot listen on {address}: {exc}") from exc
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

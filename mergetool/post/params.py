@@ -70,3 +70,14 @@ def preset(name: str) -> PostParams:
         raise InvalidParameters(
             f"unknown preset {name!r}", hint=f"Choose one of: {', '.join(sorted(PRESETS))}."
         ) from None
+
+
+#: Worker processes (and RandomX VMs) of ``prove``/``profile``: far above any core count, low
+#: enough that a typo cannot start thousands of processes.
+MAX_THREADS = 256
+
+
+def check_threads(threads: int) -> None:
+    """Raise InvalidParameters unless ``1 <= threads <= MAX_THREADS``."""
+    if not 1 <= threads <= MAX_THREADS:
+        raise InvalidParameters(f"threads must be 1 .. {MAX_THREADS}, got {threads}")

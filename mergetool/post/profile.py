@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool.post.params import check_threads
 from mergetool.post.progress import Progress
 
 GIB = 1 << 30
@@ -57,14 +58,21 @@ def _ensure_file(path: Path, size: int) -> None:
             )
         return
     try:
-        with open(path, "xb") as f:
+        f = open(path, "xb")  # noqa: SIM115 - closed below, removed when incomplete
+    except OSError as exc:
+        raise PostError(f"cannot write benchmark data to {path}: {exc}") from exc
+    try:
+        with f:
             written = 0
             while written < size:
                 n = min(_CHUNK, size - written)
                 f.write(os.urandom(n))
                 written += n
-    except OSError as exc:
-        raise PostError(f"cannot write benchmark data to {path}: {exc}") from exc
+    except BaseException as exc:
+        path.unlink(missing_ok=True)  # ours, and incomplete: a rerun must not meet it
+        if isinstance(exc, OSError):
+            raise PostError(f"cannot write benchmark data to {path}: {exc}") from exc
+        raise
 
 
 def profile(
@@ -100,6 +108,7 @@ def profile(
     size = int(data_size_gib * GIB) // 16 * 16
     if size <= 0:
         raise InvalidParameters(f"data size {data_size_gib} GiB is less than one label")
+    check_threads(threads)
     drop = not keep_cache and can_drop_cache()
     hard = proving_difficulty(4 << 32, 26)  # msb 0, rare lazy checks, as on mainnet
     pows = dict.fromkeys(range(nonces // 16), 0)

@@ -16,7 +16,7 @@ from typing import Any
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
 from mergetool.post.metadata import read_metadata
-from mergetool.post.params import check_32_bytes
+from mergetool.post.params import check_32_bytes, check_threads
 from mergetool.post.progress import Progress
 from mergetool.post.scan import CHUNK_LABELS, PassRunner, check_files, check_nonces
 
@@ -102,7 +102,7 @@ def generate_proof(
         )
     target = scaled_pow_target(pow_difficulty, meta.num_units)
     check_files(directory, meta)
-    threads = max(1, threads)
+    check_threads(threads)
     start = start_nonce - start_nonce % 16
     with PassRunner(directory, meta, challenge, difficulty, k2, threads, chunk_labels) as runner:
         while True:

@@ -16,6 +16,7 @@ from mergetool.cli.post._options import (
     preset_option,
     progress_for,
 )
+from mergetool.post.params import MAX_THREADS
 
 
 @click.command(cls=MergetoolCommand)
@@ -41,7 +42,9 @@ from mergetool.cli.post._options import (
     show_default=True,
     help="Nonces per pass (multiple of 16).",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=1, show_default=True
+)
 @click.option(
     "--randomx-mode",
     type=click.Choice(["fast", "light"]),
@@ -77,7 +80,7 @@ def prove(
 
     params = network_params(preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n)
     meta = read_metadata(directory)
-    server = OperatorServer(operator_address) if operator_address else None
+    server = OperatorServer(operator_address) if operator_address is not None else None
     fast = randomx_mode == "fast"
     with server or nullcontext(), progress_bar(not as_json) as update:
         bar = progress_for(update, "proving")
@@ -130,7 +133,9 @@ def prove(
     show_default=True,
     help="Seconds to keep scanning.",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=1, show_default=True
+)
 @click.option("--nonces", type=click.IntRange(min=16), default=128, show_default=True)
 @click.option(
     "--data-file",

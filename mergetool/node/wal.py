@@ -9,6 +9,7 @@ WAL file format is documented by SQLite), then hand it to SQLite with ``deserial
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import struct
 from pathlib import Path
@@ -65,12 +66,19 @@ def _committed_frames(wal: bytes, page_size: int) -> tuple[dict[int, int], int]:
 
 def database_image(db_path: Path) -> bytes:
     """The bytes of ``db_path`` as SQLite would see them, WAL applied, in rollback-journal form."""
+    wal_path = db_path.with_name(db_path.name + "-wal")
+    for path in (db_path, wal_path):  # never open a FIFO or a folder: name what is wrong
+        if os.path.lexists(path) and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise DatabaseError(path, f"is {what}; SQLite needs a regular file here")
     try:
         main = db_path.read_bytes()
-        wal_path = db_path.with_name(db_path.name + "-wal")
-        wal = wal_path.read_bytes() if wal_path.exists() else b""
     except OSError as exc:
         raise DatabaseError(db_path, f"cannot read it ({exc.strerror})") from exc
+    try:
+        wal = wal_path.read_bytes() if wal_path.exists() else b""
+    except OSError as exc:
+        raise DatabaseError(wal_path, f"cannot read it ({exc.strerror})") from exc
     if len(main) < 100 or not main.startswith(b"SQLite format 3\x00"):
         if not main and not wal:
             return b""

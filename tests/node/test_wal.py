@@ -100,3 +100,18 @@ def test_not_a_database_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError) as info:
         open_image(db)
     assert str(db) in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_wal_that_is_not_a_file_is_named_and_never_opened(tmp_path: Path, kind: str) -> None:
+    import os
+
+    node = build_node(tmp_path / "n", identities=["w1"], prefix="wal-odd-")
+    wal = node.folder.db_path.with_name("local.sql-wal")
+    wal.unlink(missing_ok=True)
+    if kind == "folder":
+        wal.mkdir()
+    else:
+        os.mkfifo(wal)  # reading it would block forever
+    with pytest.raises(DatabaseError, match=f"^{wal}: is (a folder|not a regular file)"):
+        database_image(node.folder.db_path)

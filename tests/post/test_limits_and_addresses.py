@@ -124,3 +124,18 @@ def test_verify_data_with_the_wrong_scrypt_n_blames_the_parameter_not_the_files(
     assert result.exit_code == 1
     assert "first check that --scrypt-n (or --preset)" in result.stderr
     assert "move the damaged files aside" not in result.stderr
+
+
+def test_verify_data_with_nothing_initialized_is_not_ok(data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from mergetool.post.metadata import read_metadata, write_metadata
+
+    copy = tmp_path / "fresh"
+    shutil.copytree(data, copy)
+    meta = read_metadata(copy)
+    write_metadata(copy, meta.with_progress(None, 0))  # as right after init started
+    result = run("verify-data", "--dir", str(copy), "--fraction", "100", "--preset", "test")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {copy}: nothing to check, no label of the")
+    assert "OK" not in result.stdout

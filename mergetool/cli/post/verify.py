@@ -173,7 +173,7 @@ def verify_data(
     as_json: bool,
 ) -> None:
     """Recompute a random sample of stored labels; exit 1 listing the bad ones."""
-    from mergetool._exceptions import DataVerificationFailed
+    from mergetool._exceptions import DataVerificationFailed, PostError
     from mergetool.cli.render import progress_bar
     from mergetool.post.pos_verification import verify_data as run
 
@@ -186,6 +186,11 @@ def verify_data(
         )  # fmt: skip
     if not report.ok:
         raise DataVerificationFailed(report.to_json())
+    if report.checked == 0:  # "OK" would vouch for data that is not there yet
+        raise PostError(
+            f"{directory}: nothing to check, no label of the selected files is initialized yet",
+            hint="Run `mergetool post init` first (it resumes where it stopped).",
+        )
     if as_json:
         echo_json(report.to_json())
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,7 +74,8 @@ def render_result(result: Any) -> str:
         f"into {result.plan.target}."
     )
     if result.backup_dir:
-        text += f"\nBackup: {result.backup_dir} (undo with: mergetool restore {result.plan.target})"
+        undo = f"mergetool restore {shlex.quote(str(result.plan.target))}"  # pastes as it is
+        text += f"\nBackup: {result.backup_dir} (undo with: {undo})"
     return text
 
 

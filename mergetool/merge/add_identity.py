@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from mergetool._exceptions import (
     NotANodeFolder,
     PostDataMismatch,
     SupervisedNode,
+    UsageProblem,
 )
 from mergetool.merge.plan import check_node_or_new_folder
 from mergetool.merge.postdata import read_node_id
@@ -31,22 +33,33 @@ class AddIdentityPlan:
     node_id: str
 
 
+#: A plain file name: ASCII letters, digits, '.', '_', '-', not hidden (no leading '.').
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", re.ASCII)
+#: Most file systems allow 255 bytes per name; the staged/temporary names add a suffix.
+_MAX_NAME = 200
+
+
 def _file_name(name: str | None, node_id_hex: str) -> str:
+    """The key's file name in identities/: ``<name>.key`` for a plain ``name``, else refused."""
     if name is None:
         return f"{node_id_hex}{KEY_SUFFIX}"
-    if not name.endswith(KEY_SUFFIX):
-        name += KEY_SUFFIX
-    if "/" in name or "\\" in name or name.startswith(".") or name == SUPERVISED_KEY:
-        raise NotANodeFolder(
-            Path(name),
-            "not usable as an identity file name",
-            hint="Use a plain name such as 'post-3' (no path, not 'local', not hidden).",
+    file_name = name if name.endswith(KEY_SUFFIX) else name + KEY_SUFFIX
+    if (
+        not _PLAIN_NAME.fullmatch(file_name)
+        or len(file_name) > _MAX_NAME
+        or file_name == SUPERVISED_KEY
+    ):
+        raise UsageProblem(
+            f"--name {name!r}: not usable as an identity file name",
+            hint="Use a plain name of letters, digits, '.', '_' and '-' such as 'post-3' "
+            "(no path, no spaces, not 'local', not starting with '.').",
         )
-    return name
+    return file_name
 
 
 def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> AddIdentityPlan:
     """Check ``post_dir/identity.key`` against its metadata and the node; write nothing."""
+    _file_name(name, "")  # bad usage is refused before anything is read
     key_path = Path(post_dir) / IDENTITY_FILE
     if not key_path.exists():
         raise NotANodeFolder(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import MergeFailed
+from mergetool.node.folder import KEY_SUFFIX
 from mergetool.node.keys import fsync_dir, write_file_atomic
 
 JOURNAL_NAME = ".mergetool-journal.json"
@@ -56,22 +57,79 @@ def journal_path(target: Path) -> Path:
     return target / JOURNAL_NAME
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _node_id(value: object, what: str) -> str:
+    if not (isinstance(value, str) and len(value) == 64 and set(value) <= _HEX):
+        raise ValueError(f"{what} is {_show(value)}, not a node id of 64 hex characters")
+    return value.lower()
+
+
+def _key_name(value: object) -> str:
+    """A plain ``<name>.key`` in identities/: the journal must never name a path elsewhere."""
+    if not (
+        isinstance(value, str)
+        and value.endswith(KEY_SUFFIX)
+        and len(value) > len(KEY_SUFFIX)
+        and "/" not in value
+        and "\0" not in value
+    ):
+        raise ValueError(f"key file name {_show(value)} is not a plain <name>.key")
+    return value
+
+
+def _list(data: dict[str, object], field: str) -> list[object]:
+    value = data[field]
+    if not isinstance(value, list):
+        raise ValueError(f"{field} is {type(value).__name__}, not a list")
+    return value
+
+
+def _parse(path: Path, data: object) -> Journal:
+    """Check every field's type and shape: a damaged journal must not drive a recovery."""
+    if not isinstance(data, dict):
+        raise ValueError(f"it holds a {type(data).__name__}, not an object")
+    source, rows = data["source"], data["expected_rows"]
+    if not isinstance(source, str):
+        raise ValueError(f"source is {_show(source)}, not a path")
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        raise ValueError(f"expected_rows is {_show(rows)}, not a count")
+    keys = []
+    for entry in _list(data, "keys"):
+        if not isinstance(entry, dict):
+            raise ValueError(f"key entry {_show(entry)} is not an object")
+        keys.append(StagedKey(_key_name(entry["final"]), _node_id(entry["node_id"], "node_id")))
+    return Journal(
+        path=path,
+        source=source,
+        node_ids=tuple(_node_id(n, "an entry of node_ids") for n in _list(data, "node_ids")),
+        expected_rows=rows,
+        keys=tuple(keys),
+    )
+
+
 def read_journal(target: Path) -> Journal | None:
     path = journal_path(target)
     try:
-        data = json.loads(path.read_text())
-        return Journal(
-            path=path,
-            source=str(data["source"]),
-            node_ids=tuple(data["node_ids"]),
-            expected_rows=int(data["expected_rows"]),
-            keys=tuple(StagedKey(k["final"], k["node_id"]) for k in data["keys"]),
-        )
+        return _parse(path, json.loads(path.read_text()))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MergeFailed(
-            f"{path}: the journal of an interrupted merge cannot be read ({exc})",
-            hint="Restore the target from its latest backup with 'mergetool restore', "
-            "or remove the journal after checking identities/ by hand.",
-        ) from exc
+    except KeyError as exc:
+        raise _unreadable(path, f"{exc.args[0]!r} is missing") from exc
+    except (OSError, ValueError) as exc:
+        raise _unreadable(path, str(exc)) from exc
+
+
+def _unreadable(path: Path, reason: str) -> MergeFailed:
+    return MergeFailed(
+        f"{path}: the journal of an interrupted merge cannot be read ({reason})",
+        hint="Restore the target from its latest backup with 'mergetool restore', which "
+        "sets this journal and any staged keys (*.mergetool-staged) aside; or check "
+        "identities/ by hand and remove the journal.",
+    )

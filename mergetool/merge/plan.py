@@ -5,11 +5,15 @@ Writes nothing anywhere, not even a temporary file: databases are read in memory
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import (
+    DatabaseError,
     DuplicateIdentity,
     InvalidKeyFile,
     MergeRefused,
@@ -18,11 +22,12 @@ from mergetool._exceptions import (
     RowsAlreadyPresent,
     SchemaDrift,
     SupervisedNode,
+    UnsupportedVersion,
     UsageProblem,
     VersionMismatch,
 )
 from mergetool.merge.backup import BACKUPS
-from mergetool.merge.journal import JOURNAL_NAME, Journal, read_journal
+from mergetool.merge.journal import JOURNAL_NAME, STAGED_SUFFIX, Journal, read_journal
 from mergetool.merge.model import (
     Finding,
     IdentityRows,
@@ -41,7 +46,8 @@ from mergetool.node.folder import (
 )
 from mergetool.node.keys import TEMP_MARK, IdentityKey, load_key
 from mergetool.node.state import KeyEntry, NodeState, read_node
-from mergetool.node.versions import LATEST_VERSION, check_supported, describe
+from mergetool.node.versions import check_supported, describe
+from mergetool.node.wal import open_image
 
 
 def _check_version(state: NodeState, side: str) -> None:
@@ -139,8 +145,16 @@ def _source_keys(source: NodeState, adopt_supervised: bool) -> list[_SourceKey]:
 def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
     """The version rows are merged at; refuses versions a merge must not touch."""
     _check_version(src, "source")
+    if src.version == 0:
+        raise UnsupportedVersion(
+            src.folder.db_path,
+            0,
+            "source database is empty or at schema version 0: it holds no node database",
+            hint="Give the data folder of a node that has run (node v1.4 or newer): "
+            "its local.sql is never empty.",
+        )
     if create_db:
-        return src.version or LATEST_VERSION
+        return src.version
     _check_version(dst, "target")
     if src.version > dst.version:
         raise VersionMismatch(
@@ -290,6 +304,74 @@ def _nested_node_folders(root: Path) -> list[str]:
         return []
 
 
+def _check_integrity(state: NodeState, side: str) -> None:
+    """Refuse a damaged database (SQLite's quick check), read from its in-memory image.
+
+    A damaged source would otherwise fail half-way through the copy, reported against the
+    target; a damaged target must not be written into.
+    """
+    db = state.folder.db_path
+    if not db.exists():
+        return
+    conn = open_image(db)
+    try:
+        rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as exc:
+        rows = [str(exc)]
+    finally:
+        conn.close()
+    if rows != ["ok"]:
+        lines = [x for r in rows for x in r.splitlines() if x and not x.startswith("***")]
+        detail = "; ".join(lines[:3])
+        raise DatabaseError(
+            db,
+            f"{side} database is damaged: SQLite's integrity check fails ({detail})",
+            hint="Nothing was changed. Restore this database from a backup "
+            + ("(mergetool restore) " if side == "target" else "")
+            + "or repair it before merging: damaged pages cannot be merged safely.",
+        )
+
+
+def _check_staged_leftovers(folder: NodeFolder, journal: Journal | None) -> None:
+    """Refuse staged key entries no journal lists, and listed ones that are folders.
+
+    A merge stages its keys under these names and would trip over them; a recovery only
+    touches the files its journal lists, and can only remove files.
+    """
+    listed = {k.staged for k in journal.keys} if journal is not None else set()
+    try:
+        entries = sorted(os.scandir(folder.identities_dir), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if not entry.name.endswith(STAGED_SUFFIX):
+            continue
+        path = folder.identities_dir / entry.name
+        if entry.name not in listed:
+            raise MergeRefused(
+                f"{path}: a staged key that no merge journal lists",
+                hint="Move it out of identities/ and check it by hand: it may be left over "
+                "from an interrupted merge whose journal "
+                f"({JOURNAL_NAME}) is gone. Nothing was changed.",
+            )
+        if stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode):
+            raise MergeRefused(
+                f"{path}: the interrupted merge's journal lists it as a staged key, but it is "
+                "a folder",
+                hint="Move it out of identities/, then run the merge again. Nothing was changed.",
+            )
+
+
+def _check_backups_entry(folder: NodeFolder) -> None:
+    """A backup goes into ``backups/``: an entry of that name that is no folder blocks it."""
+    entry = folder.root / BACKUPS
+    if os.path.lexists(entry) and not entry.is_dir():
+        raise MergeRefused(
+            f"{entry}: exists but is not a folder, so the target cannot be backed up there",
+            hint="Move it away (or rename it), or merge with --no-backup. Nothing was changed.",
+        )
+
+
 def _check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
     """Refuse targets that would write into the source, or into a folder that is not a node's.
 
@@ -324,6 +406,16 @@ def _check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
             )
         return
     check_node_or_new_folder(dst)
+    keys = [f.name for f in dst.identity_files()]
+    if keys and not dst.db_path.exists():
+        raise NotANodeFolder(
+            dst.db_path,
+            f"target database not found, but {dst.identities_dir} holds key files "
+            f"({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''})",
+            hint="Keys without their database would lose their state. Put the node's local.sql "
+            "back (mergetool restore, if merge-nodes backed it up), or give the folder that "
+            "holds it; to start a new node here, move the key files away first.",
+        )
 
 
 def check_node_or_new_folder(dst: NodeFolder) -> None:
@@ -377,8 +469,14 @@ def plan_merge(
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()
     target_version = _target_version(src, dst, create_db)
+    _check_integrity(src, "source")
+    _check_integrity(dst, "target")
+    if backup and not create_db:
+        _check_backups_entry(dst_folder)
 
-    recovery = _recovery(dst, read_journal(dst_folder.root))
+    journal = read_journal(dst_folder.root)
+    _check_staged_leftovers(dst_folder, journal)
+    recovery = _recovery(dst, journal)
     dst_keys = _keys_after_recovery(dst, recovery)
     _duplicates(src.keys)
     _duplicates(dst_keys)

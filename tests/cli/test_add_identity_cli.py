@@ -163,3 +163,33 @@ def test_disk_full_is_a_clean_error(
 
 def test_missing_options_are_bad_usage(node: FixtureNode) -> None:
     assert run("--to", node.folder.root).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "name", [" ", "a b", "a\nb", "a/b", "../up", ".hidden", "", "local", "ключ", "a" * 300]
+)
+def test_name_that_is_not_plain_is_bad_usage(
+    tmp_path: Path, node: FixtureNode, key: IdentityKey, tree_digest, name: str
+) -> None:
+    post = post_dir(tmp_path / "post", key)
+    before = tree_digest(node.folder.root), tree_digest(post)
+    for dry in ((), ("--dry-run",)):
+        result = run("--post-dir", post, "--to", node.folder.root, "--name", name, *dry)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith(
+            f"Error: --name {name!r}: not usable as an identity file name\n"
+            "Use a plain name of letters, digits, '.', '_' and '-'"
+        )
+        assert (tree_digest(node.folder.root), tree_digest(post)) == before
+
+
+@pytest.mark.parametrize("name", ["post-3", "My_Key.v2", "7.key"])
+def test_plain_names_are_accepted(
+    tmp_path: Path, node: FixtureNode, key: IdentityKey, name: str
+) -> None:
+    result = run(
+        "--post-dir", post_dir(tmp_path / "post", key), "--to", node.folder.root, "--name", name
+    )
+    assert result.exit_code == 0, result.output
+    file_name = name if name.endswith(".key") else f"{name}.key"
+    assert (node.folder.identities_dir / file_name).read_bytes() == key.to_file_bytes()

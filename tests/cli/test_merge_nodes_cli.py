@@ -586,3 +586,160 @@ def test_system_errors_are_messages_not_bugs(
     assert result.exit_code == 1
     assert result.stderr == f"Error: {dst.folder.db_path}: Read-only file system\n"
     assert json.loads(result.stdout)["message"] == f"{dst.folder.db_path}: Read-only file system"
+
+
+# --- refused in planning: the dry run and the real run say the same, nothing changes ------------
+
+
+def _post_root_page(db: Path) -> tuple[int, int]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        (page,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'post'").fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    finally:
+        conn.close()
+    return page, size
+
+
+def damage_post_table(db: Path) -> None:
+    """Overwrite the middle of the ``post`` table's page: the schema still reads, rows do not."""
+    page, size = _post_root_page(db)
+    data = bytearray(db.read_bytes())
+    start = (page - 1) * size
+    data[start + 100 : start + size - 100] = b"\x5a" * (size - 200)
+    db.write_bytes(bytes(data))
+
+
+def refused_both_ways(tree_digest, src: Path, dst: Path, *extra: object) -> list[Result]:
+    """Dry run and real run both exit 1 with the same message; neither folder changes."""
+    before = tree_digest(src), tree_digest(dst), tree(dst)
+    results = [merge("-f", src, "-t", dst, *extra, *dry) for dry in (("--dry-run",), ())]
+    for result in results:
+        assert result.exit_code == 1, result.output
+        assert (tree_digest(src), tree_digest(dst), tree(dst)) == before
+    assert results[0].stderr == results[1].stderr
+    return results
+
+
+JOURNAL_ID = "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("node_ids", ["zz"], "an entry of node_ids is 'zz', not a node id of 64 hex characters"),
+        ("node_ids", "abc", "node_ids is str, not a list"),
+        ("keys", [{"final": "../x.key", "node_id": JOURNAL_ID}], "'../x.key' is not a plain"),
+        ("keys", [{"final": "x.txt", "node_id": JOURNAL_ID}], "'x.txt' is not a plain"),
+        ("keys", [{"final": ".key", "node_id": JOURNAL_ID}], "'.key' is not a plain"),
+        ("keys", [{"final": "x.key", "node_id": "zz"}], "node_id is 'zz', not a node id"),
+        ("keys", [{"final": "x.key"}], "'node_id' is missing"),
+        ("keys", ["x.key"], "key entry 'x.key' is not an object"),
+        ("expected_rows", -1, "expected_rows is -1, not a count"),
+        ("expected_rows", "5", "expected_rows is '5', not a count"),
+        ("source", None, "'source' is missing"),
+    ],
+)
+def test_malformed_journal_is_refused_naming_it(
+    src: FixtureNode, dst: FixtureNode, tree_digest, field: str, value: object, reason: str
+) -> None:
+    journal = {"format": 1, "source": "x", "node_ids": [], "expected_rows": 0, "keys": []}
+    if value is None:
+        del journal[field]
+    else:
+        journal[field] = value
+    path = dst.folder.root / ".mergetool-journal.json"
+    path.write_text(json.dumps(journal))
+    for result in refused_both_ways(tree_digest, src.folder.root, dst.folder.root):
+        assert result.stderr.startswith(
+            f"Error: {path}: the journal of an interrupted merge cannot be read ("
+        )
+        assert reason in result.stderr.splitlines()[0]
+        assert "'mergetool restore', which sets this journal and any staged keys" in result.stderr
+        assert "This is a bug" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_stray_staged_key_without_journal_is_refused(
+    src: FixtureNode, dst: FixtureNode, tree_digest, kind: str
+) -> None:
+    stray = dst.folder.identities_dir / "s1.key.mergetool-staged"
+    if kind == "file":
+        stray.write_bytes((src.folder.identities_dir / "s1.key").read_bytes())
+    else:
+        stray.mkdir()
+    for result in refused_both_ways(tree_digest, src.folder.root, dst.folder.root):
+        assert result.stderr.startswith(
+            f"Error: {stray}: a staged key that no merge journal lists\nMove it out of identities/"
+        )
+        assert "interrupted merge whose journal (.mergetool-journal.json) is gone" in (
+            result.stderr
+        )
+    assert not (dst.folder.root / ".mergetool-journal.json").exists()
+    stray.rename(dst.folder.root / "moved-away")  # as the message says: then the merge works
+    assert merge("-f", src.folder.root, "-t", dst.folder.root).exit_code == 0
+
+
+def test_empty_source_database_is_refused(node_factory, dst: FixtureNode, tree_digest) -> None:
+    src = node_factory("src", identities=["s1"], prefix="v0-")
+    src.folder.db_path.write_bytes(b"")
+    (result, _) = refused_both_ways(tree_digest, src.folder.root, dst.folder.root)
+    assert result.stderr.startswith(
+        f"Error: {src.folder.db_path}: source database is empty or at schema version 0: "
+        "it holds no node database (user_version 0)\n"
+    )
+    assert "migrated" not in result.output
+
+
+def test_target_with_keys_but_no_database_is_refused(
+    src: FixtureNode, dst: FixtureNode, tree_digest
+) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{dst.folder.db_path}{suffix}").unlink(missing_ok=True)
+    (result, _) = refused_both_ways(tree_digest, src.folder.root, dst.folder.root)
+    assert result.stderr.startswith(
+        f"Error: {dst.folder.db_path}: target database not found, but "
+        f"{dst.folder.identities_dir} holds key files (d1.key)\n"
+    )
+    assert not dst.folder.db_path.exists()
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_damaged_database_is_refused_naming_the_right_file(
+    src: FixtureNode, dst: FixtureNode, tree_digest, side: str
+) -> None:
+    damaged = (src if side == "source" else dst).folder.db_path
+    damage_post_table(damaged)
+    (result, _) = refused_both_ways(tree_digest, src.folder.root, dst.folder.root)
+    assert result.stderr.startswith(
+        f"Error: {damaged}: {side} database is damaged: SQLite's integrity check fails ("
+    )
+    other = (dst if side == "source" else src).folder.db_path
+    assert str(other) not in result.stderr
+
+
+def test_backups_entry_that_is_a_file_is_refused_unless_no_backup(
+    src: FixtureNode, dst: FixtureNode, tree_digest
+) -> None:
+    backups = dst.folder.root / "backups"
+    backups.write_text("not a folder")
+    (result, _) = refused_both_ways(tree_digest, src.folder.root, dst.folder.root)
+    assert result.stderr == (
+        f"Error: {backups}: exists but is not a folder, so the target cannot be backed up "
+        "there\nMove it away (or rename it), or merge with --no-backup. Nothing was changed.\n"
+    )
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--no-backup")
+    assert result.exit_code == 0, result.output
+    assert backups.read_text() == "not a folder"
+
+
+def test_undo_hint_can_be_pasted_into_a_shell(node_factory, src: FixtureNode) -> None:
+    import shlex
+
+    dst = node_factory("my node's data", identities=["d1"], prefix="sp-")
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if x.startswith("Backup: "))
+    command = line.split("(undo with: ", 1)[1].removesuffix(")")
+    assert command == f"mergetool restore {shlex.quote(str(dst.folder.root))}"
+    assert shlex.split(command) == ["mergetool", "restore", str(dst.folder.root)]

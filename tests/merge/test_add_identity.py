@@ -19,6 +19,7 @@ from mergetool._exceptions import (
     NotANodeFolder,
     PostDataMismatch,
     SupervisedNode,
+    UsageProblem,
 )
 from mergetool.merge.add_identity import add_identity, plan_add_identity
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
@@ -105,9 +106,18 @@ def test_missing_identity_key(tmp_path: Path, dst: FixtureNode) -> None:
     assert "identity.key" in str(error)
 
 
-@pytest.mark.parametrize("name", ["../escape", "local", ".hidden", "a/b"])
+@pytest.mark.parametrize(
+    "name", ["../escape", "local", "local.key", ".hidden", "a/b", " ", "a\nb", "tab\t", ""]
+)
 def test_unusable_names(tmp_path: Path, dst: FixtureNode, new_key, name) -> None:
-    _refused(post_dir(tmp_path / "post", new_key), dst.folder.root, NotANodeFolder, name)
+    error = _refused(post_dir(tmp_path / "post", new_key), dst.folder.root, UsageProblem, name)
+    assert error.message == f"--name {name!r}: not usable as an identity file name"
+    assert error.exit_code == 2
+
+
+def test_unusable_name_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    with pytest.raises(UsageProblem):
+        plan_add_identity(tmp_path / "no-post", tmp_path / "no-node", "a b")
 
 
 def test_missing_node_folder(tmp_path: Path, new_key) -> None:

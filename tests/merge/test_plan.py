@@ -9,9 +9,11 @@ import pytest
 from merge_helpers import tree_state
 
 from mergetool._exceptions import (
+    DatabaseError,
     DatabaseInUse,
     DuplicateIdentity,
     InvalidKeyFile,
+    MergeFailed,
     MergeRefused,
     MergetoolError,
     NameCollision,
@@ -24,6 +26,7 @@ from mergetool._exceptions import (
     VersionMismatch,
 )
 from mergetool.merge import plan_merge
+from mergetool.merge.journal import Journal, StagedKey, journal_path
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
 from mergetool.node.keys import write_key
 
@@ -383,3 +386,153 @@ def test_keyless_source_whose_rows_are_merged_is_already_merged(
 def test_new_file_system_root_can_become_a_target(src: FixtureNode, tmp_path: Path) -> None:
     (tmp_path / "disk" / "lost+found").mkdir(parents=True)
     assert plan_merge(src.folder.root, tmp_path / "disk").create_target_db
+
+
+# --- leftovers, empty and damaged databases, a blocked backup -----------------------------------
+
+
+def _damage_table(db: Path, table: str = "post") -> None:
+    """Overwrite the middle of ``table``'s root page: the schema still reads, the rows do not."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        (page,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,))
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    finally:
+        conn.close()
+    data = bytearray(db.read_bytes())
+    start = (page[0] - 1) * size
+    data[start + 100 : start + size - 100] = b"\x5a" * (size - 200)
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind", ["file", "folder", "symlink"])
+def test_staged_key_no_journal_lists_is_refused(
+    src: FixtureNode, dst: FixtureNode, kind: str
+) -> None:
+    stray = dst.folder.identities_dir / "s1.key.mergetool-staged"
+    if kind == "file":
+        stray.write_bytes((src.folder.identities_dir / "s1.key").read_bytes())
+    elif kind == "folder":
+        stray.mkdir()
+    else:
+        stray.symlink_to(src.folder.identities_dir / "s1.key")
+    error = _refused(src.folder.root, dst.folder.root, MergeRefused)
+    assert error.message == f"{stray}: a staged key that no merge journal lists"
+    assert "interrupted merge whose journal (.mergetool-journal.json) is gone" in str(error.hint)
+
+
+def test_staged_key_beside_a_journal_that_does_not_list_it_is_refused(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    node_id = test_key("dst-d1").node_id_hex
+    Journal(journal_path(dst.folder.root), "x", (), 0, (StagedKey("d1.key", node_id),)).write()
+    stray = dst.folder.identities_dir / "other.key.mergetool-staged"
+    stray.write_text("x")
+    error = _refused(src.folder.root, dst.folder.root, MergeRefused)
+    assert error.message.startswith(f"{stray}: ")
+
+
+def test_staged_key_a_journal_lists_that_is_a_folder_is_refused(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    node_id = test_key("lost").node_id_hex
+    Journal(journal_path(dst.folder.root), "x", (), 0, (StagedKey("lost.key", node_id),)).write()
+    staged = dst.folder.identities_dir / "lost.key.mergetool-staged"
+    staged.mkdir()
+    error = _refused(src.folder.root, dst.folder.root, MergeRefused)
+    assert error.message.startswith(f"{staged}: the interrupted merge's journal lists it")
+
+
+def test_staged_key_in_a_new_target_folder_is_refused(src: FixtureNode, tmp_path: Path) -> None:
+    stray = tmp_path / "new" / "identities" / "a.key.mergetool-staged"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("x")
+    error = _refused(src.folder.root, tmp_path / "new", MergeRefused)
+    assert error.message.startswith(f"{stray}: ")
+
+
+def test_malformed_journal_is_refused_in_planning(src: FixtureNode, dst: FixtureNode) -> None:
+    path = journal_path(dst.folder.root)
+    path.write_text('{"source": "x", "node_ids": ["zz"], "expected_rows": 0, "keys": []}')
+    error = _refused(src.folder.root, dst.folder.root, MergeFailed)
+    assert error.message.startswith(f"{path}: the journal of an interrupted merge cannot be read")
+
+
+def test_empty_source_database_is_refused(src: FixtureNode, dst: FixtureNode) -> None:
+    src.folder.db_path.write_bytes(b"")
+    error = _refused(src.folder.root, dst.folder.root, UnsupportedVersion)
+    assert error.path == src.folder.db_path and error.version == 0
+    assert "source database is empty or at schema version 0" in error.message
+
+
+def test_source_database_at_version_0_is_refused(tmp_path: Path, dst: FixtureNode) -> None:
+    src = tmp_path / "blank"
+    (src / "identities").mkdir(parents=True)
+    write_key(test_key("blank"), src / "identities" / "b.key")
+    sqlite3.connect(src / "local.sql").close()  # a valid SQLite file nobody wrote to
+    error = _refused(src, dst.folder.root, UnsupportedVersion)
+    assert error.path == src / "local.sql"
+
+
+def test_empty_source_into_a_new_folder_is_refused(src: FixtureNode, tmp_path: Path) -> None:
+    src.folder.db_path.write_bytes(b"")
+    _refused(src.folder.root, tmp_path / "new", UnsupportedVersion)
+    assert not (tmp_path / "new").exists()
+
+
+def test_target_with_keys_but_no_database_is_refused(src: FixtureNode, tmp_path: Path) -> None:
+    ids = tmp_path / "lost" / "identities"
+    ids.mkdir(parents=True)
+    for name in ("a", "b"):
+        write_key(test_key(f"lost-{name}"), ids / f"{name}.key")
+    error = _refused(src.folder.root, tmp_path / "lost", NotANodeFolder)
+    assert error.path == tmp_path / "lost" / "local.sql"
+    assert error.reason == f"target database not found, but {ids} holds key files (a.key, b.key)"
+
+
+def test_target_with_only_non_key_files_in_identities_can_become_a_target(
+    src: FixtureNode, tmp_path: Path
+) -> None:
+    (tmp_path / "new" / "identities" / "sub.key").mkdir(parents=True)  # a folder: not a key
+    (tmp_path / "new" / "identities" / ".DS_Store").write_text("")
+    assert plan_merge(src.folder.root, tmp_path / "new").create_target_db
+
+
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_damaged_database_is_refused_naming_it(src: FixtureNode, dst: FixtureNode, side) -> None:
+    node = src if side == "source" else dst
+    _damage_table(node.folder.db_path)
+    error = _refused(src.folder.root, dst.folder.root, DatabaseError)
+    assert error.path == node.folder.db_path
+    assert error.reason.startswith(f"{side} database is damaged: SQLite's integrity check fails")
+
+
+def test_integrity_check_of_a_wal_database_writes_nothing(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="w-", wal_identities=["w1"])
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="wd-", wal_identities=["w2"])
+    before = tree_state(src.folder.root), tree_state(dst.folder.root)
+    plan = plan_merge(src.folder.root, dst.folder.root)
+    assert {i.key_file for i in plan.identities} == {"s1.key", "w1.key"}
+    assert (tree_state(src.folder.root), tree_state(dst.folder.root)) == before
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling symlink"])
+def test_backups_entry_that_is_not_a_folder_is_refused(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path, kind: str
+) -> None:
+    entry = dst.folder.root / "backups"
+    if kind == "file":
+        entry.write_text("x")
+    else:
+        entry.symlink_to(tmp_path / "nowhere")
+    error = _refused(src.folder.root, dst.folder.root, MergeRefused)
+    assert error.message.startswith(f"{entry}: exists but is not a folder")
+    assert plan_merge(src.folder.root, dst.folder.root, backup=False).keys
+
+
+def test_backups_folder_behind_a_symlink_is_fine(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (dst.folder.root / "backups").symlink_to(tmp_path / "elsewhere")
+    assert plan_merge(src.folder.root, dst.folder.root).backup

@@ -196,12 +196,23 @@ def _check_conflicts(
     ids = {k.key.node_id for k in chosen} | set(src.rows)
     clash = sorted(i.hex() for i in ids if dst.rows_of(i))
     if clash:
+        keyless = [i for i in clash if bytes.fromhex(i) not in by_id]
+        hint = (
+            "The identity already runs on the target node (or did): merging it again "
+            "would overwrite its state. Remove it from the source first."
+        )
+        if keyless:  # e.g. an earlier merge copied its rows while its key file was missing
+            hint = (
+                f"The target has rows but no key file for {', '.join(keyless[:3])}: if an "
+                "earlier merge copied its rows without the key, install only the key (copy "
+                "the key file into identities/, or `mergetool add-identity` from its PoST "
+                "folder) instead of merging again."
+            )
         raise RowsAlreadyPresent(
             f"target database {dst.folder.db_path} already holds rows for "
             f"{len(clash)} source identit{'y' if len(clash) == 1 else 'ies'}: "
             + ", ".join(clash[:5]),
-            hint="The identity already runs on the target node (or did): merging it again "
-            "would overwrite its state. Remove it from the source first.",
+            hint=hint,
         )
 
 

@@ -743,3 +743,20 @@ def test_undo_hint_can_be_pasted_into_a_shell(node_factory, src: FixtureNode) ->
     command = line.split("(undo with: ", 1)[1].removesuffix(")")
     assert command == f"mergetool restore {shlex.quote(str(dst.folder.root))}"
     assert shlex.split(command) == ["mergetool", "restore", str(dst.folder.root)]
+
+
+def test_merging_again_after_rows_went_in_without_their_key_says_to_install_the_key(
+    node_factory, dst: FixtureNode
+) -> None:
+    import shutil
+
+    src = node_factory("src", identities=["s1", "s2"], prefix="rk2-")
+    aside = src.folder.root.parent / "s2.key"
+    shutil.move(src.folder.identities_dir / "s2.key", aside)  # the key was missing at first
+    assert merge("-f", src.folder.root, "-t", dst.folder.root).exit_code == 0
+    shutil.move(aside, src.folder.identities_dir / "s2.key")
+    (src.folder.identities_dir / "s1.key").unlink()  # merged already: only s2 is left to do
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 1
+    assert "The target has rows but no key file for" in result.stderr
+    assert "install only the key" in result.stderr

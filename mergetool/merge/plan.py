@@ -5,29 +5,28 @@ Writes nothing anywhere, not even a temporary file: databases are read in memory
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import (
-    DatabaseError,
     DuplicateIdentity,
     InvalidKeyFile,
     MergeRefused,
     NameCollision,
-    NotANodeFolder,
     RowsAlreadyPresent,
     SchemaDrift,
     SupervisedNode,
     UnsupportedVersion,
-    UsageProblem,
     VersionMismatch,
 )
-from mergetool.merge.backup import BACKUPS
-from mergetool.merge.journal import JOURNAL_NAME, STAGED_SUFFIX, Journal, read_journal
+from mergetool.merge.folders import (
+    check_backups_entry,
+    check_integrity,
+    check_staged_leftovers,
+    check_target_path,
+)
+from mergetool.merge.journal import Journal, read_journal
 from mergetool.merge.model import (
     Finding,
     IdentityRows,
@@ -44,10 +43,9 @@ from mergetool.node.folder import (
     NodeFolder,
     open_folder,
 )
-from mergetool.node.keys import TEMP_MARK, IdentityKey, load_key
+from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.state import KeyEntry, NodeState, read_node
 from mergetool.node.versions import check_supported, describe
-from mergetool.node.wal import open_image
 
 
 def _check_version(state: NodeState, side: str) -> None:
@@ -307,155 +305,6 @@ def _warnings(
     return found
 
 
-def _nested_node_folders(root: Path) -> list[str]:
-    """Sub-folders of ``root`` that hold a local.sql: what the user probably meant."""
-    try:
-        return sorted(str(p.parent) for p in root.glob("*/local.sql"))
-    except OSError:
-        return []
-
-
-def _check_integrity(state: NodeState, side: str) -> None:
-    """Refuse a damaged database (SQLite's quick check), read from its in-memory image.
-
-    A damaged source would otherwise fail half-way through the copy, reported against the
-    target; a damaged target must not be written into.
-    """
-    db = state.folder.db_path
-    if not db.exists():
-        return
-    conn = open_image(db)
-    try:
-        rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
-    except sqlite3.DatabaseError as exc:
-        rows = [str(exc)]
-    finally:
-        conn.close()
-    if rows != ["ok"]:
-        lines = [x for r in rows for x in r.splitlines() if x and not x.startswith("***")]
-        detail = "; ".join(lines[:3])
-        raise DatabaseError(
-            db,
-            f"{side} database is damaged: SQLite's integrity check fails ({detail})",
-            hint="Nothing was changed. Restore this database from a backup "
-            + ("(mergetool restore) " if side == "target" else "")
-            + "or repair it before merging: damaged pages cannot be merged safely.",
-        )
-
-
-def _check_staged_leftovers(folder: NodeFolder, journal: Journal | None) -> None:
-    """Refuse staged key entries no journal lists, and listed ones that are folders.
-
-    A merge stages its keys under these names and would trip over them; a recovery only
-    touches the files its journal lists, and can only remove files.
-    """
-    listed = {k.staged for k in journal.keys} if journal is not None else set()
-    try:
-        entries = sorted(os.scandir(folder.identities_dir), key=lambda e: e.name)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for entry in entries:
-        if not entry.name.endswith(STAGED_SUFFIX):
-            continue
-        path = folder.identities_dir / entry.name
-        if entry.name not in listed:
-            raise MergeRefused(
-                f"{path}: a staged key that no merge journal lists",
-                hint="Move it out of identities/ and check it by hand: it may be left over "
-                "from an interrupted merge whose journal "
-                f"({JOURNAL_NAME}) is gone. Nothing was changed.",
-            )
-        if stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode):
-            raise MergeRefused(
-                f"{path}: the interrupted merge's journal lists it as a staged key, but it is "
-                "a folder",
-                hint="Move it out of identities/, then run the merge again. Nothing was changed.",
-            )
-
-
-def _check_backups_entry(folder: NodeFolder) -> None:
-    """A backup goes into ``backups/``: an entry of that name that is no folder blocks it."""
-    entry = folder.root / BACKUPS
-    if os.path.lexists(entry) and not entry.is_dir():
-        raise MergeRefused(
-            f"{entry}: exists but is not a folder, so the target cannot be backed up there",
-            hint="Move it away (or rename it), or merge with --no-backup. Nothing was changed.",
-        )
-
-
-def _check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
-    """Refuse targets that would write into the source, or into a folder that is not a node's.
-
-    A missing target is created (as the reference tool does), but only inside an existing
-    folder: a mistyped path must not silently grow a new tree.
-    """
-    target = dst.root
-    try:
-        exists = target.exists()
-    except OSError as exc:  # e.g. a name too long for the file system
-        raise UsageProblem(f"{target}: {exc.strerror or exc}") from exc
-    if exists and not target.is_dir():
-        open_folder(target, side="target")  # raises "not a directory"
-    if exists and target.samefile(src.root):
-        raise UsageProblem(f"{target}: source and target are the same folder")
-    src_real, dst_real = src.root.resolve(), target.resolve()
-    if dst_real.is_relative_to(src_real):
-        raise UsageProblem(
-            f"{target}: the target is inside the source folder {src.root}",
-            hint="The source is never modified: give a target outside it.",
-        )
-    if src_real.is_relative_to(dst_real):
-        raise UsageProblem(
-            f"{src.root}: the source is inside the target folder {target}",
-            hint="Give the target node's data folder itself (the one that holds local.sql).",
-        )
-    if not exists:
-        if not target.parent.is_dir():
-            raise UsageProblem(
-                f"{target}: cannot create the target, {target.parent} does not exist",
-                hint="Check the path for a typo, or create the parent folder first.",
-            )
-        return
-    check_node_or_new_folder(dst)
-    keys = [f.name for f in dst.identity_files()]
-    if keys and not dst.db_path.exists():
-        raise NotANodeFolder(
-            dst.db_path,
-            f"target database not found, but {dst.identities_dir} holds key files "
-            f"({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''})",
-            hint="Keys without their database would lose their state. Put the node's local.sql "
-            "back (mergetool restore, if merge-nodes backed it up), or give the folder that "
-            "holds it; to start a new node here, move the key files away first.",
-        )
-
-
-def check_node_or_new_folder(dst: NodeFolder) -> None:
-    """An existing target must hold local.sql, or nothing but what a new node would have.
-
-    Catches the folder one level above the node's (``.../spacemesh`` for
-    ``.../spacemesh/node_data``), where a new database would be created beside the real one.
-    """
-    if dst.db_path.exists():
-        return
-    target = dst.root
-    # (a crashed run's journal; the root of a new file system)
-    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS, "lost+found"}
-    others = sorted(
-        p.name for p in target.iterdir() if p.name not in ours and TEMP_MARK not in p.name
-    )
-    if others:
-        nested = _nested_node_folders(target)
-        raise NotANodeFolder(
-            dst.db_path,
-            "target database not found, and the folder holds other files "
-            f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''})",
-            hint=f"Did you mean {' or '.join(nested)}?"
-            if nested
-            else "Give the target node's data folder (the one that holds local.sql), or a new "
-            "or empty folder to create a node there.",
-        )
-
-
 def plan_merge(
     source: Path,
     target: Path,
@@ -471,7 +320,7 @@ def plan_merge(
     """
     src_folder = open_folder(source, side="source")
     dst_folder = NodeFolder(Path(target))
-    _check_target_path(src_folder, dst_folder)
+    check_target_path(src_folder, dst_folder)
     sq.ensure_not_in_use(src_folder.db_path)
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
@@ -480,13 +329,13 @@ def plan_merge(
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()
     target_version = _target_version(src, dst, create_db)
-    _check_integrity(src, "source")
-    _check_integrity(dst, "target")
+    check_integrity(src, "source")
+    check_integrity(dst, "target")
     if backup and not create_db:
-        _check_backups_entry(dst_folder)
+        check_backups_entry(dst_folder)
 
     journal = read_journal(dst_folder.root)
-    _check_staged_leftovers(dst_folder, journal)
+    check_staged_leftovers(dst_folder, journal)
     recovery = _recovery(dst, journal)
     dst_keys = _keys_after_recovery(dst, recovery)
     _duplicates(src.keys)

@@ -8,9 +8,12 @@ work restarts at the first file that is missing, short, or newer than the metada
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
@@ -20,13 +23,35 @@ from mergetool.post.metadata import (
     METADATA_FILE,
     PostMetadata,
     data_file_name,
+    layout_problem,
     read_metadata,
     write_metadata,
 )
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress, no_progress
 
+if TYPE_CHECKING:
+    from mergetool.node.keys import IdentityKey
+
 DEFAULT_MAX_FILE_SIZE = 1 << 32
+_DATA_FILE = re.compile(r"postdata_(\d+)\.bin")
+#: How the limits of ``layout_problem`` name the values given to ``plan_init``.
+_ARGUMENT_NAMES = (
+    ("MaxFileSize", "max file size"),
+    ("NumUnits", "num units"),
+    ("LabelsPerUnit", "labels per unit"),
+)
+_SPECIAL_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+_LAYOUT_HINTS = {
+    "NumFiles": "Use a larger max file size (the default is 4 GiB per file).",
+    "NumLabels": "Use fewer units or fewer labels per unit.",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,10 @@ class InitPlan:
     vrf_difficulty: bytes | None
     tasks: tuple[FileTask, ...]
     kept_files: int
+    #: ``identity.key`` when the node id was read from it or will be written to it.
+    identity_file: Path | None = None
+    #: A key made for this run, written to ``identity_file`` only when ``initialize`` starts.
+    new_identity: IdentityKey | None = field(default=None, repr=False, compare=False)
 
     @property
     def labels_to_write(self) -> int:
@@ -83,10 +112,105 @@ def load_or_create_identity(directory: Path) -> bytes:
     return key.public_key
 
 
+def _check_arguments(
+    node_id: bytes | None,
+    commitment_atx_id: bytes,
+    num_units: int,
+    labels_per_unit: int,
+    scrypt_n: int,
+    max_file_size: int,
+    vrf_difficulty: bytes | None,
+) -> None:
+    """Raise InvalidParameters for the first value that cannot describe PoST data."""
+    from mergetool.post.scrypt import check_n
+
+    check_n(scrypt_n)
+    problem = layout_problem(labels_per_unit, num_units, max_file_size)
+    if problem is not None:
+        field_name, reason = problem
+        for name, label in _ARGUMENT_NAMES:
+            reason = reason.replace(name, label)
+        raise InvalidParameters(reason, hint=_LAYOUT_HINTS.get(field_name))
+    if node_id is not None:
+        check_32_bytes("node id", node_id)
+    check_32_bytes("commitment ATX id", commitment_atx_id)
+    if vrf_difficulty is not None:
+        check_32_bytes("VRF difficulty", vrf_difficulty)
+
+
+def _data_entries(directory: Path) -> list[tuple[int, Path]]:
+    """``(index, path)`` of every ``postdata_<N>.bin`` entry in ``directory``, of any type."""
+    try:
+        with os.scandir(directory) as entries:
+            found = [(e.name, m) for e in entries if (m := _DATA_FILE.fullmatch(e.name))]
+    except FileNotFoundError:
+        return []
+    except NotADirectoryError as exc:
+        raise PostError(f"{directory} is not a directory") from exc
+    except OSError as exc:
+        raise PostError(f"cannot list {directory}: {exc.strerror or exc}") from exc
+    return sorted((int(m[1]), directory / name) for name, m in found)
+
+
+def _data_file_size(path: Path) -> int:
+    """The size of the data file ``path``; refuses what ``initialize`` must not open."""
+    try:
+        info = path.stat()  # a link to a data file elsewhere is fine; writes go to its target
+    except FileNotFoundError as exc:
+        raise PostError(
+            f"{path} is a symbolic link to a missing file",
+            hint="Remove the link, or make it point at the data file it stands for.",
+        ) from exc
+    except OSError as exc:
+        raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _SPECIAL_KINDS if test(info.st_mode)), "a special file")
+        raise PostError(
+            f"{path} is {kind}, not a PoST data file",
+            hint="Move it out of the PoST data directory, then run `post init` again.",
+        )
+    return info.st_size
+
+
+def _refuse_orphan_data(directory: Path, entries: list[tuple[int, Path]]) -> None:
+    """Data files without metadata may belong to another node: never write over them."""
+    if not entries:
+        return
+    names = [path.name for _, path in entries]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise PostError(
+        f"{directory} holds PoST data files but no {METADATA_FILE}: {shown}",
+        hint="They may be another node's data and would be overwritten. Move them out of the "
+        f"directory, or restore their {METADATA_FILE} to resume them.",
+    )
+
+
+def _resolve_identity(
+    directory: Path, node_id: bytes | None, existing: PostMetadata | None
+) -> tuple[bytes, Path | None, IdentityKey | None]:
+    """``(node id, identity file, key to create)`` without writing anything."""
+    from mergetool.node.keys import IdentityKey, load_key
+
+    if node_id is not None:
+        return node_id, None, None
+    path = directory / IDENTITY_FILE
+    if path.exists() or path.is_symlink():
+        return load_key(path).node_id, path, None
+    if existing is not None:
+        raise PostError(
+            f"{directory} already holds PoST data (for node {existing.node_id.hex()}) "
+            f"but no {IDENTITY_FILE}, and no node id was given",
+            hint=f"To resume that data, pass --node-id {existing.node_id.hex()}; "
+            "for a new identity, use another directory.",
+        )
+    key = IdentityKey.generate()
+    return key.node_id, path, key
+
+
 def plan_init(
     directory: Path,
     *,
-    node_id: bytes,
+    node_id: bytes | None = None,
     commitment_atx_id: bytes,
     num_units: int,
     labels_per_unit: int,
@@ -94,17 +218,24 @@ def plan_init(
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     vrf_difficulty: bytes | None = None,
 ) -> InitPlan:
-    """Decide which files to write, checking any existing metadata matches the request."""
-    from mergetool.post.scrypt import check_n
+    """Decide which files to write, checking any existing metadata matches the request.
 
-    check_n(scrypt_n)
+    Without ``node_id`` the identity in ``directory/identity.key`` is used; when there is none
+    (and no data yet), a new key is made, which ``initialize`` writes before anything else.
+    """
+    _check_arguments(
+        node_id, commitment_atx_id, num_units, labels_per_unit, scrypt_n, max_file_size,
+        vrf_difficulty,
+    )  # fmt: skip
     directory = Path(directory)
-    if max_file_size < LABEL_SIZE or max_file_size % LABEL_SIZE:
-        raise InvalidParameters(f"max file size {max_file_size} must be a positive multiple of 16")
-    if num_units < 1 or labels_per_unit < 1:
-        raise InvalidParameters("num_units and labels_per_unit must be >= 1")
-    if vrf_difficulty is not None:
-        check_32_bytes("VRF difficulty", vrf_difficulty)
+    metadata_path = directory / METADATA_FILE
+    existing = None
+    if metadata_path.exists() or metadata_path.is_symlink():
+        existing = read_metadata(directory)
+    entries = _data_entries(directory)
+    if existing is None:
+        _refuse_orphan_data(directory, entries)
+    node_id, identity_file, new_identity = _resolve_identity(directory, node_id, existing)
     wanted = PostMetadata(
         node_id=node_id,
         commitment_atx_id=commitment_atx_id,
@@ -113,43 +244,75 @@ def plan_init(
         max_file_size=max_file_size,
     )
     done_labels = 0
-    if (directory / METADATA_FILE).exists():
-        existing = read_metadata(directory)
+    if existing is not None:
         if existing.with_progress(None, None) != wanted:
+            asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
             differ = [
-                f"{label} {show(getattr(existing, field))} (asked: {show(getattr(wanted, field))})"
-                for field, label, show in (
+                f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
+                for name, label, show in (
                     ("node_id", "node", bytes.hex),
                     ("commitment_atx_id", "commitment ATX", bytes.hex),
                     ("num_units", "num units", str),
                     ("labels_per_unit", "labels per unit", str),
                     ("max_file_size", "max file size", str),
                 )
-                if getattr(existing, field) != getattr(wanted, field)
+                if getattr(existing, name) != getattr(wanted, name)
             ]
             raise MetadataError(
-                f"{directory / METADATA_FILE} describes different PoST data: " + "; ".join(differ),
+                f"{metadata_path} describes different PoST data: " + "; ".join(differ),
                 hint="Use another directory, or the same parameters to resume.",
             )
         wanted = existing
         done_labels = existing.last_position or 0
+    # Every entry a run may keep or write over must be a data file (or a link to one).
+    sizes = {
+        index: _data_file_size(path)
+        for index, path in entries
+        if index < wanted.num_files and path.name == data_file_name(index)
+    }
     kept = 0
     for index in range(wanted.num_files):
         first, count = wanted.file_labels(index)
-        path = directory / data_file_name(index)
-        complete = path.exists() and path.stat().st_size == count * LABEL_SIZE
-        if not complete or first + count > done_labels:
+        if sizes.get(index) != count * LABEL_SIZE or first + count > done_labels:
             break
         kept += 1
     if kept == 0:
         wanted = wanted.with_progress(None, None)
     tasks = tuple(FileTask(i, *wanted.file_labels(i)) for i in range(kept, wanted.num_files))
-    return InitPlan(directory, wanted, scrypt_n, vrf_difficulty, tasks, kept)
+    return InitPlan(
+        directory, wanted, scrypt_n, vrf_difficulty, tasks, kept, identity_file, new_identity
+    )
 
 
 def _batches(size: int, count: int) -> Iterator[tuple[int, int]]:
     """``(offset, length)`` of the backend-sized batches covering ``count`` labels."""
     return ((lo, min(size, count - lo)) for lo in range(0, count, size))
+
+
+def _write_identity(path: Path, key: IdentityKey) -> None:
+    """Create ``path`` with ``key`` (0600), never replacing a file that appeared meanwhile."""
+    from mergetool.node.keys import fsync_dir, write_new_file
+
+    try:
+        # The node's own file writer: one place knows the format (seed || public, hex).
+        write_new_file(path, key.to_file_bytes(), mode=0o600)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise PostError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _open_data_file(path: Path) -> BinaryIO:
+    """``path`` emptied for writing; a FIFO or device there is refused, never waited on."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o666)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PostError(f"cannot write {path}: not a regular file")
+        os.ftruncate(fd, 0)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def initialize(
@@ -184,12 +347,17 @@ def initialize(
         # Say from the start how far the data goes, so a reader never takes a data set
         # whose first file is still being written for a complete one.
         meta = meta.with_progress(meta.nonce, plan.tasks[0].first_label)
-    plan.directory.mkdir(parents=True, exist_ok=True)
+    try:
+        plan.directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PostError(f"cannot create {plan.directory}: {exc.strerror or exc}") from exc
+    if plan.new_identity is not None and plan.identity_file is not None:
+        _write_identity(plan.identity_file, plan.new_identity)
     write_metadata(plan.directory, meta)
     for task in plan.tasks:
         path = plan.directory / data_file_name(task.index)
         try:
-            with open(path, "wb") as out:
+            with _open_data_file(path) as out:
                 for lo, n in _batches(step, task.count):
                     first = task.first_label + lo
                     if plan.vrf_difficulty is not None:

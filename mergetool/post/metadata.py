@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,10 @@ LABEL_SIZE = 16
 #: Unknown fields that describe the nonce; dropped when the nonce changes.
 _NONCE_DERIVED = ("NonceValue",)
 MAX_FILES = 1 << 24  # more postdata_N.bin files than this means the metadata is wrong
+U64_MAX = (1 << 64) - 1
+MAX_NUM_UNITS = (1 << 32) - 1  # a u32 in the node
+#: post-rs writes a few hundred bytes; anything far larger is not PoST metadata.
+_MAX_METADATA_BYTES = 1 << 20
 _KNOWN_FIELDS = (
     "NodeId",
     "CommitmentAtxId",
@@ -87,6 +93,41 @@ class PostMetadata:
         return doc
 
 
+def layout_problem(
+    labels_per_unit: int, num_units: int, max_file_size: int
+) -> tuple[str, str] | None:
+    """Why these values cannot describe PoST data, as ``(field, reason)``; None when they can.
+
+    The one set of limits for metadata read from disk and for a new ``post init``: the node
+    keeps sizes and label indices in u64 and units in u32, and more than ``MAX_FILES`` files
+    is a mistake (a new init would also spend ages and memory just listing them). ``reason``
+    names the fields by their metadata names; ``field`` is ``MaxFileSize``, ``NumUnits``,
+    ``LabelsPerUnit``, ``NumLabels`` or ``NumFiles``.
+    """
+    if not LABEL_SIZE <= max_file_size <= U64_MAX or max_file_size % LABEL_SIZE:
+        return "MaxFileSize", (
+            f"MaxFileSize must be a multiple of 16 between 16 and {U64_MAX}, got {max_file_size}"
+        )
+    if not 1 <= num_units <= MAX_NUM_UNITS:
+        return "NumUnits", f"NumUnits must be between 1 and {MAX_NUM_UNITS}, got {num_units}"
+    if not 1 <= labels_per_unit <= U64_MAX:
+        return "LabelsPerUnit", (
+            f"LabelsPerUnit must be between 1 and {U64_MAX}, got {labels_per_unit}"
+        )
+    total = num_units * labels_per_unit
+    if total > U64_MAX:
+        return "NumLabels", (
+            f"NumUnits x LabelsPerUnit is {total} labels, more than a 64-bit index can address"
+        )
+    files = -(-total // (max_file_size // LABEL_SIZE))
+    if files > MAX_FILES:
+        return "NumFiles", (
+            f"NumUnits x LabelsPerUnit / (MaxFileSize / 16) = {num_units} x {labels_per_unit} "
+            f"/ {max_file_size // LABEL_SIZE} gives {files} data files (more than {MAX_FILES})"
+        )
+    return None
+
+
 def _value(doc: dict[str, Any], name: str, path: Path) -> Any:
     if name not in doc:
         raise MetadataError(f"{path}: missing field {name!r}")
@@ -115,17 +156,39 @@ def _int_field(doc: dict[str, Any], name: str, path: Path, *, optional: bool = F
     return value
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, refusing anything but a regular file (a FIFO must not hang us)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise MetadataError(f"cannot read {path}: not a regular file")
+        if info.st_size > _MAX_METADATA_BYTES:
+            raise MetadataError(
+                f"cannot read {path}: {info.st_size} bytes is far too large for PoST metadata"
+            )
+        return fh.read(_MAX_METADATA_BYTES + 1)
+
+
 def read_metadata(directory: Path) -> PostMetadata:
     """Read and validate ``postdata_metadata.json`` in ``directory``."""
     path = Path(directory) / METADATA_FILE
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(_read_bytes(path))
     except FileNotFoundError as exc:
+        if path.is_symlink():
+            raise MetadataError(f"{path} is a symbolic link to a missing file") from exc
         raise MetadataError(
             f"{path} does not exist", hint="Is this a PoST data directory? Run `post init` first."
         ) from exc
-    except (OSError, ValueError) as exc:
-        raise MetadataError(f"cannot read {path}: {exc}") from exc
+    except OSError as exc:
+        raise MetadataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise MetadataError(f"cannot read {path}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise MetadataError(
+            f"cannot read {path}: not valid metadata (JSON nested too deeply)"
+        ) from exc
     if not isinstance(doc, dict):
         raise MetadataError(f"{path}: expected a JSON object")
     meta = PostMetadata(
@@ -138,18 +201,14 @@ def read_metadata(directory: Path) -> PostMetadata:
         last_position=_int_field(doc, "LastPosition", path, optional=True),
         extra=tuple((k, v) for k, v in doc.items() if k not in _KNOWN_FIELDS),
     )
-    if meta.max_file_size < LABEL_SIZE or meta.max_file_size % LABEL_SIZE:
-        raise MetadataError(f"{path}: MaxFileSize {meta.max_file_size} is not a multiple of 16")
-    for name, value, top in (
-        ("NumUnits", meta.num_units, (1 << 32) - 1),  # u32 in the node
-        ("LabelsPerUnit", meta.labels_per_unit, (1 << 64) - 1),
-    ):
-        if not 1 <= value <= top:
-            raise MetadataError(f"{path}: {name} must be between 1 and {top}, got {value}")
-    if meta.num_files > MAX_FILES:
+    problem = layout_problem(meta.labels_per_unit, meta.num_units, meta.max_file_size)
+    if problem is not None:
+        raise MetadataError(f"{path}: {problem[1]}; the metadata is not plausible")
+    if meta.nonce is not None and meta.nonce >= meta.num_labels:
         raise MetadataError(
-            f"{path}: NumUnits x LabelsPerUnit / (MaxFileSize / 16) gives {meta.num_files} "
-            f"data files (more than {MAX_FILES}); the metadata is not plausible"
+            f"{path}: Nonce {meta.nonce} is not a label index of this data "
+            f"(it holds {meta.num_labels} labels, 0 .. {meta.num_labels - 1})",
+            hint="The metadata is damaged: restore it from a backup, or re-initialize.",
         )
     return meta
 

@@ -325,3 +325,188 @@ def test_prove_refuses_k2_above_the_label_count_at_once(data: Path) -> None:
     )
     assert result.exit_code == 2
     assert "k2 = 600 is more than the 512 labels of the data" in result.stderr
+
+
+# --- init refusals: exit code, the path named, nothing written --------------------------------
+
+TINY = ("--commitment-atx", ATX, "--num-units", "2", "--preset", "test", "--max-file-size", "4096")
+
+
+def tree(directory: Path) -> dict[str, bytes | None]:
+    """Every entry under ``directory`` with its bytes (None for anything not a regular file)."""
+    if not directory.exists():
+        return {}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        if p.is_file() and not p.is_symlink()
+        else None
+        for p in sorted(directory.rglob("*"))
+    }
+
+
+def test_init_refuses_data_files_without_metadata(tmp_path: Path) -> None:
+    (tmp_path / "postdata_0.bin").write_bytes(b"\x01" * 4096)
+    (tmp_path / "postdata_1.bin").write_bytes(b"\x02" * 4096)
+    before = tree(tmp_path)
+    result = run("init", "--dir", str(tmp_path), "--node-id", NODE, *TINY, "--backend", "numpy")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path} holds PoST data files but no postdata_metadata.json: "
+        "postdata_0.bin, postdata_1.bin\n"
+        "They may be another node's data and would be overwritten. Move them out of the "
+        "directory, or restore their postdata_metadata.json to resume them.\n"
+    )
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "message"),
+    [
+        (
+            ("--max-file-size", "4097"),
+            2,
+            "Error: max file size must be a multiple of 16 between 16 and 18446744073709551615, "
+            "got 4097\n",
+        ),
+        (
+            ("--labels-per-unit", str(1 << 64)),
+            2,
+            "Error: labels per unit must be between 1 and 18446744073709551615, "
+            "got 18446744073709551616\n",
+        ),
+        (
+            ("--max-file-size", str((1 << 64) + 16)),
+            2,
+            "Error: max file size must be a multiple of 16 between 16 and 18446744073709551615, "
+            "got 18446744073709551632\n",
+        ),
+        (
+            ("--labels-per-unit", "1000000000", "--max-file-size", "16"),
+            2,
+            "Error: num units x labels per unit / (max file size / 16) = 2 x 1000000000 / 1 "
+            "gives 2000000000 data files (more than 16777216)\n"
+            "Use a larger max file size (the default is 4 GiB per file).\n",
+        ),
+    ],
+)
+def test_init_refused_arguments_write_no_key(
+    tmp_path: Path, extra: tuple[str, ...], code: int, message: str
+) -> None:
+    result = run("init", "--dir", str(tmp_path / "new"), *TINY, *extra, "--backend", "numpy")
+    assert (result.exit_code, result.stderr) == (code, message)
+    assert not (tmp_path / "new").exists()
+
+
+def test_init_mainnet_with_too_many_files_is_refused_at_once(tmp_path: Path) -> None:
+    result = run(
+        "init", "--dir", str(tmp_path / "new"), "--commitment-atx", ATX, "--num-units", "4",
+        "--max-file-size", "4096",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "gives 67108864 data files (more than 16777216)" in result.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_init_unknown_device_writes_no_key(tmp_path: Path) -> None:
+    pytest.importorskip("pyopencl")
+    result = run(
+        "init", "--dir", str(tmp_path / "new"), *TINY, "--backend", "opencl", "--device", "nosuch"
+    )
+    assert result.exit_code in (1, 2) and "Error: " in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_init_without_node_id_on_another_nodes_data(tmp_path: Path) -> None:
+    directory = tmp_path / "pd"
+    other = "33" * 32
+    first = run("init", "--dir", str(directory), "--node-id", other, *TINY, "--backend", "numpy")
+    assert first.exit_code == 0, first.output
+    before = tree(directory)
+    result = run("init", "--dir", str(directory), *TINY, "--backend", "numpy")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {directory} already holds PoST data (for node {other}) but no identity.key, "
+        "and no node id was given\n"
+        f"To resume that data, pass --node-id {other}; for a new identity, use another "
+        "directory.\n"
+    )
+    assert tree(directory) == before  # no identity.key was made
+
+
+def test_init_without_node_id_resumes_with_its_identity_file(tmp_path: Path) -> None:
+    directory = tmp_path / "pd"
+    first = run("init", "--dir", str(directory), *TINY, "--backend", "numpy", "--json")
+    assert first.exit_code == 0, first.output
+    key = (directory / "identity.key").read_bytes()
+    again = run("init", "--dir", str(directory), *TINY, "--backend", "numpy", "--json")
+    doc = json.loads(again.stdout)
+    assert doc["identity_file"] == str(directory / "identity.key")
+    assert (doc["files_kept"], doc["files_written"]) == (2, 0)
+    assert doc["node_id"] == key.decode()[64:] and (directory / "identity.key").read_bytes() == key
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "dangling link"])
+def test_init_refuses_an_entry_that_is_not_a_data_file(
+    data: Path, tmp_path: Path, kind: str
+) -> None:
+    import os
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(data, copy)
+    entry = copy / "postdata_1.bin"
+    entry.unlink()
+    if kind == "directory":
+        entry.mkdir()
+        (entry / "x").write_bytes(b"\x00" * 1024)
+        what = "is a directory, not a PoST data file"
+    elif kind == "fifo":
+        os.mkfifo(entry)
+        what = "is a FIFO (named pipe), not a PoST data file"
+    else:
+        entry.symlink_to(tmp_path / "nowhere.bin")
+        what = "is a symbolic link to a missing file"
+    before = tree(copy)
+    result = run(
+        "init", "--dir", str(copy), "--node-id", NODE, "--commitment-atx", ATX, "--num-units",
+        "2", "--max-file-size", "1024", "--preset", "test", "--backend", "numpy",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {entry} {what}\n")
+    assert tree(copy) == before and not (tmp_path / "nowhere.bin").exists()
+
+
+def test_init_deeply_nested_metadata_is_unreadable_not_a_bug(tmp_path: Path) -> None:
+    path = tmp_path / "postdata_metadata.json"
+    path.write_text("[" * 100_000)
+    result = run("init", "--dir", str(tmp_path), "--node-id", NODE, *TINY, "--backend", "numpy")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot read {path}: not valid metadata (JSON nested too deeply)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["postdata_metadata.json"]
+
+
+def test_prove_names_the_metadata_for_a_huge_nonce(data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(data, copy)
+    path = copy / "postdata_metadata.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "Nonce": 1 << 70}))
+    result = run("prove", "--dir", str(copy), "--challenge", CHALLENGE, "--preset", "test")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {path}: Nonce {1 << 70} is not a label index of this data (it holds 512 labels"
+    )
+
+
+def test_init_empty_dir_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("init", "--dir", "", "--node-id", NODE, *TINY, "--backend", "numpy")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: --dir is empty\nName the PoST data directory (--dir . for the current one).\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -40,7 +40,7 @@ def test_metadata_json_is_post_rs_shaped(tmp_path: Path) -> None:
         ({"NumUnits": 2**70}, "NumUnits must be between 1 and 4294967295"),
         ({"LabelsPerUnit": 0}, "LabelsPerUnit must be between 1 and"),
         ({"LabelsPerUnit": 2**40, "MaxFileSize": 16}, "data files.*the metadata is not plausible"),
-        ({"MaxFileSize": 100}, "MaxFileSize 100 is not a multiple of 16"),
+        ({"MaxFileSize": 100}, "MaxFileSize must be a multiple of 16 .*, got 100"),
     ],
 )
 def test_bad_metadata_is_named(tmp_path: Path, change: dict, message: str) -> None:

@@ -23,14 +23,16 @@ from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(file_okay=False, path_type=Path),
+    # A str, not a Path: Path("") is the current directory, and an empty --dir is a mistake.
+    type=click.Path(file_okay=False),
     required=True,
     help="PoST data directory.",
 )
 @click.option(
     "--node-id",
     type=HEX32,
-    help="Node id (hex). Without it a new identity is written to DIR/identity.key.",
+    help="Node id (hex). Without it: the one in DIR/identity.key, or a new identity written "
+    "there (only for a directory without PoST data).",
 )
 @click.option("--commitment-atx", type=HEX32, required=True, help="Commitment ATX id (hex).")
 @click.option(
@@ -61,7 +63,7 @@ from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 @preset_option
 @json_option
 def init(
-    directory: Path,
+    directory: str,
     node_id: bytes | None,
     commitment_atx: bytes,
     num_units: int,
@@ -76,22 +78,21 @@ def init(
     as_json: bool,
 ) -> None:
     """Write labels into DIR/postdata_N.bin and the metadata; re-run to resume."""
+    from mergetool._exceptions import InvalidParameters
     from mergetool.cli.render import progress_bar
-    from mergetool.post.initialize import (
-        IDENTITY_FILE,
-        initialize,
-        load_or_create_identity,
-        plan_init,
-    )
+    from mergetool.post.initialize import initialize, plan_init
 
+    if not directory:
+        raise InvalidParameters(
+            "--dir is empty", hint="Name the PoST data directory (--dir . for the current one)."
+        )
     params = network_params(preset, labels_per_unit=labels_per_unit, scrypt_n=scrypt_n)
     params.check_units(num_units)
-    created = node_id is None
-    identity_file = directory / IDENTITY_FILE
-    if node_id is None:
-        node_id = load_or_create_identity(directory)
+    # Everything is checked here and in `initialize` before anything is written; a new
+    # identity.key is only created once the run goes ahead.
+    data_dir = Path(directory)
     plan = plan_init(
-        directory,
+        data_dir,
         node_id=node_id,
         commitment_atx_id=commitment_atx,
         num_units=num_units,
@@ -100,6 +101,7 @@ def init(
         max_file_size=max_file_size,
         vrf_difficulty=vrf_difficulty or params.pow_difficulty,
     )
+    identity_file = plan.identity_file
     with progress_bar(not as_json) as update:
         result = initialize(
             plan,
@@ -110,9 +112,9 @@ def init(
         )
     meta = result.metadata
     doc = {
-        "dir": str(directory),
+        "dir": str(data_dir),
         "node_id": meta.node_id.hex(),
-        "identity_file": str(identity_file) if created else None,
+        "identity_file": str(identity_file) if identity_file else None,
         "backend": result.backend,
         "num_units": meta.num_units,
         "labels_per_unit": meta.labels_per_unit,
@@ -126,12 +128,12 @@ def init(
         echo_json(doc)
         return
     click.echo(
-        f"Initialised {directory}: {meta.num_units} unit(s) x {meta.labels_per_unit} labels, "
+        f"Initialised {data_dir}: {meta.num_units} unit(s) x {meta.labels_per_unit} labels, "
         f"node {meta.node_id.hex()}"
     )
     click.echo(
         f"  backend {result.backend}; wrote {result.files_written} file(s), kept {plan.kept_files}"
     )
     click.echo(f"  VRF nonce: {meta.nonce if meta.nonce is not None else 'none found'}")
-    if created:
+    if identity_file:
         click.echo(f"  identity: {identity_file} (move it into the node's identities/ folder)")

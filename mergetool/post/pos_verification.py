@@ -125,6 +125,10 @@ def verify_data(
     meta = read_metadata(directory)
     last = meta.num_files - 1 if to_file is None else to_file
     if from_file > last:
+        if to_file is None:
+            raise InvalidParameters(
+                f"--from-file {from_file}: the data has files 0 .. {meta.num_files - 1}"
+            )
         raise InvalidParameters(f"--from-file {from_file} is after --to-file {last}")
     if last >= meta.num_files:
         raise InvalidParameters(

@@ -320,6 +320,7 @@ def test_sample_windows_add_up_to_the_fraction(count: int, fraction: float) -> N
     [
         ({"from_file": 2, "to_file": 1}, "--from-file 2 is after --to-file 1"),
         ({"to_file": 9}, "file 9 does not exist: the data has files 0 .. 3"),
+        ({"from_file": 5}, "--from-file 5: the data has files 0 .. 3"),
         ({"fraction": float("nan")}, "fraction must be in (0, 100]"),
         ({"seed": -1}, "seed must be a non-negative integer"),
     ],

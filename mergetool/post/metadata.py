@@ -218,8 +218,11 @@ def write_metadata(directory: Path, meta: PostMetadata) -> Path:
     from mergetool.node.keys import write_file_atomic
 
     path = Path(directory) / METADATA_FILE
+    # A symlinked metadata file (data kept elsewhere) is updated where it lives: replacing
+    # the link would leave its target stale for whoever else reads it.
+    target = path.resolve() if path.is_symlink() and path.exists() else path
     try:
-        write_file_atomic(path, json.dumps(meta.to_json(), indent=2).encode(), mode=0o644)
+        write_file_atomic(target, json.dumps(meta.to_json(), indent=2).encode(), mode=0o644)
     except OSError as exc:
         raise MetadataError(f"cannot write {path}: {exc}") from exc
     return path

@@ -30,6 +30,17 @@ def test_metadata_json_is_post_rs_shaped(tmp_path: Path) -> None:
     assert read_metadata(tmp_path) == meta
 
 
+def test_a_symlinked_metadata_file_is_updated_where_it_lives(tmp_path: Path) -> None:
+    meta = PostMetadata(b"\x01" * 32, b"\x02" * 32, 256, 3, 4096, nonce=None, last_position=0)
+    (tmp_path / "elsewhere").mkdir()
+    write_metadata(tmp_path / "elsewhere", meta)
+    link = tmp_path / "postdata_metadata.json"
+    link.symlink_to(tmp_path / "elsewhere" / "postdata_metadata.json")
+    write_metadata(tmp_path, meta.with_progress(7, 768))
+    assert link.is_symlink()
+    assert read_metadata(tmp_path / "elsewhere").last_position == 768
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mergetool._exceptions import MergeFailed
 from mergetool.node.folder import KEY_SUFFIX
-from mergetool.node.keys import fsync_dir, write_file_atomic
+from mergetool.node.keys import HEX_DIGITS, fsync_dir, write_file_atomic
 
 JOURNAL_NAME = ".mergetool-journal.json"
 STAGED_SUFFIX = ".mergetool-staged"
@@ -57,16 +57,13 @@ def journal_path(target: Path) -> Path:
     return target / JOURNAL_NAME
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 70 else text[:67] + "..."
 
 
 def _node_id(value: object, what: str) -> str:
-    if not (isinstance(value, str) and len(value) == 64 and set(value) <= _HEX):
+    if not (isinstance(value, str) and len(value) == 64 and set(value) <= HEX_DIGITS):
         raise ValueError(f"{what} is {_show(value)}, not a node id of 64 hex characters")
     return value.lower()
 

@@ -14,7 +14,7 @@ from mergetool._exceptions import InvalidKeyFile
 KEY_HEX_LEN = 128
 #: Part of the name of every temporary file we create, so a later run can sweep leftovers.
 TEMP_MARK = ".mergetool-tmp-"
-_HEX = frozenset(string.hexdigits)
+HEX_DIGITS = frozenset(string.hexdigits)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def parse_key(data: bytes, path: Path) -> IdentityKey:
         raise InvalidKeyFile(
             path, f"expected exactly {KEY_HEX_LEN} hex characters, found {len(data)} bytes{extra}"
         )
-    bad = next((i for i, byte in enumerate(data) if chr(byte) not in _HEX), None)
+    bad = next((i for i, byte in enumerate(data) if chr(byte) not in HEX_DIGITS), None)
     if bad is not None:
         raise InvalidKeyFile(path, f"not hex encoded (first bad character at offset {bad})")
     text = data.decode("ascii")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from post_helpers import DataSet
 
 from mergetool._exceptions import InvalidParameters, PostError
 from mergetool.cli.main import cli
@@ -27,15 +28,9 @@ def run(*args: str) -> Result:
     return result
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("limits") / "pd"
-    result = run(
-        "init", "--dir", str(directory), "--node-id", NODE, "--commitment-atx", ATX,
-        "--num-units", "1", "--max-file-size", "1024", "--preset", "test", "--backend", "numpy",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    return directory
+@pytest.fixture
+def data(dataset: DataSet) -> Path:
+    return dataset.directory  # the session's test-preset data set (read only)
 
 
 def test_ipv6_operator_address_in_brackets() -> None:

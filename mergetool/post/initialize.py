@@ -94,24 +94,6 @@ class InitResult:
     nonce_value: bytes | None
 
 
-def load_or_create_identity(directory: Path) -> bytes:
-    """The node id in ``directory/identity.key``, creating a fresh ed25519 key (0600) if absent.
-
-    An existing key must pass the node's own rules: data made for a key the node then refuses
-    would be days of initialization lost.
-    """
-    from mergetool.node.keys import IdentityKey, load_key, write_new_file
-
-    path = Path(directory) / IDENTITY_FILE
-    if path.exists() or path.is_symlink():
-        return load_key(path).node_id
-    # The node's own key type and file writer: one place knows the format (seed || public, hex).
-    key = IdentityKey.generate()
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    write_new_file(path, key.to_file_bytes(), mode=0o600)
-    return key.public_key
-
-
 def _check_arguments(
     node_id: bytes | None,
     commitment_atx_id: bytes,

@@ -13,7 +13,7 @@ import pytest
 from post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
 
 from mergetool._exceptions import InvalidParameters, MetadataError
-from mergetool.post.initialize import initialize, load_or_create_identity, plan_init
+from mergetool.post.initialize import initialize, plan_init
 from mergetool.post.labels import commitment, compute_labels
 from mergetool.post.metadata import PostMetadata, read_metadata, write_metadata
 
@@ -215,10 +215,19 @@ def test_plan_does_not_write(tmp_path: Path) -> None:
     assert not (tmp_path / "new").exists()
 
 
+def _identity_of(directory: Path) -> bytes:
+    """The node id ``plan_init`` settles on without --node-id (writing a new key if planned)."""
+    plan = plan_init(
+        directory, commitment_atx_id=ATX_ID, num_units=1, labels_per_unit=16, scrypt_n=2
+    )
+    initialize(plan, backend="numpy")
+    return plan.metadata.node_id
+
+
 def test_new_identity_file(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    node_id = load_or_create_identity(tmp_path)
+    node_id = _identity_of(tmp_path)
     path = tmp_path / "identity.key"
     text = path.read_text()
     assert len(text) == 128 and not text.endswith("\n")
@@ -226,7 +235,7 @@ def test_new_identity_file(tmp_path: Path) -> None:
     seed = bytes.fromhex(text)[:32]
     derived = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
     assert derived == node_id == bytes.fromhex(text)[32:]
-    assert load_or_create_identity(tmp_path) == node_id  # reused on resume
+    assert _identity_of(tmp_path) == node_id  # reused on resume
 
 
 def test_metadata_replace_keeps_values() -> None:
@@ -246,9 +255,9 @@ def test_existing_identity_must_pass_the_node_rules(tmp_path: Path) -> None:
     good, other = test_key("init-a"), test_key("init-b")
     path.write_bytes(good.to_file_bytes() + b"\n")
     with pytest.raises(InvalidKeyFile, match="trailing newline|line break"):
-        load_or_create_identity(tmp_path)
+        _identity_of(tmp_path)
     path.write_bytes((good.seed + other.public_key).hex().encode())
     with pytest.raises(InvalidKeyFile, match="do not match"):
-        load_or_create_identity(tmp_path)
+        _identity_of(tmp_path)
     path.write_bytes(good.to_file_bytes())
-    assert load_or_create_identity(tmp_path) == good.node_id
+    assert _identity_of(tmp_path) == good.node_id

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mergetool._exceptions import InvalidParameters
-from mergetool.post.params import check_32_bytes
+from mergetool.post.params import U64_MAX, check_32_bytes
 
-_U64_MAX = (1 << 64) - 1
 LSB_MASK = (1 << 56) - 1  # the lazy check compares the low 56 bits of a nonce's own AES
 
 
@@ -34,7 +33,7 @@ def proving_difficulty(num_labels: int, k1: int) -> Difficulty:
             hint="Use more units or more labels per unit.",
         )
     value = (k1 << 64) // num_labels
-    if value > _U64_MAX:
+    if value > U64_MAX:
         raise InvalidParameters(f"difficulty for {num_labels} labels and k1 = {k1} overflows u64")
     return Difficulty(value)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mergetool._exceptions import MetadataError
+from mergetool.post.params import MAX_NUM_UNITS, U64_MAX
 
 METADATA_FILE = "postdata_metadata.json"
 #: Where postcli leaves the identity it created for the data.
@@ -20,8 +21,6 @@ LABEL_SIZE = 16
 #: Unknown fields that describe the nonce; dropped when the nonce changes.
 _NONCE_DERIVED = ("NonceValue",)
 MAX_FILES = 1 << 24  # more postdata_N.bin files than this means the metadata is wrong
-U64_MAX = (1 << 64) - 1
-MAX_NUM_UNITS = (1 << 32) - 1  # a u32 in the node
 #: post-rs writes a few hundred bytes; anything far larger is not PoST metadata.
 _MAX_METADATA_BYTES = 1 << 20
 _KNOWN_FIELDS = (

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from mergetool._exceptions import InvalidParameters
 
+U64_MAX = (1 << 64) - 1  # sizes, label indices and pow values are u64 in the node
+MAX_NUM_UNITS = (1 << 32) - 1  # units are a u32 in the node
+
 MAINNET_POW_DIFFICULTY = bytes.fromhex("000dfb23b0979b4b") + bytes(24)
 
 
@@ -34,7 +37,7 @@ PRESETS: dict[str, PostParams] = {
     "mainnet": PostParams(
         labels_per_unit=1 << 32,
         min_num_units=4,
-        max_num_units=(1 << 32) - 1,
+        max_num_units=MAX_NUM_UNITS,
         scrypt_n=8192,
         k1=26,
         k2=37,

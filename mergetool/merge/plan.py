@@ -347,7 +347,7 @@ def plan_merge(
         raise MergeRefused(
             f"source {src_folder.root} has no identity key (*.key) in "
             f"{src_folder.identities_dir}: nothing to merge{held}",
-            hint="Check the --from path. Merging rows without their keys would also block "
+            hint="Check the `source` path. Merging rows without their keys would also block "
             "merging those identities later.",
         )
     if not already:

@@ -8,15 +8,17 @@ work restarts at the first file that is missing, short, or newer than the metada
 from __future__ import annotations
 
 import os
-import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
+
+import numpy as np
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
+from mergetool.node.keys import IdentityKey, fsync_dir, load_key, write_new_file
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, get_backend
+from mergetool.post.labels import batches, commitment, compute_labels_with
 from mergetool.post.metadata import (
     IDENTITY_FILE,
     LABEL_SIZE,
@@ -29,24 +31,15 @@ from mergetool.post.metadata import (
 )
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress, no_progress
-
-if TYPE_CHECKING:
-    from mergetool.node.keys import IdentityKey
+from mergetool.post.reader import data_entries, data_file_size
+from mergetool.post.scrypt import check_n
 
 DEFAULT_MAX_FILE_SIZE = 1 << 32
-_DATA_FILE = re.compile(r"postdata_(\d+)\.bin")
 #: How the limits of ``layout_problem`` name the values given to ``plan_init``.
 _ARGUMENT_NAMES = (
     ("MaxFileSize", "max file size"),
     ("NumUnits", "num units"),
     ("LabelsPerUnit", "labels per unit"),
-)
-_SPECIAL_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
 )
 _LAYOUT_HINTS = {
     "NumFiles": "Use a larger max file size (the default is 4 GiB per file).",
@@ -104,8 +97,6 @@ def _check_arguments(
     vrf_difficulty: bytes | None,
 ) -> None:
     """Raise InvalidParameters for the first value that cannot describe PoST data."""
-    from mergetool.post.scrypt import check_n
-
     check_n(scrypt_n)
     problem = layout_problem(labels_per_unit, num_units, max_file_size)
     if problem is not None:
@@ -118,40 +109,6 @@ def _check_arguments(
     check_32_bytes("commitment ATX id", commitment_atx_id)
     if vrf_difficulty is not None:
         check_32_bytes("VRF difficulty", vrf_difficulty)
-
-
-def _data_entries(directory: Path) -> list[tuple[int, Path]]:
-    """``(index, path)`` of every ``postdata_<N>.bin`` entry in ``directory``, of any type."""
-    try:
-        with os.scandir(directory) as entries:
-            found = [(e.name, m) for e in entries if (m := _DATA_FILE.fullmatch(e.name))]
-    except FileNotFoundError:
-        return []
-    except NotADirectoryError as exc:
-        raise PostError(f"{directory} is not a directory") from exc
-    except OSError as exc:
-        raise PostError(f"cannot list {directory}: {exc.strerror or exc}") from exc
-    return sorted((int(m[1]), directory / name) for name, m in found)
-
-
-def _data_file_size(path: Path) -> int:
-    """The size of the data file ``path``; refuses what ``initialize`` must not open."""
-    try:
-        info = path.stat()  # a link to a data file elsewhere is fine; writes go to its target
-    except FileNotFoundError as exc:
-        raise PostError(
-            f"{path} is a symbolic link to a missing file",
-            hint="Remove the link, or make it point at the data file it stands for.",
-        ) from exc
-    except OSError as exc:
-        raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _SPECIAL_KINDS if test(info.st_mode)), "a special file")
-        raise PostError(
-            f"{path} is {kind}, not a PoST data file",
-            hint="Move it out of the PoST data directory, then run `post init` again.",
-        )
-    return info.st_size
 
 
 def _refuse_orphan_data(directory: Path, entries: list[tuple[int, Path]]) -> None:
@@ -171,8 +128,6 @@ def _resolve_identity(
     directory: Path, node_id: bytes | None, existing: PostMetadata | None
 ) -> tuple[bytes, Path | None, IdentityKey | None]:
     """``(node id, identity file, key to create)`` without writing anything."""
-    from mergetool.node.keys import IdentityKey, load_key
-
     if node_id is not None:
         return node_id, None, None
     path = directory / IDENTITY_FILE
@@ -182,11 +137,53 @@ def _resolve_identity(
         raise PostError(
             f"{directory} already holds PoST data (for node {existing.node_id.hex()}) "
             f"but no {IDENTITY_FILE}, and no node id was given",
-            hint=f"To resume that data, pass --node-id {existing.node_id.hex()}; "
+            hint=f"To resume that data, pass `node_id={existing.node_id.hex()}`; "
             "for a new identity, use another directory.",
         )
     key = IdentityKey.generate()
     return key.node_id, path, key
+
+
+def _check_same_data(
+    metadata_path: Path, existing: PostMetadata, wanted: PostMetadata, identity_file: Path | None
+) -> None:
+    """Refuse a request for other data than ``existing`` describes, naming each difference."""
+    if existing.with_progress(None, None) == wanted:
+        return
+    asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
+    differ = [
+        f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
+        for name, label, show in (
+            ("node_id", "node", bytes.hex),
+            ("commitment_atx_id", "commitment ATX", bytes.hex),
+            ("num_units", "num units", str),
+            ("labels_per_unit", "labels per unit", str),
+            ("max_file_size", "max file size", str),
+        )
+        if getattr(existing, name) != getattr(wanted, name)
+    ]
+    raise MetadataError(
+        f"{metadata_path} describes different PoST data: " + "; ".join(differ),
+        hint="Use another directory, or the same parameters to resume.",
+    )
+
+
+def _kept_files(wanted: PostMetadata, entries: list[tuple[int, Path]]) -> int:
+    """How many leading files are complete (right size, covered by ``LastPosition``)."""
+    done_labels = wanted.last_position or 0
+    # Every entry a run may keep or write over must be a data file (or a link to one).
+    sizes = {
+        index: data_file_size(path)
+        for index, path in entries
+        if index < wanted.num_files and path.name == data_file_name(index)
+    }
+    kept = 0
+    for index in range(wanted.num_files):
+        first, count = wanted.file_labels(index)
+        if sizes.get(index) != count * LABEL_SIZE or first + count > done_labels:
+            break
+        kept += 1
+    return kept
 
 
 def plan_init(
@@ -214,7 +211,7 @@ def plan_init(
     existing = None
     if metadata_path.exists() or metadata_path.is_symlink():
         existing = read_metadata(directory)
-    entries = _data_entries(directory)
+    entries = data_entries(directory)
     if existing is None:
         _refuse_orphan_data(directory, entries)
     node_id, identity_file, new_identity = _resolve_identity(directory, node_id, existing)
@@ -225,39 +222,10 @@ def plan_init(
         num_units=num_units,
         max_file_size=max_file_size,
     )
-    done_labels = 0
     if existing is not None:
-        if existing.with_progress(None, None) != wanted:
-            asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
-            differ = [
-                f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
-                for name, label, show in (
-                    ("node_id", "node", bytes.hex),
-                    ("commitment_atx_id", "commitment ATX", bytes.hex),
-                    ("num_units", "num units", str),
-                    ("labels_per_unit", "labels per unit", str),
-                    ("max_file_size", "max file size", str),
-                )
-                if getattr(existing, name) != getattr(wanted, name)
-            ]
-            raise MetadataError(
-                f"{metadata_path} describes different PoST data: " + "; ".join(differ),
-                hint="Use another directory, or the same parameters to resume.",
-            )
+        _check_same_data(metadata_path, existing, wanted, identity_file)
         wanted = existing
-        done_labels = existing.last_position or 0
-    # Every entry a run may keep or write over must be a data file (or a link to one).
-    sizes = {
-        index: _data_file_size(path)
-        for index, path in entries
-        if index < wanted.num_files and path.name == data_file_name(index)
-    }
-    kept = 0
-    for index in range(wanted.num_files):
-        first, count = wanted.file_labels(index)
-        if sizes.get(index) != count * LABEL_SIZE or first + count > done_labels:
-            break
-        kept += 1
+    kept = _kept_files(wanted, entries)
     if kept == 0:
         wanted = wanted.with_progress(None, None)
     tasks = tuple(FileTask(i, *wanted.file_labels(i)) for i in range(kept, wanted.num_files))
@@ -266,15 +234,8 @@ def plan_init(
     )
 
 
-def _batches(size: int, count: int) -> Iterator[tuple[int, int]]:
-    """``(offset, length)`` of the backend-sized batches covering ``count`` labels."""
-    return ((lo, min(size, count - lo)) for lo in range(0, count, size))
-
-
 def _write_identity(path: Path, key: IdentityKey) -> None:
     """Create ``path`` with ``key`` (0600), never replacing a file that appeared meanwhile."""
-    from mergetool.node.keys import fsync_dir, write_new_file
-
     try:
         # The node's own file writer: one place knows the format (seed || public, hex).
         write_new_file(path, key.to_file_bytes(), mode=0o600)
@@ -306,11 +267,6 @@ def initialize(
     progress: Progress | None = None,
 ) -> InitResult:
     """Carry out ``plan``: write each planned file and the metadata after each one."""
-    import numpy as np
-
-    from mergetool.post.backends import get_backend
-    from mergetool.post.labels import commitment, compute_labels_with
-
     impl = get_backend(backend, device, memory_budget=memory_budget)
     step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do: before any write
     meta = plan.metadata
@@ -340,7 +296,7 @@ def initialize(
         path = plan.directory / data_file_name(task.index)
         try:
             with _open_data_file(path) as out:
-                for lo, n in _batches(step, task.count):
+                for lo, n in batches(step, task.count):
                     first = task.first_label + lo
                     if plan.vrf_difficulty is not None:
                         # The running difficulty: the configured one, then the best so far.

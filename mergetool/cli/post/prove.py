@@ -115,7 +115,7 @@ def prove(
             proof, meta, challenge, k1=params.k1, k2=params.k2,
             pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n, randomx_fast=fast,
         )  # fmt: skip
-    echo_json(proof.to_json())
+    echo_json(proof.to_dict())
 
 
 @click.command(cls=MergetoolCommand)
@@ -178,4 +178,4 @@ def profile(
             data_file=data_file, keep_cache=keep_cache,
             progress=progress_for(update, "profiling (ms)"),
         )  # fmt: skip
-    echo_json(result.to_json())
+    echo_json(result.to_dict())

@@ -6,6 +6,7 @@ of shape (count, 16) or (count, 32), in batches of ``batch_size`` labels.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -67,8 +68,6 @@ def smallest_below(full: Any, indices: Any, difficulty: bytes) -> tuple[int, byt
 
 
 def _opencl_available() -> bool:
-    import importlib
-
     try:
         return bool(importlib.import_module("mergetool.post.backends.opencl").is_available())
     except Exception:  # noqa: BLE001 - any failure to probe means "use numpy"

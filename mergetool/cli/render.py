@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from mergetool.post.progress import StageProgress
 
 
 def _version(number: int) -> str:
@@ -80,7 +82,7 @@ def render_result(result: Any) -> str:
 
 
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+def progress_bar(enabled: bool) -> Iterator[StageProgress | None]:
     """A progress callback drawing tqdm bars on a terminal; ``None`` when disabled."""
     if not enabled or not sys.stderr.isatty():
         yield None

@@ -17,7 +17,6 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +37,7 @@ from mergetool.node.keys import (
 from mergetool.node.migrate import create_database, upgrade_database
 from mergetool.node.schema import copy_statements
 from mergetool.node.state import count_rows
-
-Progress = Callable[[str, int, int], None]
+from mergetool.post.progress import StageProgress
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -111,7 +109,7 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
         )
 
 
-def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
+def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress) -> int:
     db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
     try:
@@ -143,7 +141,7 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
     return copied
 
 
-def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
+def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgress) -> None:
     """Write every key under its staged name, durably, before the database commit."""
     ids = NodeFolder(plan.target).identities_dir
     total = len(plan.keys)
@@ -156,7 +154,7 @@ def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
     fsync_dir(ids)
 
 
-def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
+def execute(plan: MergePlan, progress: StageProgress | None = None) -> MergeResult:
     """Carry out ``plan`` exactly; on any failure the target is left as it was."""
     progress = progress or _no_progress
     folder = NodeFolder(plan.target)

@@ -40,8 +40,10 @@ def fails(from_file: int, directory: str | None, no_backup: bool, as_json: bool)
         ("pass `adopt_supervised=True`", "pass --adopt-supervised"),
         ('or `backend="numpy"`', "or --backend numpy"),
         ("pass `node_id=00ff`", "pass --node-id 00ff"),
-        ("for `randomx_fast=True`; use `randomx_fast=False`", "for --randomx-mode fast; "
-         "use --randomx-mode light"),  # fmt: skip
+        (
+            "for `randomx_fast=True`; use `randomx_fast=False`",
+            "for --randomx-mode fast; use --randomx-mode light",
+        ),  # fmt: skip
         ("a smaller `data_size_gib`", "a smaller --data-size"),
         ("try `post verify-data` first", "try `post verify-data` first"),  # a command, kept
     ],

@@ -16,6 +16,7 @@ from mergetool._exceptions import (
     InvalidProof,
     ProvingFailed,
 )
+from mergetool.post.cipher import group_cipher, lazy_passes
 from mergetool.post.compression import index_bits, pack_indices, unpack_indices
 from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
 from mergetool.post.metadata import read_metadata, write_metadata
@@ -23,7 +24,6 @@ from mergetool.post.pos_verification import WINDOW, _sample_size, _windows, veri
 from mergetool.post.pow import pow_is_valid
 from mergetool.post.proof import Proof
 from mergetool.post.prove import generate_proof
-from mergetool.post.cipher import group_cipher, lazy_passes
 from mergetool.post.verification import VerifyMode, verify_proof
 
 

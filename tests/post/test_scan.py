@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from post_helpers import CHALLENGE, build, make_params
 
-from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.cipher import group_cipher, lazy_passes
+from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.metadata import read_metadata
 from mergetool.post.scan import (
     GroupScanner,

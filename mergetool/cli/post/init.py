@@ -14,9 +14,9 @@ from mergetool.cli.post._options import (
     json_option,
     network_params,
     preset_option,
-    progress_for,
 )
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
+from mergetool.post.progress import for_stage
 
 
 @click.command(cls=MergetoolCommand)
@@ -108,7 +108,7 @@ def init(
             backend=backend,
             device=device,
             memory_budget=memory_budget,
-            progress=progress_for(update, "labels"),
+            progress=for_stage(update, "labels"),
         )
     meta = result.metadata
     doc = {

@@ -15,8 +15,8 @@ from mergetool.cli.post._options import (
     json_option,
     network_params,
     preset_option,
-    progress_for,
 )
+from mergetool.post.progress import for_stage
 
 
 def _read_proof(name: str, error: type[Exception]) -> bytes:
@@ -181,7 +181,7 @@ def verify_data(
     with progress_bar(not as_json) as update:
         report = run(
             directory, fraction=fraction, scrypt_n=params.scrypt_n, from_file=from_file,
-            to_file=to_file, seed=seed, progress=progress_for(update, "labels"), backend=backend,
+            to_file=to_file, seed=seed, progress=for_stage(update, "labels"), backend=backend,
             device=device,
         )  # fmt: skip
     if not report.ok:

@@ -21,7 +21,7 @@ from mergetool._exceptions import (
     NoOpenCLDevice,
     OpenCLFailed,
 )
-from mergetool.post.backends import smallest_below
+from mergetool.post.backends.base import smallest_below
 from mergetool.post.params import check_32_bytes, check_label_range
 
 _PIP_HINT = "Install it with: pip install 'mergetool[opencl]'"

@@ -85,6 +85,27 @@ class InitResult:
     labels_written: int
     files_written: int
     nonce_value: bytes | None
+    #: The plan's directory, identity file and complete files it kept.
+    directory: Path = Path()
+    identity_file: Path | None = None
+    files_kept: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """The documented JSON form (``post init --json``)."""
+        meta = self.metadata
+        return {
+            "dir": str(self.directory),
+            "node_id": meta.node_id.hex(),
+            "identity_file": str(self.identity_file) if self.identity_file else None,
+            "backend": self.backend,
+            "num_units": meta.num_units,
+            "labels_per_unit": meta.labels_per_unit,
+            "files_kept": self.files_kept,
+            "files_written": self.files_written,
+            "labels_written": self.labels_written,
+            "nonce": meta.nonce,
+            "nonce_value": self.nonce_value.hex() if self.nonce_value else None,
+        }
 
 
 def _check_arguments(
@@ -318,4 +339,7 @@ def initialize(
             raise PostError(f"cannot write {path}: {exc}") from exc
         meta = meta.with_progress(best_index, task.first_label + task.count)
         write_metadata(plan.directory, meta)
-    return InitResult(meta, impl.name, total, len(plan.tasks), best_value)
+    return InitResult(
+        meta, impl.name, total, len(plan.tasks), best_value, plan.directory, plan.identity_file,
+        plan.kept_files,
+    )  # fmt: skip

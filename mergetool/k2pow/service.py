@@ -72,8 +72,8 @@ class K2powService:
         self._failures: dict[Job, str] = {}
         self._httpd = listen(bind_address, self._handler_class(), what="bind address")
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="k2pow-http", daemon=True
-        )
+            target=self._httpd.serve_forever, args=(0.1,), name="k2pow-http", daemon=True
+        )  # (polls for shutdown every 0.1 s, so stop() is quick)
 
     @property
     def address(self) -> tuple[str, int]:

@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool.k2pow.client import RemoteK2pow
 from mergetool.k2pow.job import make_job
 from mergetool.k2pow.service import K2powEvent, K2powService
 from mergetool.post.pow import find_pow
@@ -99,3 +100,13 @@ def test_bad_settings_and_a_taken_port() -> None:
         taken = f"127.0.0.1:{first.address[1]}"
         with pytest.raises(PostError, match=f"cannot listen on {taken}: Address already in use"):
             K2powService(taken)
+
+
+def test_the_package_api_is_pinned() -> None:
+    import mergetool.k2pow
+
+    assert mergetool.k2pow.__all__ == [
+        "Job", "K2powCancelled", "K2powEvent", "K2powService", "RemoteK2pow",
+        "RemoteK2powFailed", "make_job", "parse_job_path",
+    ]  # fmt: skip
+    assert mergetool.k2pow.RemoteK2pow is RemoteK2pow

@@ -19,9 +19,12 @@ def _log(text: str) -> None:
     click.echo(f"{stamp} {text}", err=True)
 
 
+def _describe_job(job: Any) -> str:
+    return f"miner {job.miner.hex()} nonce group {job.group} challenge {job.challenge8.hex()}"
+
+
 def _describe(event: Any) -> str:
-    job = event.job
-    what = f"miner {job.miner.hex()} nonce group {job.group} challenge {job.challenge8.hex()}"
+    what = _describe_job(event.job)
     if event.kind == "created":
         return f"job created: {what}"
     if event.kind == "done":
@@ -70,6 +73,7 @@ def k2pow_service(bind_address: str, cores: int | None, randomx_mode: str) -> No
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    cancelled: list[Any] = []
     try:
         if randomx_mode == "fast":
             _log("building the RandomX dataset (fast mode, about 2 GiB)")
@@ -84,7 +88,9 @@ def k2pow_service(bind_address: str, cores: int | None, randomx_mode: str) -> No
             pass
         _log("stopping")
     finally:
-        service.stop()
+        cancelled = service.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    for job in cancelled:
+        _log(f"job cancelled: {_describe_job(job)}")
     _log("stopped")

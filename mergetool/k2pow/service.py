@@ -90,17 +90,21 @@ class K2powService:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop answering, cancel running jobs and wait (a bounded time) for them to end."""
-        self._stopping.set()
+    def stop(self) -> list[Job]:
+        """Stop answering, cancel running jobs and wait (a bounded time) for them to end.
+
+        Returns the jobs that were cancelled (their clients will have to ask again elsewhere).
+        """
+        with self._lock:  # (no job can start or end between the snapshot and the stop)
+            running = dict(self._running)
+            self._stopping.set()
         if self._thread.is_alive():
             self._httpd.shutdown()
         self._httpd.server_close()
-        with self._lock:
-            threads = [r.thread for r in self._running.values()]
         deadline = time.monotonic() + STOP_WAIT_S
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        for entry in running.values():
+            entry.thread.join(max(0.0, deadline - time.monotonic()))
+        return list(running)
 
     def __enter__(self) -> K2powService:
         return self.start()

@@ -70,13 +70,17 @@ def test_a_bad_request_is_a_500_with_the_reason(
 
 def test_busy_workers_answer_429_and_stop_cancels_running_jobs() -> None:
     events: list[K2powEvent] = []
-    with K2powService("127.0.0.1:0", cores=1, on_event=events.append) as service:
+    service = K2powService("127.0.0.1:0", cores=1, on_event=events.append).start()
+    try:
         endless = _path(0, NEVER)
         assert service.answer(endless) == (201, "job created")
         assert service.answer(endless) == (201, "job is running")
         assert service.answer(_path(1, ONE_IN_8)) == (429, "all workers are busy")
         started = time.monotonic()
+    finally:
+        cancelled = service.stop()
     assert time.monotonic() - started < 2
+    assert cancelled == [make_job(NODE_ID, 0, CHALLENGE, NEVER)]
     assert [(e.kind, e.job.group) for e in events] == [("created", 0)]
 
 

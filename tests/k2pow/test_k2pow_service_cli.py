@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from mergetool.cli.main import cli
 from mergetool.k2pow.client import RemoteK2pow
+from mergetool.k2pow.job import make_job
 from mergetool.post.pow import find_pow
 
 ENTRY = "from mergetool.cli.main import main; main()"
@@ -61,6 +63,25 @@ def test_serves_the_client_and_stops_on_sigterm(
         "stopped",
     ]
     assert re.fullmatch(rf"job done: {what}: pow {pows[7]} in \d+\.\d\d s", events[1])
+
+
+def test_ctrl_c_cancels_running_jobs_and_says_which(
+    service_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = service_process
+    endless = make_job(NODE_ID, 9, CHALLENGE, bytes(32))  # no hash is below zero
+    with urllib.request.urlopen(url + endless.path, timeout=5) as resp:
+        assert resp.status == 201
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    what = f"miner {NODE_ID.hex()} nonce group 9 challenge {CHALLENGE[:8].hex()}"
+    assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
+        f"job created: {what}",
+        "stopping",
+        f"job cancelled: {what}",
+        "stopped",
+    ]
 
 
 @pytest.mark.parametrize(

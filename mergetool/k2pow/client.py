@@ -74,8 +74,8 @@ class RemoteK2pow:
             return stop.is_set() or cancelled()
 
         with ThreadPoolExecutor(self.parallelism, thread_name_prefix="remote-k2pow") as pool:
-            pending: set[Future[int]] = set()
-            group_of: dict[Future[int], Job] = {}
+            pending: set[Future[int | None]] = set()
+            group_of: dict[Future[int | None], Job] = {}
             for job in jobs:
                 future = pool.submit(self._solve, job, give_up)
                 pending.add(future)

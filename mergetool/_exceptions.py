@@ -25,6 +25,8 @@ carries the structured fields a caller needs and the process exit code the CLI u
         │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown device
         │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
         ├── ProvingFailed
+        │   ├── RemoteK2powFailed              a k2pow-service failed, refused or lied (url/status)
+        │   └── K2powCancelled                 the caller stopped a k2pow before it finished
         ├── InvalidProof (exit 1, carries reason/index)
         └── DataVerificationFailed (exit 1, carries the per-file report)
 
@@ -266,6 +268,36 @@ class OpenCLFailed(BackendUnavailable):
 
 class ProvingFailed(PostError):
     pass
+
+
+class RemoteK2powFailed(ProvingFailed):
+    """A k2pow-service at ``url`` answered ``status`` (None: no answer) with ``body``."""
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(f"remote k2pow {url}: {reason}", hint=hint)
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.body = body
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "url": self.url, "status": self.status, "body": self.body}
+
+
+class K2powCancelled(ProvingFailed):
+    """The caller's ``cancelled()`` became true; ``solved`` holds the groups finished by then."""
+
+    def __init__(self, solved: dict[int, int], total: int) -> None:
+        super().__init__(f"k2pow cancelled with {len(solved)} of {total} nonce groups solved")
+        self.solved = solved
 
 
 class InvalidProof(PostError):

@@ -14,6 +14,7 @@ from mergetool.cli._errors import MergetoolGroup, traceback_option
 _COMMANDS = {
     "add-identity": "mergetool.cli.add_identity:add_identity",
     "inspect": "mergetool.cli.inspect:inspect_cmd",
+    "k2pow-service": "mergetool.cli.k2pow_service:k2pow_service",
     "merge": "mergetool.cli.merge_nodes:merge_cmd",
     "post": "mergetool.cli.post:post",
     "restore": "mergetool.cli.restore:restore",

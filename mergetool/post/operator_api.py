@@ -11,17 +11,17 @@ from typing import Any
 from mergetool._exceptions import InvalidParameters, PostError
 
 
-def parse_address(address: str) -> tuple[str, int]:
+def parse_address(address: str, *, what: str = "operator address") -> tuple[str, int]:
     """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port); raises InvalidParameters otherwise."""
     host, sep, port = address.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
         raise InvalidParameters(
-            f"operator address {address!r}: write an IPv6 address in brackets, e.g. [::1]:50051"
+            f"{what} {address!r}: write an IPv6 address in brackets, e.g. [::1]:50051"
         )
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise InvalidParameters(f"operator address must be HOST:PORT, got {address!r}")
+        raise InvalidParameters(f"{what} must be HOST:PORT, got {address!r}")
     return host or "127.0.0.1", int(port)
 
 
@@ -29,11 +29,24 @@ class _IPv6Server(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
+def listen(
+    address: str, handler: type[BaseHTTPRequestHandler], *, what: str = "operator address"
+) -> ThreadingHTTPServer:
+    """A threading HTTP server bound to ``address`` (``what`` names it in errors), not started."""
+    host, port = parse_address(address, what=what)
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    try:
+        return server_class((host, port), handler)
+    except socket.gaierror as exc:  # a host name that does not resolve: a bad argument
+        raise InvalidParameters(f"{what} {address!r}: {exc.strerror}") from exc
+    except OSError as exc:
+        raise PostError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+
+
 class OperatorServer:
     """Serves the prover's state as post-service does: Idle, Proving{…} or DoneProving."""
 
     def __init__(self, address: str) -> None:
-        host, port = parse_address(address)
         self._lock = threading.Lock()
         self._status: Any = "Idle"
         server = self
@@ -53,13 +66,7 @@ class OperatorServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the library never prints
 
-        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
-        try:
-            self._httpd = server_class((host, port), Handler)
-        except socket.gaierror as exc:  # a host name that does not resolve: a bad argument
-            raise InvalidParameters(f"operator address {address!r}: {exc.strerror}") from exc
-        except OSError as exc:
-            raise PostError(f"cannot listen on {address}: {exc}") from exc
+        self._httpd = listen(address, Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property

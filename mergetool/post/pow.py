@@ -20,6 +20,10 @@ _vms: dict[tuple[bytes, bool, int], Any] = {}
 # cache is 256 MiB and the fast dataset 2 GiB, built once, not once per worker thread.
 _machines: dict[tuple[bytes, bool], tuple[int, Any, Any]] = {}
 _vms_lock = threading.Lock()
+# randomx_hash has a VM of its own (never one of find_pow's slots) and a lock, so a check
+# from any thread is safe beside running searches and other checks.
+_HASH_SLOT = -1
+_hash_lock = threading.Lock()
 
 
 def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
@@ -57,8 +61,10 @@ def randomx_vm(key: bytes = RANDOMX_KEY, *, fast: bool = False, slot: int = 0) -
 
 
 def randomx_hash(data: bytes, *, key: bytes = RANDOMX_KEY, fast: bool = False) -> bytes:
-    """The standard RandomX hash of ``data`` under ``key``."""
-    return bytes(randomx_vm(key, fast=fast).calculate_hash(data))
+    """The standard RandomX hash of ``data`` under ``key``; safe to call from any thread."""
+    vm = randomx_vm(key, fast=fast, slot=_HASH_SLOT)
+    with _hash_lock:
+        return bytes(vm.calculate_hash(data))
 
 
 def pow_input(pow_value: int, group: int, challenge: bytes, node_id: bytes) -> bytes:
@@ -92,8 +98,13 @@ def find_pow(
     threads: int = 1,
     fast: bool = False,
     cancelled: Callable[[], bool] = lambda: False,
+    first_slot: int = 0,
 ) -> int:
-    """The smallest pow solving k2pow for ``group``; the same for any number of threads."""
+    """The smallest pow solving k2pow for ``group``; the same for any number of threads.
+
+    Searches running at the same time need VMs of their own: give each a ``first_slot``
+    range of ``threads`` slots that no other search uses.
+    """
     if not 0 <= group <= MAX_GROUP:
         raise ProvingFailed(f"nonce group {group} is above {MAX_GROUP}: no valid k2pow exists")
     threads = max(1, threads)
@@ -101,7 +112,7 @@ def find_pow(
     lock = threading.Lock()
 
     def worker(slot: int) -> None:
-        vm = randomx_vm(RANDOMX_KEY, fast=fast, slot=slot)
+        vm = randomx_vm(RANDOMX_KEY, fast=fast, slot=first_slot + slot)
         # Each thread walks its own stride upwards and stops only past the best solution so
         # far, so every smaller candidate has been tried: the minimum does not depend on T.
         for candidate in range(slot, MAX_POW + 1, threads):

@@ -1,0 +1,64 @@
+"""The k2pow-service job address: ``/job/{miner}/{nonce_group}/{challenge8}/{difficulty}``.
+
+Both sides of the HTTP API use this module, so the client and our server cannot disagree
+on the format (the spec: miner = 64 hex node id, nonce group decimal, challenge8 = the
+first 8 challenge bytes in hex, difficulty = the 32-byte scaled target in hex).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mergetool._exceptions import InvalidParameters
+from mergetool.node.keys import HEX_DIGITS
+from mergetool.post.params import check_32_bytes
+from mergetool.post.pow import MAX_GROUP
+
+
+@dataclass(frozen=True)
+class Job:
+    """One nonce group's k2pow, as the service is asked for it."""
+
+    miner: bytes  # the node id, 32 bytes
+    group: int
+    challenge8: bytes  # k2pow reads only the first 8 challenge bytes
+    target: bytes  # 32 bytes, big-endian; a hash below it solves the job
+
+    @property
+    def path(self) -> str:
+        return f"/job/{self.miner.hex()}/{self.group}/{self.challenge8.hex()}/{self.target.hex()}"
+
+
+def make_job(node_id: bytes, group: int, challenge: bytes, target: bytes) -> Job:
+    """The job for ``group``; raises InvalidParameters on a wrong length or group."""
+    check_32_bytes("node id", node_id)
+    check_32_bytes("target", target)
+    if len(challenge) < 8:
+        raise InvalidParameters(f"challenge must be at least 8 bytes, got {len(challenge)}")
+    if not 0 <= group <= MAX_GROUP:
+        raise InvalidParameters(f"nonce group {group} is outside 0 .. {MAX_GROUP}")
+    return Job(node_id, group, challenge[:8], target)
+
+
+def parse_job_path(path: str) -> Job:
+    """The job a request path names; InvalidParameters says which part is wrong."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if len(parts) != 5 or parts[0] != "job":
+        raise InvalidParameters(
+            f"expected /job/<miner>/<nonce_group>/<challenge8>/<difficulty>, got {path}"
+        )
+    _, miner, group, challenge8, difficulty = parts
+    if not group.isdigit() or not group.isascii():
+        raise InvalidParameters(f"nonce group must be a decimal number, got {group!r}")
+    return make_job(
+        _hex("miner", miner, 32),
+        int(group),
+        _hex("challenge", challenge8, 8),
+        _hex("difficulty", difficulty, 32),
+    )
+
+
+def _hex(name: str, text: str, size: int) -> bytes:
+    if len(text) != 2 * size or not HEX_DIGITS.issuperset(text):
+        raise InvalidParameters(f"{name} must be {2 * size} hex digits, got {text!r}")
+    return bytes.fromhex(text)

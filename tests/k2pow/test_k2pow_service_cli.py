@@ -1,0 +1,112 @@
+"""``mergetool k2pow-service`` as operators run it: a real process, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from mergetool.cli.main import cli
+from mergetool.k2pow.client import RemoteK2pow
+from mergetool.k2pow.job import make_job
+from mergetool.post.pow import find_pow
+
+ENTRY = "from mergetool.cli.main import main; main()"
+NODE_ID = b"\x33" * 32
+CHALLENGE = b"\x44" * 32
+ONE_IN_8 = b"\x20" + b"\xff" * 31
+
+
+@pytest.fixture
+def service_process() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The service on 127.0.0.1 (any port) and its URL, read from its first log line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "k2pow-service", "--bind-address", "127.0.0.1:0",
+         "--cores", "2", "--randomx-mode", "light"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stderr.readline() if proc.stderr else ""
+        found = re.search(
+            r"listening on (http://127\.0\.0\.1:\d+) \(2 workers, RandomX light", line
+        )
+        assert found, line
+        yield proc, found.group(1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serves_the_client_and_stops_on_sigterm(
+    service_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = service_process
+    pows = RemoteK2pow(url, retry_interval_s=0.02).solve_groups(NODE_ID, [7], CHALLENGE, ONE_IN_8)
+    assert pows == {7: find_pow(7, CHALLENGE, NODE_ID, ONE_IN_8)}
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    events = [line.split(" ", 1)[1] for line in err.splitlines()]
+    what = f"miner {NODE_ID.hex()} nonce group 7 challenge {CHALLENGE[:8].hex()}"
+    assert events == [
+        f"job created: {what}",
+        *[e for e in events if e.startswith("job done")],
+        "stopping",
+        "stopped",
+    ]
+    assert re.fullmatch(rf"job done: {what}: pow {pows[7]} in \d+\.\d\d s", events[1])
+
+
+def test_ctrl_c_cancels_running_jobs_and_says_which(
+    service_process: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = service_process
+    endless = make_job(NODE_ID, 9, CHALLENGE, bytes(32))  # no hash is below zero
+    with urllib.request.urlopen(url + endless.path, timeout=5) as resp:
+        assert resp.status == 201
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    what = f"miner {NODE_ID.hex()} nonce group 9 challenge {CHALLENGE[:8].hex()}"
+    assert [line.split(" ", 1)[1] for line in err.splitlines()] == [
+        f"job created: {what}",
+        "stopping",
+        f"job cancelled: {what}",
+        "stopped",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bind-address", "nowhere"], "bind address must be HOST:PORT, got 'nowhere'"),
+        (["--bind-address", "::1:3000"], "write an IPv6 address in brackets"),
+        (["--cores", "0"], "Invalid value for '--cores'"),
+        (["--randomx-mode", "turbo"], "Invalid value for '--randomx-mode'"),
+    ],
+)
+def test_bad_option_values_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["k2pow-service", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_taken_port_exits_1_naming_the_address() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = f"127.0.0.1:{sock.getsockname()[1]}"
+        result = CliRunner().invoke(
+            cli, ["k2pow-service", "--bind-address", taken, "--randomx-mode", "light"]
+        )
+    assert result.exit_code == 1
+    assert f"Error: cannot listen on {taken}: Address already in use" in result.output

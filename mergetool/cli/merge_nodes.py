@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mergetool import __version__
+from mergetool._exceptions import MergetoolError, UsageProblem
+from mergetool._fs import write_file_atomic
 from mergetool.cli._errors import MergetoolCommand, traceback_option
-from mergetool.cli.render import progress_bar, render_plan, render_result
+from mergetool.cli.progress import progress_bar
+from mergetool.cli.render_merge import render_plan, render_result
 
 
 def _check_report_path(report: Path, source: Path, target: Path) -> None:
     """Refuse a --report path before anything happens: it must be a new or regular file that
     can be written, outside both node folders (a report must never replace a key or a database).
     """
-    import os
-    import stat
-    import tempfile
-
-    from mergetool._exceptions import UsageProblem
-
     try:
         info = report.lstat()
     except FileNotFoundError:
@@ -56,7 +56,7 @@ def _check_report_path(report: Path, source: Path, target: Path) -> None:
 def _refusal(
     source: Path, target: Path, dry_run: bool, exc: Any, *, status: str = "refused"
 ) -> dict[str, Any]:
-    from mergetool.merge.model import REPORT_FORMAT_VERSION
+    from mergetool.merge.model import REPORT_FORMAT_VERSION  # (mergetool.merge: SQLAlchemy)
 
     return {
         "format": REPORT_FORMAT_VERSION,
@@ -71,8 +71,6 @@ def _refusal(
 def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     """Write the report; after a merge a failure must not hide that the merge is done, so it
     is returned (for a warning) rather than raised."""
-    from mergetool.node.keys import write_file_atomic
-
     try:
         write_file_atomic(
             path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
@@ -138,8 +136,7 @@ def merge_cmd(
 
     Exit status: 0 merged (or nothing to do), 1 refused or failed (nothing changed), 2 bad usage.
     """
-    from mergetool._exceptions import MergetoolError
-    from mergetool.merge import execute, plan_merge
+    from mergetool.merge import execute, plan_merge  # (SQLAlchemy: not for --help)
 
     if report is not None:
         _check_report_path(report, source, target)

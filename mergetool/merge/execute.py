@@ -22,19 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
-from mergetool.merge.backup import BACKUPS, PARTIAL_PREFIX, make_backup
+from mergetool._fs import TEMP_MARK, ensure_private_dir, fsync_dir, write_new_file
+from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult, Recovery
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
-from mergetool.node.keys import (
-    TEMP_MARK,
-    IdentityKey,
-    ensure_private_dir,
-    fsync_dir,
-    load_key,
-    write_new_file,
-)
+from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.migrate import create_database, upgrade_database
 from mergetool.node.schema import copy_statements
 from mergetool.node.state import count_rows
@@ -53,10 +47,7 @@ def sweep_temporaries(folder: NodeFolder) -> None:
             for path in directory.iterdir():
                 if TEMP_MARK in path.name and path.is_file():
                     path.unlink()
-    backups = folder.root / BACKUPS
-    if backups.is_dir():
-        for partial in backups.glob(f"{PARTIAL_PREFIX}*"):
-            shutil.rmtree(partial, ignore_errors=True)
+    sweep_partial_backups(folder)
 
 
 def _install(identities: Path, staged: str, final: str) -> None:
@@ -169,7 +160,7 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
         return MergeResult(plan, False, None, (), 0, recovered)
     sq.ensure_not_in_use(folder.db_path)
     made = _Made(
-        had_backups=(folder.root / BACKUPS).exists(),
+        had_backups=folder.backups_dir.exists(),
         dirs=[p for p in (folder.root, folder.identities_dir) if not p.exists()],
     )
     try:
@@ -252,7 +243,7 @@ class _Made:
             if self.backup_dir is not None:
                 shutil.rmtree(self.backup_dir, ignore_errors=True)
             if not self.had_backups:
-                (folder.root / BACKUPS).rmdir()
+                folder.backups_dir.rmdir()
         with contextlib.suppress(OSError):
             if self.database:
                 for suffix in ("", "-wal", "-shm"):

@@ -20,7 +20,7 @@ from mergetool._exceptions import (
     UnsupportedVersion,
     VersionMismatch,
 )
-from mergetool.merge.folders import (
+from mergetool.merge.checks import (
     check_backups_entry,
     check_integrity,
     check_staged_leftovers,

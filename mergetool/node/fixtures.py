@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mergetool._fs import ensure_private_dir
 from mergetool.node.folder import NodeFolder
-from mergetool.node.keys import IdentityKey, ensure_private_dir, write_key
+from mergetool.node.keys import IdentityKey, write_key
 from mergetool.node.migrate import create_database
 from mergetool.node.schema import identity_tables, u64_to_sql
 

@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
+from mergetool._fs import TEMP_MARK
 from mergetool.node import sqlite as sq
-from mergetool.node.keys import TEMP_MARK
 from mergetool.node.versions import LATEST_VERSION
 
 _MIGRATIONS = Path(__file__).with_name("migrations")

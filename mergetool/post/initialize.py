@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
+from mergetool._fs import Symlinks, fsync_dir, irregular_kind, write_new_file
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
 from mergetool.post.metadata import (
     IDENTITY_FILE,
@@ -40,13 +41,6 @@ _ARGUMENT_NAMES = (
     ("MaxFileSize", "max file size"),
     ("NumUnits", "num units"),
     ("LabelsPerUnit", "labels per unit"),
-)
-_SPECIAL_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
 )
 _LAYOUT_HINTS = {
     "NumFiles": "Use a larger max file size (the default is 4 GiB per file).",
@@ -137,21 +131,22 @@ def _data_entries(directory: Path) -> list[tuple[int, Path]]:
 def _data_file_size(path: Path) -> int:
     """The size of the data file ``path``; refuses what ``initialize`` must not open."""
     try:
-        info = path.stat()  # a link to a data file elsewhere is fine; writes go to its target
-    except FileNotFoundError as exc:
-        raise PostError(
-            f"{path} is a symbolic link to a missing file",
-            hint="Remove the link, or make it point at the data file it stands for.",
-        ) from exc
+        # a link to a data file elsewhere is fine; writes go to its target
+        kind = irregular_kind(path, Symlinks.FOLLOW)
+        size = path.stat().st_size if kind is None else 0
     except OSError as exc:
         raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _SPECIAL_KINDS if test(info.st_mode)), "a special file")
+    if kind == "a symbolic link to a missing file":
+        raise PostError(
+            f"{path} is {kind}",
+            hint="Remove the link, or make it point at the data file it stands for.",
+        )
+    if kind is not None:
         raise PostError(
             f"{path} is {kind}, not a PoST data file",
             hint="Move it out of the PoST data directory, then run `post init` again.",
         )
-    return info.st_size
+    return size
 
 
 def _refuse_orphan_data(directory: Path, entries: list[tuple[int, Path]]) -> None:
@@ -273,8 +268,6 @@ def _batches(size: int, count: int) -> Iterator[tuple[int, int]]:
 
 def _write_identity(path: Path, key: IdentityKey) -> None:
     """Create ``path`` with ``key`` (0600), never replacing a file that appeared meanwhile."""
-    from mergetool.node.keys import fsync_dir, write_new_file
-
     try:
         # The node's own file writer: one place knows the format (seed || public, hex).
         write_new_file(path, key.to_file_bytes(), mode=0o600)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mergetool._exceptions import MetadataError
+from mergetool._fs import write_file_atomic
 from mergetool.post.params import MAX_NUM_UNITS, U64_MAX
 
 METADATA_FILE = "postdata_metadata.json"
@@ -214,8 +215,6 @@ def read_metadata(directory: Path) -> PostMetadata:
 
 def write_metadata(directory: Path, meta: PostMetadata) -> Path:
     """Write ``postdata_metadata.json`` durably: a crash leaves the old file or the new one."""
-    from mergetool.node.keys import write_file_atomic
-
     path = Path(directory) / METADATA_FILE
     # A symlinked metadata file (data kept elsewhere) is updated where it lives: replacing
     # the link would leave its target stale for whoever else reads it.

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
+from mergetool._fs import TEMP_MARK
 from mergetool.node.drift import dump_schema, normalize
 from mergetool.node.fixtures import identity_rows, insert_rows, test_key
-from mergetool.node.keys import TEMP_MARK
 from mergetool.node.migrate import create_database, migration_sql, upgrade_database
 from mergetool.node.schema import u64_from_sql
 

@@ -1,17 +1,14 @@
-"""Text rendering of library values, and the tqdm progress bridge. Only the CLI prints."""
+"""Text rendering of merge plans and results. Only the CLI prints."""
 
 from __future__ import annotations
 
 import shlex
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from mergetool.node.versions import describe
 
 
 def _version(number: int) -> str:
-    from mergetool.node.versions import describe
-
     return f"{number} ({describe(number)})"
 
 
@@ -77,27 +74,3 @@ def render_result(result: Any) -> str:
         undo = f"mergetool restore {shlex.quote(str(result.plan.target))}"  # pastes as it is
         text += f"\nBackup: {result.backup_dir} (undo with: {undo})"
     return text
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A progress callback drawing tqdm bars on a terminal; ``None`` when disabled."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr)
-        bar.n = done
-        bar.refresh()
-
-    try:
-        yield update
-    finally:
-        for bar in bars.values():
-            bar.close()

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mergetool import findings
 from mergetool._exceptions import (
     DuplicateIdentity,
     InvalidKeyFile,
@@ -20,6 +21,7 @@ from mergetool._exceptions import (
     UnsupportedVersion,
     VersionMismatch,
 )
+from mergetool.findings import Finding
 from mergetool.merge.checks import (
     check_backups_entry,
     check_integrity,
@@ -28,7 +30,6 @@ from mergetool.merge.checks import (
 )
 from mergetool.merge.journal import Journal, read_journal
 from mergetool.merge.model import (
-    Finding,
     IdentityRows,
     KeyInstall,
     MergePlan,
@@ -239,23 +240,8 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
     return sorted(n for n in names if n.lower().endswith(KEY_SUFFIX) and not n.endswith(KEY_SUFFIX))
 
 
-def _warnings(
-    src: NodeState,
-    dst: NodeState,
-    dst_keys: list[KeyEntry],
-    keys: tuple[KeyInstall, ...],
-    keyed: dict[bytes, str],
-    already: bool,
-) -> list[Finding]:
-    found = [
-        Finding(
-            "rows_without_key",
-            f"source rows for {node_id.hex()} have no key file; they are merged like "
-            "the reference tool does",
-        )
-        for node_id in sorted(src.rows)
-        if node_id not in keyed
-    ]
+def _key_warnings(src: NodeState, keys: tuple[KeyInstall, ...], already: bool) -> list[Finding]:
+    found = []
     for k in keys:
         if k.adopted_supervised:
             found.append(
@@ -267,7 +253,7 @@ def _warnings(
                 )
             )
         elif not src.rows_of(bytes.fromhex(k.node_id)):
-            found.append(Finding("key_without_rows", f"{k.target_name} has no rows in the source"))
+            found.append(findings.key_without_rows(k.target_name, "the source"))
     if keys and not already:
         found.append(
             Finding(
@@ -276,11 +262,29 @@ def _warnings(
                 "identities again: one identity on two nodes is equivocation",
             )
         )
+    return found
+
+
+def _warnings(
+    src: NodeState,
+    dst: NodeState,
+    dst_keys: list[KeyEntry],
+    keys: tuple[KeyInstall, ...],
+    keyed: dict[bytes, str],
+    already: bool,
+) -> list[Finding]:
+    found = [
+        findings.rows_without_key(
+            node_id, then="the source's rows are merged like the reference tool does"
+        )
+        for node_id in sorted(src.rows)
+        if node_id not in keyed
+    ]
+    found += _key_warnings(src, keys, already)
     if src.pending_wal:
         found.append(
-            Finding(
-                "source_pending_wal",
-                f"{src.folder.wal_path} holds data not yet checkpointed; it is read (not modified)",
+            findings.pending_wal(
+                src.folder.wal_path, side="source", then="it is read (not modified)"
             )
         )
     found += [
@@ -293,14 +297,17 @@ def _warnings(
     ]
     if dst.pending_wal:
         found.append(
-            Finding(
-                "target_pending_wal",
-                f"{dst.folder.wal_path} holds data not yet checkpointed; the merge keeps it "
-                "(the backup includes it; the merge checkpoints it into local.sql)",
+            findings.pending_wal(
+                dst.folder.wal_path,
+                side="target",
+                then="the merge keeps it (the backup includes it; the merge checkpoints it "
+                "into local.sql)",
             )
         )
     found += [
-        Finding("target_invalid_key", e.error.message) for e in dst_keys if e.error is not None
+        findings.invalid_key(e.error.message, side="target")
+        for e in dst_keys
+        if e.error is not None
     ]
     return found
 

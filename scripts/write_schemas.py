@@ -1,4 +1,5 @@
-"""Regenerate ``mergetool/node/schemas/local-vN.sql`` from our own migrations (the drift check reads them).
+"""Regenerate ``mergetool/node/schemas/local-vN.sql`` from our migrations (the drift check
+reads them).
 
 Usage: python scripts/write_schemas.py
 """

@@ -56,6 +56,23 @@ def render_plan(plan: Any) -> str:
     return "\n".join(lines)
 
 
+def render_sql(plan: Any) -> str:
+    """The SQL ``execute`` runs for ``plan``, as a script (``--sql``)."""
+    lines = []
+    if plan.source_migration:
+        lines.append(
+            f"-- on a private copy of {plan.source / 'local.sql'}: upgrade "
+            f"{plan.source_version} -> {plan.target_version}"
+        )
+        lines += plan.source_migration
+    if plan.copy_sql:
+        lines.append(
+            f"-- on {plan.target / 'local.sql'}, with that copy attached as src, in one transaction"
+        )
+        lines += [f"{sql};" for _table, sql in plan.copy_sql]
+    return "\n".join(lines) if lines else "-- no SQL to run"
+
+
 def render_result(result: Any) -> str:
     if result.recovered and result.recovered != "nothing":
         head = f"Finished an interrupted merge ({result.recovered}). "

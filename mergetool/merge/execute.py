@@ -29,11 +29,11 @@ from mergetool.merge.model import MergePlan, MergeResult, Recovery
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
-from mergetool.node.migrate import create_database, upgrade_database
-from mergetool.node.schema import copy_statements
+from mergetool.node.migrate import create_database, run_statements
 from mergetool.node.state import count_rows
 
 Progress = Callable[[str, int, int], None]
+Trace = Callable[[str], None]
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -82,10 +82,11 @@ def recover(folder: NodeFolder, recovery: Recovery) -> str:
     return recovery.action
 
 
-def _prepare_source(plan: MergePlan, workdir: Path) -> Path:
+def _prepare_source(plan: MergePlan, workdir: Path, trace: Trace | None) -> Path:
+    """A private copy of the source, upgraded by exactly the plan's migration statements."""
     snap = sq.snapshot(NodeFolder(plan.source).db_path, workdir)
-    if plan.migrates_source:
-        upgrade_database(snap, plan.target_version)
+    if plan.source_migration:
+        run_statements(snap, plan.source_migration, from_version=plan.source_version, trace=trace)
     return snap
 
 
@@ -102,9 +103,11 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
         )
 
 
-def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
+def _copy_rows(plan: MergePlan, snap: Path, progress: Progress, trace: Trace | None) -> int:
+    """Run the plan's copy statements in one transaction; the row count must match the plan."""
     db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
+    conn.set_trace_callback(trace)
     try:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("ATTACH DATABASE ? AS src", (sq.file_uri(snap, "ro"),))
@@ -114,10 +117,9 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress) -> int:
         except sqlite3.OperationalError as exc:
             raise sq.translate(db, exc) from exc
         try:
-            statements = copy_statements(plan.target_version, source="src", target="main")
-            for n, (_table, sql) in enumerate(statements):
+            for n, (_table, sql) in enumerate(plan.copy_sql):
                 copied += conn.execute(sql).rowcount
-                progress("rows", n + 1, len(statements))
+                progress("rows", n + 1, len(plan.copy_sql))
             expected = sum(i.total for i in plan.identities)
             if copied != expected:
                 raise MergeFailed(f"copied {copied} rows where the plan counted {expected}")
@@ -147,8 +149,14 @@ def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
     fsync_dir(ids)
 
 
-def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
-    """Carry out ``plan`` exactly; on any failure the target is left as it was."""
+def execute(
+    plan: MergePlan, progress: Progress | None = None, *, trace: Trace | None = None
+) -> MergeResult:
+    """Carry out ``plan`` exactly; on any failure the target is left as it was.
+
+    ``trace`` receives every SQL statement run on the source copy and the target database
+    (SQLite's trace callback), e.g. to log them or to check them against the plan.
+    """
     progress = progress or _no_progress
     folder = NodeFolder(plan.target)
     recovered = None
@@ -187,11 +195,11 @@ def execute(plan: MergePlan, progress: Progress | None = None) -> MergeResult:
     committed = False
     try:
         with tempfile.TemporaryDirectory(prefix="mergetool-src-") as tmp:
-            snap = _prepare_source(plan, Path(tmp))
+            snap = _prepare_source(plan, Path(tmp), trace)
             _verify_unchanged(plan, snap)
             journal.write()
             _stage_keys(plan, journal, progress)
-            rows = _copy_rows(plan, snap, progress) if plan.identities else 0
+            rows = _copy_rows(plan, snap, progress, trace) if plan.copy_sql else 0
             committed = True
         for n, staged in enumerate(journal.keys):
             _install(folder.identities_dir, staged.staged, staged.final)

@@ -45,6 +45,8 @@ from mergetool.node.folder import (
     open_folder,
 )
 from mergetool.node.keys import IdentityKey, load_key
+from mergetool.node.migrate import migration_statements
+from mergetool.node.schema import copy_statements
 from mergetool.node.state import KeyEntry, NodeState, read_node
 from mergetool.node.versions import check_supported, describe
 
@@ -368,6 +370,7 @@ def plan_merge(
     warnings = _warnings(src, dst, dst_keys, keys, keyed, already)
     merged_ids = {e.key.node_id: e.file.name for e in dst_keys if e.key is not None}
     links, post_warnings = link_post_data(post_data, {**merged_ids, **keyed})
+    copying = bool(identities) and not already
     return MergePlan(
         source=src_folder.root,
         target=dst_folder.root,
@@ -382,4 +385,8 @@ def plan_merge(
         post_data=links,
         warnings=tuple(warnings + post_warnings),
         table_rows=() if already else tuple(sorted(totals.items())),
+        source_migration=migration_statements(src.version, target_version)
+        if copying and src.version < target_version
+        else (),
+        copy_sql=tuple(copy_statements(target_version)) if copying else (),
     )

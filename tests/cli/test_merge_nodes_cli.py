@@ -33,6 +33,7 @@ PLAN_KEYS = {
     "recovery",
     "post_data",
     "warnings",
+    "sql",
 }
 
 

@@ -13,7 +13,13 @@ from mergetool._exceptions import DatabaseError, UnsupportedVersion
 from mergetool._fs import TEMP_MARK
 from mergetool.node.drift import dump_schema, normalize
 from mergetool.node.fixtures import identity_rows, insert_rows, test_key
-from mergetool.node.migrate import create_database, migration_sql, upgrade_database
+from mergetool.node.migrate import (
+    create_database,
+    migration_sql,
+    migration_statements,
+    run_statements,
+    upgrade_database,
+)
 from mergetool.node.schema import u64_from_sql
 
 VERSIONS = range(1, 10)
@@ -68,6 +74,26 @@ def test_upgraded_database_dumps_exactly_as_the_node_schema(
     assert upgrade_database(db, end) == start
     assert _dump(db) == normalize(node_schema(end))
     assert _pragma(db, "user_version") == end
+
+
+@pytest.mark.parametrize(("start", "end"), [(m, n) for m, n in UPGRADES if m > 0])
+def test_the_offline_statements_upgrade_exactly_as_the_revisions(
+    tmp_path: Path, node_schema: Callable[[int], str], start: int, end: int
+) -> None:
+    # A merge plan shows these statements and execute runs them: they must be the upgrade.
+    db = tmp_path / "local.sql"
+    create_database(db, start)
+    run_statements(db, migration_statements(start, end), from_version=start)
+    assert _dump(db) == normalize(node_schema(end))
+    assert _pragma(db, "user_version") == end
+
+
+def test_offline_statements_refuse_a_database_at_another_version(tmp_path: Path) -> None:
+    db = tmp_path / "local.sql"
+    create_database(db, 6)
+    with pytest.raises(DatabaseError, match="is at version 6, the plan expected 5"):
+        run_statements(db, migration_statements(5, 9), from_version=5)
+    assert _pragma(db, "user_version") == 6
     assert _pragma(db, "journal_mode") == "wal"
     assert "alembic_version" not in _objects(db)
 

@@ -13,7 +13,6 @@ a crash after leaves it merged (the next run rolls the renames forward).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -25,7 +24,8 @@ from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
 from mergetool._fs import TEMP_MARK, ensure_private_dir, fsync_dir, write_new_file
 from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
-from mergetool.merge.model import MergePlan, MergeResult, Recovery
+from mergetool.merge.model import MergePlan, MergeResult
+from mergetool.merge.recovery import install_staged, recover
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
@@ -48,38 +48,6 @@ def sweep_temporaries(folder: NodeFolder) -> None:
                 if TEMP_MARK in path.name and path.is_file():
                     path.unlink()
     sweep_partial_backups(folder)
-
-
-def _install(identities: Path, staged: str, final: str) -> None:
-    """Move a staged key to its final name without ever replacing an existing file."""
-    src, dst = identities / staged, identities / final
-    if not src.exists():
-        if dst.exists():
-            return  # an earlier run got this far
-        raise MergeFailed(f"{src}: staged key missing; cannot finish the interrupted merge")
-    if dst.exists() and os.path.samefile(src, dst):
-        # An earlier run was stopped between the link and the unlink: only the unlink is left.
-        src.unlink()
-        return
-    os.link(src, dst)
-    src.unlink()
-
-
-def recover(folder: NodeFolder, recovery: Recovery) -> str:
-    """Finish (roll forward) or undo (roll back) an interrupted merge, as the plan decided."""
-    journal = read_journal(folder.root)
-    if journal is None:
-        return "nothing"
-    ids = folder.identities_dir
-    if recovery.action == "roll-forward":
-        for staged, final in recovery.staged:
-            _install(ids, staged, final)
-    else:
-        for staged, _ in recovery.staged:
-            (ids / staged).unlink(missing_ok=True)
-    fsync_dir(ids)
-    journal.remove()
-    return recovery.action
 
 
 def _prepare_source(plan: MergePlan, workdir: Path, trace: Trace | None) -> Path:
@@ -149,6 +117,49 @@ def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
     fsync_dir(ids)
 
 
+def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
+    """Folders, a new database, the backup: what exists before the journal is written."""
+    made = _Made(
+        had_backups=folder.backups_dir.exists(),
+        dirs=[p for p in (folder.root, folder.identities_dir) if not p.exists()],
+    )
+    try:
+        ensure_private_dir(folder.root)
+        ensure_private_dir(folder.identities_dir)
+        if plan.create_target_db:
+            create_database(folder.db_path, plan.target_version)
+            made.database = True
+        if plan.backup:
+            made.backup_dir = make_backup(folder)
+    except (OSError, MergetoolError) as exc:
+        made.undo(folder)
+        if isinstance(exc, MergetoolError):
+            raise
+        raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
+    return made
+
+
+def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
+    return Journal(
+        path=journal_path(folder.root),
+        source=str(plan.source),
+        node_ids=tuple(i.node_id for i in plan.identities),
+        expected_rows=sum(i.total for i in plan.identities),
+        keys=tuple(StagedKey(k.target_name, k.node_id) for k in plan.keys),
+    )
+
+
+def _failed(plan: MergePlan, exc: OSError | sqlite3.Error, committed: bool) -> MergeFailed:
+    where = getattr(exc, "filename", None) or plan.target
+    detail = getattr(exc, "strerror", None) or str(exc)
+    if not committed:
+        return MergeFailed(f"{where}: {detail}; the merge was rolled back, the target is unchanged")
+    return MergeFailed(
+        f"{where}: {detail}; rows are merged but keys are not all in place",
+        hint="Run the same command again to finish the merge.",
+    )
+
+
 def execute(
     plan: MergePlan, progress: Progress | None = None, *, trace: Trace | None = None
 ) -> MergeResult:
@@ -167,31 +178,8 @@ def execute(
     if plan.nothing_to_do:
         return MergeResult(plan, False, None, (), 0, recovered)
     sq.ensure_not_in_use(folder.db_path)
-    made = _Made(
-        had_backups=folder.backups_dir.exists(),
-        dirs=[p for p in (folder.root, folder.identities_dir) if not p.exists()],
-    )
-    try:
-        ensure_private_dir(folder.root)
-        ensure_private_dir(folder.identities_dir)
-        if plan.create_target_db:
-            create_database(folder.db_path, plan.target_version)
-            made.database = True
-        if plan.backup:
-            made.backup_dir = make_backup(folder)
-    except (OSError, MergetoolError) as exc:
-        made.undo(folder)
-        if isinstance(exc, MergetoolError):
-            raise
-        raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
-
-    journal = Journal(
-        path=journal_path(folder.root),
-        source=str(plan.source),
-        node_ids=tuple(i.node_id for i in plan.identities),
-        expected_rows=sum(i.total for i in plan.identities),
-        keys=tuple(StagedKey(k.target_name, k.node_id) for k in plan.keys),
-    )
+    made = _prepare_target(plan, folder)
+    journal = _journal(plan, folder)
     committed = False
     try:
         with tempfile.TemporaryDirectory(prefix="mergetool-src-") as tmp:
@@ -202,7 +190,7 @@ def execute(
             rows = _copy_rows(plan, snap, progress, trace) if plan.copy_sql else 0
             committed = True
         for n, staged in enumerate(journal.keys):
-            _install(folder.identities_dir, staged.staged, staged.final)
+            install_staged(folder.identities_dir, staged.staged, staged.final)
             progress("install keys", n + 1, len(journal.keys))
         fsync_dir(folder.identities_dir)
         journal.remove()
@@ -212,14 +200,7 @@ def execute(
             made.undo(folder)
         if isinstance(exc, MergetoolError):
             raise
-        where = getattr(exc, "filename", None) or plan.target
-        detail = getattr(exc, "strerror", None) or str(exc)
-        raise MergeFailed(
-            f"{where}: {detail}; the merge was rolled back, the target is unchanged"
-            if not committed
-            else f"{where}: {detail}; rows are merged but keys are not all in place",
-            hint=None if not committed else "Run the same command again to finish the merge.",
-        ) from exc
+        raise _failed(plan, exc, committed) from exc
     return MergeResult(
         plan, True, made.backup_dir, tuple(k.final for k in journal.keys), rows, recovered
     )

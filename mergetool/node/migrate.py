@@ -13,6 +13,12 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.pool import StaticPool
+
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
 from mergetool._fs import TEMP_MARK
 from mergetool.node import sqlite as sq
@@ -24,8 +30,6 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 @cache
 def _revisions() -> tuple[object, ...]:
     """Revision scripts in order v01 … v09."""
-    from alembic.script import ScriptDirectory
-
     script = ScriptDirectory(str(_MIGRATIONS))
     ordered = list(script.walk_revisions("base", "heads"))
     ordered.reverse()
@@ -47,8 +51,6 @@ def _steps(from_version: int, to_version: int) -> list[object]:
 
 
 def _run(steps: list[object], context: object) -> None:
-    from alembic.operations import Operations
-
     with Operations.context(context):  # type: ignore[arg-type]
         for rev in steps:
             rev.module.upgrade()  # type: ignore[attr-defined]
@@ -82,10 +84,6 @@ def apply_migrations(conn: sqlite3.Connection, from_version: int, to_version: in
 
     The caller owns the transaction; ``user_version`` is set inside it.
     """
-    import sqlalchemy as sa
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.pool import StaticPool
-
     steps = _steps(from_version, to_version)
     if not steps:
         return
@@ -123,8 +121,6 @@ def migration_statements(from_version: int, to_version: int) -> tuple[str, ...]:
 
     The last one sets ``user_version``; :func:`run_statements` runs them as they are.
     """
-    from alembic.runtime.migration import MigrationContext
-
     buf = _Statements()
     ctx = MigrationContext.configure(
         dialect_name="sqlite", opts={"as_sql": True, "output_buffer": buf}

@@ -22,7 +22,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
         ├── BackendUnavailable
-        │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown --device
+        │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown device
         │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
         ├── ProvingFailed
         ├── InvalidProof (exit 1, carries reason/index)
@@ -30,6 +30,10 @@ carries the structured fields a caller needs and the process exit code the CLI u
 
 Third-party errors (sqlite3, SQLAlchemy, OSError) are translated where they are met with
 ``raise SomeError(...) from exc``; the CLI maps this tree to messages in one place.
+
+The library speaks in parameters, not command-line flags: a message or hint names a Python
+parameter in backticks (`` `from_file` ``, `` `backend="numpy"` ``), ``parameter`` holds the
+one at fault, and the CLI's error boundary shows each as its flag (``--from-file``).
 """
 
 from __future__ import annotations
@@ -42,10 +46,14 @@ class MergetoolError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, parameter: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: The Python name of the parameter whose value is at fault, when one is.
+        self.parameter = parameter
 
     def __str__(self) -> str:
         if self.hint:
@@ -112,7 +120,7 @@ class SupervisedNode(NodeDataError):
             "Convert it to remote smeshing first: rename local.key to a unique name ending in .key."
         )
         if adoptable:
-            hint += " Or pass --adopt-supervised to install it as <node id>.key in the target."
+            hint += " Or pass `adopt_supervised=True` to install it as <node id>.key in the target."
         super().__init__(
             f"{side} {key_path.parent.parent} appears to be a supervised node ({key_path} exists)",
             hint=hint,
@@ -235,7 +243,8 @@ class NoOpenCLDevice(BackendUnavailable):
                 f"no OpenCL device {device!r}",
                 hint=f"Known devices: {', '.join(known)} (see `mergetool post devices`).",
             )
-            self.exit_code = 2  # a bad --device value, like any other bad argument
+            self.exit_code = 2  # a bad device value, like any other bad argument
+            self.parameter = "device"
         else:
             super().__init__("no OpenCL platform or device found", hint=_OPENCL_RUNTIME_HINT)
         self.device = device
@@ -249,7 +258,7 @@ class OpenCLFailed(BackendUnavailable):
         detail = f" ({cause})" if cause is not None else ""
         super().__init__(
             f"OpenCL device {device}: {what}{detail}",
-            hint="Try a smaller scrypt N or another device (--device), or --backend numpy.",
+            hint='Try a smaller scrypt N or another device (`device`), or `backend="numpy"`.',
         )
         self.device = device
         self.what = what
@@ -294,7 +303,7 @@ class DataVerificationFailed(PostError):
         )
         if report["bad"] == report["checked"]:
             hint = (
-                "Every sampled label is wrong: first check that --scrypt-n (or --preset) is the "
+                "Every sampled label is wrong: first check that `scrypt_n` (or `preset`) is the "
                 "one the data was initialized with."
             )
         else:

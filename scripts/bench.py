@@ -228,7 +228,7 @@ def verify_section() -> list[str]:
         from mergetool.post import pow as pow_module
         from mergetool.post.compression import index_bits, pack_indices
         from mergetool.post.params import PRESETS
-        from mergetool.post.prove import Proof
+        from mergetool.post.proof import Proof
         from mergetool.post.verification import VerifyMode, verify_proof
     except ImportError as exc:
         return [f"Skipped: the verification API is not available ({exc})."]

@@ -83,7 +83,9 @@ class RestoreResult:
 
 def _unusable(message: str) -> RestoreError:
     return RestoreError(
-        message, hint="Nothing was changed. Choose another backup with --backup NAME."
+        message,
+        hint="Nothing was changed. Choose another backup with `backup_name=NAME`.",
+        parameter="backup_name",
     )
 
 

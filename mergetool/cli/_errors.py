@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from typing import Any
@@ -12,6 +13,14 @@ import click
 from mergetool._exceptions import MergetoolError
 
 _TRACEBACK_HELP = "Show the full Python traceback on errors (for bug reports)."
+#: A parameter as library messages name it: `name` or `name=value` in backticks.
+_PARAMETER = re.compile(r"`([a-z_][a-z0-9_]*)(?:=([^`]*))?`")
+#: Library parameters whose flag is not their name (the CLI spells the choice differently).
+_SPELLINGS = {
+    "data_size_gib": "--data-size",
+    "randomx_fast=True": "--randomx-mode fast",
+    "randomx_fast=False": "--randomx-mode light",
+}
 
 
 def _wants(ctx: click.Context, name: str) -> bool:
@@ -34,13 +43,52 @@ def _as_error(exc: BaseException) -> MergetoolError | None:
     return None
 
 
+def _options(ctx: click.Context) -> dict[str, click.Option]:
+    """The options of the running command and the groups above it, by Python name."""
+    found: dict[str, click.Option] = {}
+    c: click.Context | None = ctx
+    while c is not None:
+        for param in c.command.params:
+            if isinstance(param, click.Option) and param.name:
+                found.setdefault(param.name, param)
+        c = c.parent
+    return found
+
+
+def _flag(options: dict[str, click.Option], name: str, value: str | None) -> str:
+    """How the command line spells parameter ``name`` (given ``value``, when one is named)."""
+    spelled = _SPELLINGS.get(name if value is None else f"{name}={value}")
+    if spelled is not None:
+        return spelled
+    if value == "False" and f"no_{name}" in options:  # backup=False -> --no-backup
+        return _flag(options, f"no_{name}", None)
+    option = options.get(name)
+    long = [o for o in option.opts if o.startswith("--")] if option is not None else []
+    flag = long[0] if long else "--" + name.replace("_", "-")
+    if value is None or (value == "True" and (option is None or option.is_flag)):
+        return flag
+    return f"{flag} {value.strip(chr(34))}"
+
+
+def as_flags(ctx: click.Context, text: str | None) -> str | None:
+    """``text`` with every parameter named in it (`from_file`) shown as its flag (--from-file)."""
+    if not text:
+        return text
+    options = _options(ctx)
+    return _PARAMETER.sub(lambda m: _flag(options, m[1], m[2]), text)
+
+
 def _report(ctx: click.Context, exc: BaseException, *, exit_code: int) -> None:
     if _wants(ctx, "traceback"):
         traceback.print_exception(exc, file=sys.stderr)
     error = _as_error(exc)
-    if error is not None and _wants(ctx, "as_json"):
-        click.echo(json.dumps(error.to_dict(), indent=2, sort_keys=True))
-    message = str(error) if error is not None else f"unexpected {type(exc).__name__}: {exc}"
+    message = f"unexpected {type(exc).__name__}: {exc}"
+    if error is not None:
+        text, hint = as_flags(ctx, error.message), as_flags(ctx, error.hint)
+        message = f"{text}\n{hint}" if hint else str(text)
+        if _wants(ctx, "as_json"):
+            doc = {**error.to_dict(), "message": text, "hint": hint}
+            click.echo(json.dumps(doc, indent=2, sort_keys=True))
     click.echo(f"Error: {message}", err=True)
     if error is None and not _wants(ctx, "traceback"):
         click.echo("This is a bug in mergetool; re-run with --traceback and report it.", err=True)

@@ -50,9 +50,10 @@ def _file_name(name: str | None, node_id_hex: str) -> str:
         or file_name == SUPERVISED_KEY
     ):
         raise UsageProblem(
-            f"--name {name!r}: not usable as an identity file name",
+            f"`name` {name!r}: not usable as an identity file name",
             hint="Use a plain name of letters, digits, '.', '_' and '-' such as 'post-3' "
             "(no path, no spaces, not 'local', not starting with '.').",
+            parameter="name",
         )
     return file_name
 
@@ -87,7 +88,7 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
             raise DuplicateIdentity(key_path, entry.file.path, key.node_id_hex)
     if target.exists() or target.is_symlink():
         raise NameCollision(
-            [target.name], folder.identities_dir, hint="Choose another file name with --name."
+            [target.name], folder.identities_dir, hint="Choose another file name with `name`."
         )
     return AddIdentityPlan(key_path, target, key.node_id_hex)
 
@@ -99,7 +100,7 @@ def add_identity(plan: AddIdentityPlan) -> Path:
         raise NameCollision(
             [plan.target_file.name],
             plan.target_file.parent,
-            hint="Choose another file name with --name.",
+            hint="Choose another file name with `name`.",
         )
     try:
         write_key(key, plan.target_file)

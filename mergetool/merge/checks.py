@@ -95,7 +95,7 @@ def check_backups_entry(folder: NodeFolder) -> None:
     if os.path.lexists(entry) and not entry.is_dir():
         raise MergeRefused(
             f"{entry}: exists but is not a folder, so the target cannot be backed up there",
-            hint="Move it away (or rename it), or merge with --no-backup. Nothing was changed.",
+            hint="Move it away (or rename it), or merge with `backup=False`. Nothing was changed.",
         )
 
 

@@ -31,8 +31,8 @@ from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.migrate import create_database, run_statements
 from mergetool.node.state import count_rows
+from mergetool.post.progress import StageProgress
 
-Progress = Callable[[str, int, int], None]
 Trace = Callable[[str], None]
 
 
@@ -71,7 +71,7 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
         )
 
 
-def _copy_rows(plan: MergePlan, snap: Path, progress: Progress, trace: Trace | None) -> int:
+def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress, trace: Trace | None) -> int:
     """Run the plan's copy statements in one transaction; the row count must match the plan."""
     db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
@@ -104,7 +104,7 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: Progress, trace: Trace | N
     return copied
 
 
-def _stage_keys(plan: MergePlan, journal: Journal, progress: Progress) -> None:
+def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgress) -> None:
     """Write every key under its staged name, durably, before the database commit."""
     ids = NodeFolder(plan.target).identities_dir
     total = len(plan.keys)
@@ -161,7 +161,7 @@ def _failed(plan: MergePlan, exc: OSError | sqlite3.Error, committed: bool) -> M
 
 
 def execute(
-    plan: MergePlan, progress: Progress | None = None, *, trace: Trace | None = None
+    plan: MergePlan, progress: StageProgress | None = None, *, trace: Trace | None = None
 ) -> MergeResult:
     """Carry out ``plan`` exactly; on any failure the target is left as it was.
 

@@ -294,7 +294,7 @@ def _nothing_to_merge(src: NodeState) -> MergeRefused:
     return MergeRefused(
         f"source {src.folder.root} has no identity key (*.key) in "
         f"{src.folder.identities_dir}: nothing to merge{held}",
-        hint="Check the --from path. Merging rows without their keys would also block "
+        hint="Check the `source` path. Merging rows without their keys would also block "
         "merging those identities later.",
     )
 

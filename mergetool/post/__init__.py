@@ -16,7 +16,7 @@ _EXPORTS: dict[str, str] = {
     "PRESETS": "mergetool.post.params",
     "PostMetadata": "mergetool.post.metadata",
     "PostParams": "mergetool.post.params",
-    "Proof": "mergetool.post.prove",
+    "Proof": "mergetool.post.proof",
     "VerifyDataReport": "mergetool.post.pos_verification",
     "VerifyMode": "mergetool.post.verification",
     "commitment": "mergetool.post.labels",

@@ -8,16 +8,18 @@ work restarts at the first file that is missing, short, or newer than the metada
 from __future__ import annotations
 
 import os
-import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
+
+import numpy as np
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
-from mergetool._fs import Symlinks, fsync_dir, irregular_kind, write_new_file
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
+from mergetool._fs import fsync_dir, write_new_file
+from mergetool.node.keys import IdentityKey, load_key
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, get_backend
+from mergetool.post.labels import batches, commitment, compute_labels_with
 from mergetool.post.metadata import (
     IDENTITY_FILE,
     LABEL_SIZE,
@@ -30,12 +32,10 @@ from mergetool.post.metadata import (
 )
 from mergetool.post.params import check_32_bytes
 from mergetool.post.progress import Progress, no_progress
-
-if TYPE_CHECKING:
-    from mergetool.node.keys import IdentityKey
+from mergetool.post.reader import data_entries, data_file_size
+from mergetool.post.scrypt import check_n
 
 DEFAULT_MAX_FILE_SIZE = 1 << 32
-_DATA_FILE = re.compile(r"postdata_(\d+)\.bin")
 #: How the limits of ``layout_problem`` name the values given to ``plan_init``.
 _ARGUMENT_NAMES = (
     ("MaxFileSize", "max file size"),
@@ -86,6 +86,27 @@ class InitResult:
     labels_written: int
     files_written: int
     nonce_value: bytes | None
+    #: The plan's directory, identity file and complete files it kept.
+    directory: Path = Path()
+    identity_file: Path | None = None
+    files_kept: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """The documented JSON form (``post init --json``)."""
+        meta = self.metadata
+        return {
+            "dir": str(self.directory),
+            "node_id": meta.node_id.hex(),
+            "identity_file": str(self.identity_file) if self.identity_file else None,
+            "backend": self.backend,
+            "num_units": meta.num_units,
+            "labels_per_unit": meta.labels_per_unit,
+            "files_kept": self.files_kept,
+            "files_written": self.files_written,
+            "labels_written": self.labels_written,
+            "nonce": meta.nonce,
+            "nonce_value": self.nonce_value.hex() if self.nonce_value else None,
+        }
 
 
 def _check_arguments(
@@ -98,8 +119,6 @@ def _check_arguments(
     vrf_difficulty: bytes | None,
 ) -> None:
     """Raise InvalidParameters for the first value that cannot describe PoST data."""
-    from mergetool.post.scrypt import check_n
-
     check_n(scrypt_n)
     problem = layout_problem(labels_per_unit, num_units, max_file_size)
     if problem is not None:
@@ -112,41 +131,6 @@ def _check_arguments(
     check_32_bytes("commitment ATX id", commitment_atx_id)
     if vrf_difficulty is not None:
         check_32_bytes("VRF difficulty", vrf_difficulty)
-
-
-def _data_entries(directory: Path) -> list[tuple[int, Path]]:
-    """``(index, path)`` of every ``postdata_<N>.bin`` entry in ``directory``, of any type."""
-    try:
-        with os.scandir(directory) as entries:
-            found = [(e.name, m) for e in entries if (m := _DATA_FILE.fullmatch(e.name))]
-    except FileNotFoundError:
-        return []
-    except NotADirectoryError as exc:
-        raise PostError(f"{directory} is not a directory") from exc
-    except OSError as exc:
-        raise PostError(f"cannot list {directory}: {exc.strerror or exc}") from exc
-    return sorted((int(m[1]), directory / name) for name, m in found)
-
-
-def _data_file_size(path: Path) -> int:
-    """The size of the data file ``path``; refuses what ``initialize`` must not open."""
-    try:
-        # a link to a data file elsewhere is fine; writes go to its target
-        kind = irregular_kind(path, Symlinks.FOLLOW)
-        size = path.stat().st_size if kind is None else 0
-    except OSError as exc:
-        raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if kind == "a symbolic link to a missing file":
-        raise PostError(
-            f"{path} is {kind}",
-            hint="Remove the link, or make it point at the data file it stands for.",
-        )
-    if kind is not None:
-        raise PostError(
-            f"{path} is {kind}, not a PoST data file",
-            hint="Move it out of the PoST data directory, then run `post init` again.",
-        )
-    return size
 
 
 def _refuse_orphan_data(directory: Path, entries: list[tuple[int, Path]]) -> None:
@@ -166,8 +150,6 @@ def _resolve_identity(
     directory: Path, node_id: bytes | None, existing: PostMetadata | None
 ) -> tuple[bytes, Path | None, IdentityKey | None]:
     """``(node id, identity file, key to create)`` without writing anything."""
-    from mergetool.node.keys import IdentityKey, load_key
-
     if node_id is not None:
         return node_id, None, None
     path = directory / IDENTITY_FILE
@@ -177,11 +159,53 @@ def _resolve_identity(
         raise PostError(
             f"{directory} already holds PoST data (for node {existing.node_id.hex()}) "
             f"but no {IDENTITY_FILE}, and no node id was given",
-            hint=f"To resume that data, pass --node-id {existing.node_id.hex()}; "
+            hint=f"To resume that data, pass `node_id={existing.node_id.hex()}`; "
             "for a new identity, use another directory.",
         )
     key = IdentityKey.generate()
     return key.node_id, path, key
+
+
+def _check_same_data(
+    metadata_path: Path, existing: PostMetadata, wanted: PostMetadata, identity_file: Path | None
+) -> None:
+    """Refuse a request for other data than ``existing`` describes, naming each difference."""
+    if existing.with_progress(None, None) == wanted:
+        return
+    asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
+    differ = [
+        f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
+        for name, label, show in (
+            ("node_id", "node", bytes.hex),
+            ("commitment_atx_id", "commitment ATX", bytes.hex),
+            ("num_units", "num units", str),
+            ("labels_per_unit", "labels per unit", str),
+            ("max_file_size", "max file size", str),
+        )
+        if getattr(existing, name) != getattr(wanted, name)
+    ]
+    raise MetadataError(
+        f"{metadata_path} describes different PoST data: " + "; ".join(differ),
+        hint="Use another directory, or the same parameters to resume.",
+    )
+
+
+def _kept_files(wanted: PostMetadata, entries: list[tuple[int, Path]]) -> int:
+    """How many leading files are complete (right size, covered by ``LastPosition``)."""
+    done_labels = wanted.last_position or 0
+    # Every entry a run may keep or write over must be a data file (or a link to one).
+    sizes = {
+        index: data_file_size(path)
+        for index, path in entries
+        if index < wanted.num_files and path.name == data_file_name(index)
+    }
+    kept = 0
+    for index in range(wanted.num_files):
+        first, count = wanted.file_labels(index)
+        if sizes.get(index) != count * LABEL_SIZE or first + count > done_labels:
+            break
+        kept += 1
+    return kept
 
 
 def plan_init(
@@ -209,7 +233,7 @@ def plan_init(
     existing = None
     if metadata_path.exists() or metadata_path.is_symlink():
         existing = read_metadata(directory)
-    entries = _data_entries(directory)
+    entries = data_entries(directory)
     if existing is None:
         _refuse_orphan_data(directory, entries)
     node_id, identity_file, new_identity = _resolve_identity(directory, node_id, existing)
@@ -220,50 +244,16 @@ def plan_init(
         num_units=num_units,
         max_file_size=max_file_size,
     )
-    done_labels = 0
     if existing is not None:
-        if existing.with_progress(None, None) != wanted:
-            asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
-            differ = [
-                f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
-                for name, label, show in (
-                    ("node_id", "node", bytes.hex),
-                    ("commitment_atx_id", "commitment ATX", bytes.hex),
-                    ("num_units", "num units", str),
-                    ("labels_per_unit", "labels per unit", str),
-                    ("max_file_size", "max file size", str),
-                )
-                if getattr(existing, name) != getattr(wanted, name)
-            ]
-            raise MetadataError(
-                f"{metadata_path} describes different PoST data: " + "; ".join(differ),
-                hint="Use another directory, or the same parameters to resume.",
-            )
+        _check_same_data(metadata_path, existing, wanted, identity_file)
         wanted = existing
-        done_labels = existing.last_position or 0
-    # Every entry a run may keep or write over must be a data file (or a link to one).
-    sizes = {
-        index: _data_file_size(path)
-        for index, path in entries
-        if index < wanted.num_files and path.name == data_file_name(index)
-    }
-    kept = 0
-    for index in range(wanted.num_files):
-        first, count = wanted.file_labels(index)
-        if sizes.get(index) != count * LABEL_SIZE or first + count > done_labels:
-            break
-        kept += 1
+    kept = _kept_files(wanted, entries)
     if kept == 0:
         wanted = wanted.with_progress(None, None)
     tasks = tuple(FileTask(i, *wanted.file_labels(i)) for i in range(kept, wanted.num_files))
     return InitPlan(
         directory, wanted, scrypt_n, vrf_difficulty, tasks, kept, identity_file, new_identity
     )
-
-
-def _batches(size: int, count: int) -> Iterator[tuple[int, int]]:
-    """``(offset, length)`` of the backend-sized batches covering ``count`` labels."""
-    return ((lo, min(size, count - lo)) for lo in range(0, count, size))
 
 
 def _write_identity(path: Path, key: IdentityKey) -> None:
@@ -299,11 +289,6 @@ def initialize(
     progress: Progress | None = None,
 ) -> InitResult:
     """Carry out ``plan``: write each planned file and the metadata after each one."""
-    import numpy as np
-
-    from mergetool.post.backends import get_backend
-    from mergetool.post.labels import commitment, compute_labels_with
-
     impl = get_backend(backend, device, memory_budget=memory_budget)
     step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do: before any write
     meta = plan.metadata
@@ -333,7 +318,7 @@ def initialize(
         path = plan.directory / data_file_name(task.index)
         try:
             with _open_data_file(path) as out:
-                for lo, n in _batches(step, task.count):
+                for lo, n in batches(step, task.count):
                     first = task.first_label + lo
                     if plan.vrf_difficulty is not None:
                         # The running difficulty: the configured one, then the best so far.
@@ -355,4 +340,7 @@ def initialize(
             raise PostError(f"cannot write {path}: {exc}") from exc
         meta = meta.with_progress(best_index, task.first_label + task.count)
         write_metadata(plan.directory, meta)
-    return InitResult(meta, impl.name, total, len(plan.tasks), best_value)
+    return InitResult(
+        meta, impl.name, total, len(plan.tasks), best_value, plan.directory, plan.identity_file,
+        plan.kept_files,
+    )  # fmt: skip

@@ -3,33 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from mergetool._exceptions import InvalidParameters
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
-from mergetool.post.params import check_32_bytes
+import blake3
+import numpy as np
+
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
+from mergetool.post.params import check_32_bytes, check_label_range
 from mergetool.post.progress import Progress, no_progress
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from mergetool.post.backends import LabelBackend
 
 
 def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:
     """``blake3(node_id || commitment_atx_id)``: the per-identity key of every label."""
-    import blake3
-
     check_32_bytes("node id", node_id)
     check_32_bytes("commitment ATX id", commitment_atx_id)
     return blake3.blake3(node_id + commitment_atx_id).digest()
-
-
-def check_label_range(commitment: bytes, start: int, count: int) -> None:
-    """Raise InvalidParameters unless ``commitment`` is 32 bytes and the labels fit in u64."""
-    check_32_bytes("commitment", commitment)
-    if start < 0 or count < 0 or start + count > 1 << 64:
-        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
 
 
 def compute_labels(
@@ -45,8 +32,6 @@ def compute_labels(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Labels ``start .. start+count-1``: uint8 (count, 16), or the full (count, 32) output."""
-    from mergetool.post.backends import get_backend
-
     return compute_labels_with(
         get_backend(backend, device, memory_budget=memory_budget),
         commitment,
@@ -69,8 +54,6 @@ def compute_labels_with(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """``compute_labels`` on an already chosen backend object, in progress-sized chunks."""
-    import numpy as np
-
     check_label_range(commitment, start, count)
     report = progress or no_progress
     out = np.empty((count, 32 if full else 16), dtype=np.uint8)
@@ -90,7 +73,10 @@ def label_chunks(
     full: bool,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``(offset, labels)`` for labels ``start .. start+count-1``, a backend batch at a time."""
-    chunk = impl.batch_size(scrypt_n)
-    for lo in range(0, count, chunk):
-        n = min(chunk, count - lo)
+    for lo, n in batches(impl.batch_size(scrypt_n), count):
         yield lo, impl.compute_labels(commitment, start + lo, n, scrypt_n, full)
+
+
+def batches(size: int, count: int) -> Iterator[tuple[int, int]]:
+    """``(offset, length)`` of the ``size``-label batches covering ``count`` labels."""
+    return ((lo, min(size, count - lo)) for lo in range(0, count, size))

@@ -78,7 +78,7 @@ class PostMetadata:
             extra = tuple((k, v) for k, v in extra if k not in _NONCE_DERIVED)
         return replace(self, nonce=nonce, last_position=last_position, extra=extra)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON object post-rs writes (key order as post-rs), then any ``extra`` fields."""
         doc: dict[str, Any] = {
             "NodeId": base64.b64encode(self.node_id).decode(),
@@ -220,7 +220,7 @@ def write_metadata(directory: Path, meta: PostMetadata) -> Path:
     # the link would leave its target stale for whoever else reads it.
     target = path.resolve() if path.is_symlink() and path.exists() else path
     try:
-        write_file_atomic(target, json.dumps(meta.to_json(), indent=2).encode(), mode=0o644)
+        write_file_atomic(target, json.dumps(meta.to_dict(), indent=2).encode(), mode=0o644)
     except OSError as exc:
         raise MetadataError(f"cannot write {path}: {exc}") from exc
     return path

@@ -65,6 +65,13 @@ def check_32_bytes(name: str, value: bytes) -> None:
         raise InvalidParameters(f"{name} must be 32 bytes, got {len(value)}")
 
 
+def check_label_range(commitment: bytes, start: int, count: int) -> None:
+    """Raise InvalidParameters unless ``commitment`` is 32 bytes and the labels fit in u64."""
+    check_32_bytes("commitment", commitment)
+    if start < 0 or count < 0 or start + count > 1 << 64:
+        raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
+
+
 def preset(name: str) -> PostParams:
     """The preset called ``name`` ("mainnet" or "test")."""
     try:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergetool._exceptions import InvalidParameters, PostError
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
-from mergetool.post.metadata import LABEL_SIZE, data_file_name, read_metadata
-from mergetool.post.progress import Progress
+import numpy as np
+
+from mergetool._exceptions import InvalidParameters
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
+from mergetool.post.labels import batches, commitment
+from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
+from mergetool.post.progress import Progress, no_progress
+from mergetool.post.reader import stored_labels
 
 FIRST_OFFSETS = 10  # byte offsets reported per file
 
@@ -56,7 +61,7 @@ class VerifyDataReport:
     def not_initialized(self) -> tuple[int, ...]:
         return tuple(f.index for f in self.files if f.problem == NOT_INITIALIZED)
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
             "checked": self.checked,
@@ -91,6 +96,84 @@ def _windows(count: int, fraction: float) -> list[tuple[int, int, int]]:
     return out
 
 
+def _file_range(meta: PostMetadata, from_file: int, to_file: int | None) -> range:
+    """The files ``from_file .. to_file`` (inclusive; all when None), refusing bad bounds."""
+    last = meta.num_files - 1 if to_file is None else to_file
+    if from_file > last:
+        if to_file is None:
+            raise InvalidParameters(
+                f"`from_file` {from_file}: the data has files 0 .. {meta.num_files - 1}",
+                parameter="from_file",
+            )
+        raise InvalidParameters(
+            f"`from_file` {from_file} is after `to_file` {last}", parameter="from_file"
+        )
+    if last >= meta.num_files:
+        raise InvalidParameters(
+            f"file {last} does not exist: the data has files 0 .. {meta.num_files - 1}"
+        )
+    return range(from_file, last + 1)
+
+
+class _Sampler:
+    """Checks the sample of one file after another, counting progress over all of them."""
+
+    def __init__(
+        self,
+        directory: Path,
+        meta: PostMetadata,
+        impl: LabelBackend,
+        scrypt_n: int,
+        fraction: float,
+        rng: np.random.Generator,
+        total: int,
+        progress: Progress,
+    ) -> None:
+        self.directory, self.meta, self.impl, self.scrypt_n = directory, meta, impl, scrypt_n
+        self.fraction, self.rng, self.total, self.progress = fraction, rng, total, progress
+        self.key = commitment(meta.node_id, meta.commitment_atx_id)
+        self.step = impl.batch_size(scrypt_n)
+        self.done = 0
+
+    def _advance(self, labels: int) -> None:
+        self.done += labels
+        self.progress(self.done, self.total)
+
+    def check_file(self, index: int) -> FileReport:
+        """Recompute the sampled labels of file ``index`` and compare them with the stored ones."""
+        first, count = self.meta.file_labels(index)
+        take = _sample_size(count, self.fraction)
+        done_labels = self.meta.last_position
+        if done_labels is not None and first + count > done_labels:  # init still running
+            self._advance(take)
+            return FileReport(index, 0, 0, (), NOT_INITIALIZED)
+        rows, problem = stored_labels(self.directory / data_file_name(index), count)
+        if problem == "missing":
+            self.done += take
+            return FileReport(index, take, take, (), problem)
+        have = 0 if rows is None else len(rows)
+        bad_positions: list[int] = []
+        bad = 0
+        for start, length, picks in _windows(count, self.fraction):
+            chosen = start + np.sort(self.rng.choice(length, size=picks, replace=False))
+            missing = chosen[chosen >= have]  # past the end of the file: bad, not computed
+            present = chosen[chosen < have]
+            for lo, n in batches(self.step, len(present)):
+                part = present[lo : lo + n]
+                expected = self.impl.compute_labels_at(self.key, part + first, self.scrypt_n, False)
+                assert rows is not None
+                wrong = part[np.any(rows[part] != expected, axis=1)]
+                bad += len(wrong)
+                bad_positions.extend(wrong[: FIRST_OFFSETS - len(bad_positions)].tolist())
+                self._advance(n)
+            bad += len(missing)
+            bad_positions.extend(missing[: FIRST_OFFSETS - len(bad_positions)].tolist())
+            self.done += len(missing)
+        del rows
+        offsets = tuple(p * LABEL_SIZE for p in bad_positions[:FIRST_OFFSETS])
+        return FileReport(index, take, bad, offsets, problem)
+
+
 def verify_data(
     directory: Path,
     *,
@@ -110,91 +193,17 @@ def verify_data(
     the part of a file past its end, counts as bad without computing anything; files the
     metadata says are not initialized yet are reported as such and not counted bad.
     """
-    import math
-
-    import numpy as np
-
-    from mergetool.post.backends import get_backend
-    from mergetool.post.labels import commitment
-
     if not (math.isfinite(fraction) and 0 < fraction <= 100):
         raise InvalidParameters(f"fraction must be in (0, 100] percent, got {fraction}")
     if seed is not None and seed < 0:
         raise InvalidParameters(f"seed must be a non-negative integer, got {seed}")
     directory = Path(directory)
     meta = read_metadata(directory)
-    last = meta.num_files - 1 if to_file is None else to_file
-    if from_file > last:
-        if to_file is None:
-            raise InvalidParameters(
-                f"--from-file {from_file}: the data has files 0 .. {meta.num_files - 1}"
-            )
-        raise InvalidParameters(f"--from-file {from_file} is after --to-file {last}")
-    if last >= meta.num_files:
-        raise InvalidParameters(
-            f"file {last} does not exist: the data has files 0 .. {meta.num_files - 1}"
-        )
-    rng = np.random.default_rng(seed)
+    files = _file_range(meta, from_file, to_file)
     impl = get_backend(backend, device, memory_budget=memory_budget)
-    key = commitment(meta.node_id, meta.commitment_atx_id)
-    done_labels = meta.last_position
-    files = range(from_file, last + 1)
     total = sum(_sample_size(meta.file_labels(i)[1], fraction) for i in files)
-    step = impl.batch_size(scrypt_n)
-    done = 0
-    reports = []
-    for index in files:
-        first, count = meta.file_labels(index)
-        path = directory / data_file_name(index)
-        take = _sample_size(count, fraction)
-        if done_labels is not None and first + count > done_labels:  # init still running
-            reports.append(FileReport(index, 0, 0, (), NOT_INITIALIZED))
-            done += take
-            if progress:
-                progress(done, total)
-            continue
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            reports.append(FileReport(index, take, take, (), "missing"))
-            done += take
-            continue
-        except OSError as exc:
-            raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        have = min(count, size // LABEL_SIZE)
-        problem = None
-        if size < count * LABEL_SIZE:
-            problem = f"truncated: {size} of {count * LABEL_SIZE} bytes"
-        try:
-            stored = np.memmap(path, dtype=np.uint8, mode="r") if have else None
-        except (OSError, ValueError) as exc:
-            raise PostError(f"cannot read {path}: {exc}") from exc
-        rows = stored[: have * LABEL_SIZE].reshape(have, LABEL_SIZE) if stored is not None else None
-        bad_positions: list[int] = []
-        bad = 0
-        for start, length, picks in _windows(count, fraction):
-            chosen = start + np.sort(rng.choice(length, size=picks, replace=False))
-            missing = chosen[chosen >= have]  # past the end of the file: bad, not computed
-            present = chosen[chosen < have]
-            for lo in range(0, len(present), step):
-                part = present[lo : lo + step]
-                expected = impl.compute_labels_at(key, part + first, scrypt_n, False)
-                assert rows is not None
-                differs = np.any(rows[part] != expected, axis=1)
-                wrong = part[differs]
-                bad += len(wrong)
-                if len(bad_positions) < FIRST_OFFSETS:
-                    bad_positions.extend(wrong[: FIRST_OFFSETS - len(bad_positions)].tolist())
-                done += len(part)
-                if progress:
-                    progress(done, total)
-            bad += len(missing)
-            if len(bad_positions) < FIRST_OFFSETS:
-                bad_positions.extend(missing[: FIRST_OFFSETS - len(bad_positions)].tolist())
-            done += len(missing)
-        del stored, rows
-        reports.append(
-            FileReport(index, take, bad,
-                       tuple(p * LABEL_SIZE for p in bad_positions[:FIRST_OFFSETS]), problem)
-        )  # fmt: skip
-    return VerifyDataReport(tuple(reports), impl.name)
+    sampler = _Sampler(
+        directory, meta, impl, scrypt_n, fraction, np.random.default_rng(seed), total,
+        progress or no_progress,
+    )  # fmt: skip
+    return VerifyDataReport(tuple(sampler.check_file(i) for i in files), impl.name)

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import randomx
+
 from mergetool._exceptions import InvalidParameters, ProvingFailed
 
 RANDOMX_KEY = b"spacemesh-randomx-cache-key"
@@ -21,8 +23,6 @@ _vms_lock = threading.Lock()
 
 
 def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
-    import randomx
-
     flags = randomx.get_flags() | (randomx.FLAG_FULL_MEM if fast else 0)
     cache = randomx.Cache(flags, key)
     dataset = None
@@ -31,8 +31,9 @@ def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
             dataset = randomx.Dataset(flags)
         except MemoryError as exc:
             raise ProvingFailed(
-                "cannot allocate RandomX's 2 GiB dataset for --randomx-mode fast",
-                hint="Use --randomx-mode light (slower k2pow, 256 MiB).",
+                "cannot allocate RandomX's 2 GiB dataset for `randomx_fast=True`",
+                hint="Use `randomx_fast=False` (slower k2pow, 256 MiB).",
+                parameter="randomx_fast",
             ) from exc
         dataset.init_parallel(cache, threads=os.cpu_count() or 1)
     return flags, cache, dataset
@@ -47,8 +48,6 @@ def randomx_vm(key: bytes = RANDOMX_KEY, *, fast: bool = False, slot: int = 0) -
     with _vms_lock:
         vm = _vms.get((key, fast, slot))
         if vm is None:
-            import randomx
-
             if (key, fast) not in _machines:
                 _machines[(key, fast)] = _machine(key, fast)
             flags, cache, dataset = _machines[(key, fast)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -10,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool.post.difficulty import proving_difficulty
+from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import check_threads
 from mergetool.post.progress import Progress
+from mergetool.post.scan import PassRunner, check_nonces
 
 GIB = 1 << 30
 MAX_PROFILE_GIB = 1 << 16
@@ -29,7 +33,7 @@ class ProfileResult:
     bytes_scanned: int
     cache_dropped: bool
 
-    def to_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "time_s": round(self.time_s, 3),
             "speed_gib_s": round(self.speed_gib_s, 4),
@@ -53,7 +57,7 @@ def _ensure_file(path: Path, size: int) -> None:
         if have < size:
             raise InvalidParameters(
                 f"{path} holds {have} bytes, less than the {size} bytes to scan",
-                hint="Pass a smaller --data-size, or a path that does not exist yet "
+                hint="Pass a smaller `data_size_gib`, or a path that does not exist yet "
                 "(it is then created with random data).",
             )
         return
@@ -90,12 +94,6 @@ def profile(
     Runs the very code ``prove`` runs (same chunking, same worker processes for ``threads``)
     over a throw-away data file, at mainnet-like odds so that no nonce ever wins.
     """
-    import math
-
-    from mergetool.post.difficulty import proving_difficulty
-    from mergetool.post.metadata import PostMetadata
-    from mergetool.post.scan import PassRunner, check_nonces
-
     check_nonces(nonces)
     if not (math.isfinite(data_size_gib) and 0 < data_size_gib <= MAX_PROFILE_GIB):
         raise InvalidParameters(

@@ -12,16 +12,21 @@ return them to the OS and fault them back in on every chunk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mergetool._exceptions import InvalidParameters, PostError, ProvingFailed
+from mergetool._exceptions import InvalidParameters
+from mergetool.post.cipher import group_cipher
 from mergetool.post.difficulty import LSB_MASK, Difficulty
-from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
+from mergetool.post.metadata import LABEL_SIZE, PostMetadata
 from mergetool.post.progress import Progress
+from mergetool.post.reader import iter_chunks
 
 # 1 MiB per read: per-chunk temporaries stay below malloc's mmap/trim thresholds (larger
 # chunks measured slower for that reason, not for the cache).
@@ -47,25 +52,6 @@ def check_nonces(nonces: int) -> None:
             f"nonces must be at most {MAX_NONCES} (nonce groups above 255 have no valid k2pow), "
             f"got {nonces}"
         )
-
-
-def group_cipher(challenge: bytes, group: int, pow_value: int, nonce: int | None = None) -> Any:
-    """AES-128-ECB keyed by ``blake3(challenge || u32le(g) || u64le(pow) [|| u32le(n)])[:16]``."""
-    import blake3
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-    material = challenge + group.to_bytes(4, "little") + pow_value.to_bytes(8, "little")
-    if nonce is not None:
-        material += nonce.to_bytes(4, "little")
-    return Cipher(algorithms.AES(blake3.blake3(material).digest()[:16]), modes.ECB())
-
-
-def lazy_passes(
-    challenge: bytes, group: int, pow_value: int, nonce: int, label: bytes, lsb: int
-) -> bool:
-    """Tie-break for a byte equal to msb: the nonce's own AES of the label, low 56 bits < lsb."""
-    out = group_cipher(challenge, group, pow_value, nonce).encryptor().update(label)
-    return int.from_bytes(out[:8], "little") & LSB_MASK < lsb
 
 
 def flag_words(cipher: np.ndarray, msb: int, mask: np.ndarray, words: np.ndarray) -> None:
@@ -210,59 +196,6 @@ class GroupScanner:
         return 16 * self.group + (hits >> 58), hits & ((1 << 58) - 1)
 
 
-def _missing(path: Path) -> ProvingFailed:
-    return ProvingFailed(f"{path} is missing", hint="Initialization is incomplete.")
-
-
-def check_files(directory: Path, meta: PostMetadata) -> None:
-    """Fail before any work when a data file is missing or shorter than the metadata says."""
-    for index in range(meta.num_files):
-        path = directory / data_file_name(index)
-        expected = meta.file_labels(index)[1] * LABEL_SIZE
-        if not path.exists():
-            raise _missing(path)
-        if path.stat().st_size < expected:
-            raise ProvingFailed(f"{path} holds {path.stat().st_size} bytes, expected {expected}")
-
-
-def iter_chunks(
-    directory: Path,
-    meta: PostMetadata,
-    buffer: np.ndarray,
-    start: int = 0,
-    stop: int | None = None,
-    on_read: Callable[[int], None] | None = None,
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(first_label, labels)`` for labels ``start .. stop-1``, read into ``buffer``."""
-    stop = meta.num_labels if stop is None else stop
-    capacity = len(buffer) // LABEL_SIZE
-    per_file = meta.labels_per_file
-    for index in range(start // per_file, -(-stop // per_file)):
-        first, count = meta.file_labels(index)
-        lo, hi = max(start, first), min(stop, first + count)
-        path = directory / data_file_name(index)
-        try:
-            with open(path, "rb", buffering=0) as f:
-                f.seek((lo - first) * LABEL_SIZE)
-                while lo < hi:
-                    n = min(capacity, hi - lo)
-                    view = memoryview(buffer)[: n * LABEL_SIZE]
-                    got = 0
-                    while got < len(view):
-                        more = f.readinto(view[got:])
-                        if not more:
-                            raise ProvingFailed(f"{path} ended early at label {lo - first}")
-                        got += more
-                    if on_read:
-                        on_read(n * LABEL_SIZE)
-                    yield lo, buffer[: n * LABEL_SIZE]
-                    lo += n
-        except FileNotFoundError as exc:
-            raise _missing(path) from exc
-        except OSError as exc:
-            raise PostError(f"cannot read {path}: {exc}") from exc
-
-
 Found = dict[int, list[int]]
 
 
@@ -334,8 +267,6 @@ def _count(n: int) -> None:
 
 
 def _warm_up() -> None:
-    import time
-
     time.sleep(0.05)  # long enough that every worker gets one, so all start now
 
 
@@ -368,9 +299,6 @@ class PassRunner:
 
     def __enter__(self) -> PassRunner:
         if self.workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
             self.counter = ctx.Value("Q", 0)
             self.pool = ProcessPoolExecutor(
@@ -400,8 +328,6 @@ class PassRunner:
 
             whole = (0, self.meta.num_labels)
             return pick_winner([scan_range(*common, whole, self.chunk_labels, on_read)], self.k2)
-        from concurrent.futures import wait
-
         cuts = [self.meta.num_labels * i // self.workers for i in range(self.workers + 1)]
         self.counter.value = 0
         futures = [

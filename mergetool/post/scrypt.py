@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
+from mergetool.post.scrypt_packed import romix_packed
 
 _RATE = 72  # Keccak-512 rate in bytes (= HMAC block size in scrypt-jane)
 _DIGEST = 64
@@ -181,8 +182,6 @@ def romix(chunks: np.ndarray, n: int, r: int) -> np.ndarray:
     Memory: n * B * 128 * r bytes for V, plus a few working copies of the chunks.
     """
     if r == 1 and chunks.shape[0] <= PACKED_MAX_BATCH:
-        from mergetool.post.scrypt_packed import romix_packed
-
         return romix_packed(chunks, n)
     return romix_numpy(chunks, n, r)
 

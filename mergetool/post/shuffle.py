@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import blake3
+
 _U16_MAX = 0xFFFF
 
 
@@ -11,8 +13,6 @@ def pick_subset(
     items: Sequence[int], k3: int, seed: bytes, node_id: bytes, challenge: bytes
 ) -> list[int]:
     """The first ``k3`` items of a Fisher-Yates shuffle keyed by ``seed||node_id||challenge``."""
-    import blake3
-
     pool = list(items)
     count = min(k3, len(pool))
     if count == len(pool):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from mergetool._exceptions import InvalidParameters, InvalidProof, ProvingFailed
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
+from mergetool.post.cipher import group_cipher, lazy_passes
+from mergetool.post.compression import index_bits, packed_len, unpack_indices
+from mergetool.post.difficulty import Difficulty, proving_difficulty, scaled_pow_target
+from mergetool.post.labels import commitment
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import PostParams, check_32_bytes
-from mergetool.post.prove import Proof
-from mergetool.post.scan import group_cipher, lazy_passes
-
-if TYPE_CHECKING:
-    from mergetool.post.backends import LabelBackend
+from mergetool.post.pow import MAX_GROUP, pow_is_valid
+from mergetool.post.proof import Proof
+from mergetool.post.shuffle import pick_subset
 
 
 @dataclass(frozen=True)
@@ -29,50 +31,28 @@ class VerifyMode:
             raise InvalidParameters(f"unknown verification mode {self.kind!r}")
 
 
-def verify_proof(
-    proof: Proof,
-    *,
-    node_id: bytes,
-    commitment_atx_id: bytes,
-    challenge: bytes,
-    num_units: int,
-    params: PostParams,
-    mode: VerifyMode = VerifyMode(),
-    randomx_fast: bool = False,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    backend: str | LabelBackend = "numpy",
-    device: str | None = None,
-) -> None:
-    """Return if ``proof`` is valid; raise InvalidProof naming the first failed check.
-
-    Labels are recomputed on ``backend``: a name as in compute_labels, or a backend object.
-    """
-    from mergetool.post.backends import get_backend
-    from mergetool.post.compression import index_bits, packed_len, unpack_indices
-    from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
-    from mergetool.post.labels import commitment
-    from mergetool.post.pow import MAX_GROUP, pow_is_valid
-    from mergetool.post.shuffle import pick_subset
-
-    check_32_bytes("node id", node_id)
-    check_32_bytes("commitment ATX id", commitment_atx_id)
-    check_32_bytes("challenge", challenge)
-    if not params.min_num_units <= num_units <= params.max_num_units:
-        raise InvalidProof(
-            "num_units out of range",
-            detail=f"{num_units} not in [{params.min_num_units}, {params.max_num_units}]",
-        )
+def _check_pow(
+    proof: Proof, node_id: bytes, challenge: bytes, num_units: int, params: PostParams, fast: bool
+) -> int:
+    """The proof's nonce group, once its k2pow meets the target scaled to ``num_units``."""
     group = proof.nonce // 16
     if group > MAX_GROUP:
         raise InvalidProof(
             "invalid pow", detail=f"nonce {proof.nonce} is in group {group} > {MAX_GROUP}"
         )
     target = scaled_pow_target(params.pow_difficulty, num_units)
-    if not pow_is_valid(proof.pow, group, challenge, node_id, target, fast=randomx_fast):
+    if not pow_is_valid(proof.pow, group, challenge, node_id, target, fast=fast):
         raise InvalidProof(
             "invalid pow", detail=f"pow {proof.pow} does not meet the target for group {group}"
         )
-    num_labels = num_units * params.labels_per_unit
+    return group
+
+
+def _chosen_indices(
+    proof: Proof, num_labels: int, params: PostParams, mode: VerifyMode, node_id: bytes,
+    challenge: bytes,
+) -> list[int]:  # fmt: skip
+    """The label indices ``mode`` says to recompute, each checked to be a label of the data."""
     bits = index_bits(num_labels)
     expected = packed_len(bits, params.k2)
     if len(proof.indices) != expected:
@@ -95,10 +75,14 @@ def verify_proof(
             raise InvalidProof(
                 "index out of range", index=index, detail=f"there are {num_labels} labels"
             )
-    difficulty = proving_difficulty(num_labels, params.k1)
-    labels = get_backend(backend, device, memory_budget=memory_budget).compute_labels_at(
-        commitment(node_id, commitment_atx_id), chosen, params.scrypt_n, False
-    )
+    return chosen
+
+
+def _check_labels(
+    proof: Proof, group: int, challenge: bytes, difficulty: Difficulty, chosen: list[int],
+    labels: Any,
+) -> None:  # fmt: skip
+    """Each recomputed label must count for the proof's nonce (msb, then the lazy lsb check)."""
     encryptor = group_cipher(challenge, group, proof.pow).encryptor()
     byte = proof.nonce % 16
     for index, label in zip(chosen, labels, strict=True):
@@ -110,6 +94,42 @@ def verify_proof(
             raise InvalidProof("label does not meet the difficulty (msb)", index=index)
         if not lazy_passes(challenge, group, proof.pow, proof.nonce, raw, difficulty.lsb):
             raise InvalidProof("label does not meet the difficulty (lsb)", index=index)
+
+
+def verify_proof(
+    proof: Proof,
+    *,
+    node_id: bytes,
+    commitment_atx_id: bytes,
+    challenge: bytes,
+    num_units: int,
+    params: PostParams,
+    mode: VerifyMode = VerifyMode(),
+    randomx_fast: bool = False,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    backend: str | LabelBackend = "numpy",
+    device: str | None = None,
+) -> None:
+    """Return if ``proof`` is valid; raise InvalidProof naming the first failed check.
+
+    Labels are recomputed on ``backend``: a name as in compute_labels, or a backend object.
+    """
+    check_32_bytes("node id", node_id)
+    check_32_bytes("commitment ATX id", commitment_atx_id)
+    check_32_bytes("challenge", challenge)
+    if not params.min_num_units <= num_units <= params.max_num_units:
+        raise InvalidProof(
+            "num_units out of range",
+            detail=f"{num_units} not in [{params.min_num_units}, {params.max_num_units}]",
+        )
+    group = _check_pow(proof, node_id, challenge, num_units, params, randomx_fast)
+    num_labels = num_units * params.labels_per_unit
+    chosen = _chosen_indices(proof, num_labels, params, mode, node_id, challenge)
+    labels = get_backend(backend, device, memory_budget=memory_budget).compute_labels_at(
+        commitment(node_id, commitment_atx_id), chosen, params.scrypt_n, False
+    )
+    difficulty = proving_difficulty(num_labels, params.k1)
+    _check_labels(proof, group, challenge, difficulty, chosen, labels)
 
 
 def verify_own_proof(
@@ -142,5 +162,6 @@ def verify_own_proof(
     except InvalidProof as exc:
         raise ProvingFailed(
             f"the proof failed its own verification ({exc.message})",
-            hint="The data may be corrupt (try `post verify-data`) or --scrypt-n is wrong.",
+            hint="The data may be corrupt (try `post verify-data`) or `scrypt_n` is wrong.",
+            parameter="scrypt_n",
         ) from exc

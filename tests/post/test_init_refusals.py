@@ -117,7 +117,7 @@ def test_existing_data_without_key_or_node_id_is_refused(dataset: DataSet, tmp_p
     with pytest.raises(PostError, match="already holds PoST data") as e:
         plan(copy, node_id=None, max_file_size=2048)
     assert str(copy) in e.value.message and NODE_ID.hex() in e.value.message
-    assert f"--node-id {NODE_ID.hex()}" in (e.value.hint or "")
+    assert f"`node_id={NODE_ID.hex()}`" in (e.value.hint or "")  # the library names parameters
     assert snapshot(copy) == before  # in particular: no identity.key
 
 

@@ -16,13 +16,14 @@ from mergetool._exceptions import (
     InvalidProof,
     ProvingFailed,
 )
+from mergetool.post.cipher import group_cipher, lazy_passes
 from mergetool.post.compression import index_bits, pack_indices, unpack_indices
 from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
 from mergetool.post.metadata import read_metadata, write_metadata
 from mergetool.post.pos_verification import WINDOW, _sample_size, _windows, verify_data
 from mergetool.post.pow import pow_is_valid
-from mergetool.post.prove import Proof, generate_proof
-from mergetool.post.scan import group_cipher, lazy_passes
+from mergetool.post.proof import Proof
+from mergetool.post.prove import generate_proof
 from mergetool.post.verification import VerifyMode, verify_proof
 
 
@@ -110,7 +111,7 @@ def test_spans_merge_like_one_scan(tmp_path: Path) -> None:
 def test_proof_json_round_trip(proof: Proof) -> None:
     import json
 
-    assert Proof.from_json(json.dumps(proof.to_json())) == proof
+    assert Proof.from_json(json.dumps(proof.to_dict())) == proof
 
 
 @pytest.mark.parametrize(
@@ -288,7 +289,7 @@ def test_verify_data_names_missing_and_truncated_files(dataset: DataSet, tmp_pat
     assert files[2].bad == 128 - 62 and files[2].first_bad_offsets[0] == 62 * 16
     assert files[0].problem is None and files[0].bad == 0
     with pytest.raises(DataVerificationFailed) as info:
-        raise DataVerificationFailed(report.to_json())
+        raise DataVerificationFailed(report.to_dict())
     assert "postdata_1.bin: 128 bad (missing)" in info.value.message
     assert "postdata_2.bin: 66 bad (truncated: 1000 of 2048 bytes), first at byte offsets 992" in (
         info.value.message
@@ -318,9 +319,9 @@ def test_sample_windows_add_up_to_the_fraction(count: int, fraction: float) -> N
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"from_file": 2, "to_file": 1}, "--from-file 2 is after --to-file 1"),
+        ({"from_file": 2, "to_file": 1}, "`from_file` 2 is after `to_file` 1"),
         ({"to_file": 9}, "file 9 does not exist: the data has files 0 .. 3"),
-        ({"from_file": 5}, "--from-file 5: the data has files 0 .. 3"),
+        ({"from_file": 5}, "`from_file` 5: the data has files 0 .. 3"),
         ({"fraction": float("nan")}, "fraction must be in (0, 100]"),
         ({"seed": -1}, "seed must be a non-negative integer"),
     ],

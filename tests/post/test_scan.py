@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from post_helpers import CHALLENGE, build, make_params
 
+from mergetool.post.cipher import group_cipher, lazy_passes
 from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.metadata import read_metadata
 from mergetool.post.scan import (
@@ -17,8 +18,6 @@ from mergetool.post.scan import (
     Scratch,
     candidate_positions,
     flag_words,
-    group_cipher,
-    lazy_passes,
     pick_winner,
     scan_range,
 )

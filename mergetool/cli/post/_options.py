@@ -80,14 +80,6 @@ def network_params(preset_name: str, **overrides: Any) -> Any:
     return params
 
 
-def progress_for(
-    update: Callable[[str, int, int], None] | None, stage: str
-) -> Callable[[int, int], None] | None:
-    if update is None:
-        return None
-    return lambda done, total: update(stage, done, total)
-
-
 def echo_json(doc: Any) -> None:
     click.echo(json.dumps(doc, indent=2))
 

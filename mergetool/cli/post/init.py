@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from mergetool._exceptions import InvalidParameters
 from mergetool.cli._errors import MergetoolCommand
 from mergetool.cli.post._options import (
     HEX32,
@@ -14,9 +16,12 @@ from mergetool.cli.post._options import (
     json_option,
     network_params,
     preset_option,
-    progress_for,
 )
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
+from mergetool.post.progress import for_stage
+
+if TYPE_CHECKING:
+    from mergetool.post.initialize import InitResult
 
 
 @click.command(cls=MergetoolCommand)
@@ -78,7 +83,6 @@ def init(
     as_json: bool,
 ) -> None:
     """Write labels into DIR/postdata_N.bin and the metadata; re-run to resume."""
-    from mergetool._exceptions import InvalidParameters
     from mergetool.cli.progress import progress_bar
     from mergetool.post.initialize import initialize, plan_init
 
@@ -90,9 +94,8 @@ def init(
     params.check_units(num_units)
     # Everything is checked here and in `initialize` before anything is written; a new
     # identity.key is only created once the run goes ahead.
-    data_dir = Path(directory)
     plan = plan_init(
-        data_dir,
+        Path(directory),
         node_id=node_id,
         commitment_atx_id=commitment_atx,
         num_units=num_units,
@@ -101,39 +104,32 @@ def init(
         max_file_size=max_file_size,
         vrf_difficulty=vrf_difficulty or params.pow_difficulty,
     )
-    identity_file = plan.identity_file
     with progress_bar(not as_json) as update:
         result = initialize(
             plan,
             backend=backend,
             device=device,
             memory_budget=memory_budget,
-            progress=progress_for(update, "labels"),
+            progress=for_stage(update, "labels"),
         )
-    meta = result.metadata
-    doc = {
-        "dir": str(data_dir),
-        "node_id": meta.node_id.hex(),
-        "identity_file": str(identity_file) if identity_file else None,
-        "backend": result.backend,
-        "num_units": meta.num_units,
-        "labels_per_unit": meta.labels_per_unit,
-        "files_kept": plan.kept_files,
-        "files_written": result.files_written,
-        "labels_written": result.labels_written,
-        "nonce": meta.nonce,
-        "nonce_value": result.nonce_value.hex() if result.nonce_value else None,
-    }
     if as_json:
-        echo_json(doc)
-        return
-    click.echo(
-        f"Initialised {data_dir}: {meta.num_units} unit(s) x {meta.labels_per_unit} labels, "
-        f"node {meta.node_id.hex()}"
-    )
-    click.echo(
-        f"  backend {result.backend}; wrote {result.files_written} file(s), kept {plan.kept_files}"
-    )
-    click.echo(f"  VRF nonce: {meta.nonce if meta.nonce is not None else 'none found'}")
-    if identity_file:
-        click.echo(f"  identity: {identity_file} (move it into the node's identities/ folder)")
+        echo_json(result.to_dict())
+    else:
+        click.echo(_summary(result))
+
+
+def _summary(result: InitResult) -> str:
+    """What ``post init`` says when it is done."""
+    meta = result.metadata
+    lines = [
+        f"Initialised {result.directory}: {meta.num_units} unit(s) x {meta.labels_per_unit} "
+        f"labels, node {meta.node_id.hex()}",
+        f"  backend {result.backend}; wrote {result.files_written} file(s), "
+        f"kept {result.files_kept}",
+        f"  VRF nonce: {meta.nonce if meta.nonce is not None else 'none found'}",
+    ]
+    if result.identity_file:
+        lines.append(
+            f"  identity: {result.identity_file} (move it into the node's identities/ folder)"
+        )
+    return "\n".join(lines)

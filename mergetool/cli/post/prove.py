@@ -14,9 +14,9 @@ from mergetool.cli.post._options import (
     json_option,
     network_params,
     preset_option,
-    progress_for,
 )
 from mergetool.post.params import MAX_THREADS
+from mergetool.post.progress import for_stage
 
 
 @click.command(cls=MergetoolCommand)
@@ -83,7 +83,7 @@ def prove(
     server = OperatorServer(operator_address) if operator_address is not None else None
     fast = randomx_mode == "fast"
     with server or nullcontext(), progress_bar(not as_json) as update:
-        bar = progress_for(update, "proving")
+        bar = for_stage(update, "proving")
         current = [0, 0]
 
         def on_pass(start: int, end: int) -> None:
@@ -115,7 +115,7 @@ def prove(
             proof, meta, challenge, k1=params.k1, k2=params.k2,
             pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n, randomx_fast=fast,
         )  # fmt: skip
-    echo_json(proof.to_json())
+    echo_json(proof.to_dict())
 
 
 @click.command(cls=MergetoolCommand)
@@ -176,6 +176,6 @@ def profile(
         result = run(
             data_size_gib=data_size, duration=duration, threads=threads, nonces=nonces,
             data_file=data_file, keep_cache=keep_cache,
-            progress=progress_for(update, "profiling (ms)"),
+            progress=for_stage(update, "profiling (ms)"),
         )  # fmt: skip
-    echo_json(result.to_json())
+    echo_json(result.to_dict())

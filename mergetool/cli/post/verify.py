@@ -15,8 +15,8 @@ from mergetool.cli.post._options import (
     json_option,
     network_params,
     preset_option,
-    progress_for,
 )
+from mergetool.post.progress import for_stage
 
 
 def _read_proof(name: str, error: type[Exception]) -> bytes:
@@ -104,7 +104,7 @@ def verify(
 
     from mergetool._exceptions import InvalidParameters, InvalidProof
     from mergetool.post.backends import get_backend
-    from mergetool.post.prove import Proof
+    from mergetool.post.proof import Proof
     from mergetool.post.verification import VerifyMode, verify_proof
 
     if (mode == "one") != (position is not None):
@@ -181,18 +181,18 @@ def verify_data(
     with progress_bar(not as_json) as update:
         report = run(
             directory, fraction=fraction, scrypt_n=params.scrypt_n, from_file=from_file,
-            to_file=to_file, seed=seed, progress=progress_for(update, "labels"), backend=backend,
+            to_file=to_file, seed=seed, progress=for_stage(update, "labels"), backend=backend,
             device=device,
         )  # fmt: skip
     if not report.ok:
-        raise DataVerificationFailed(report.to_json())
+        raise DataVerificationFailed(report.to_dict())
     if report.checked == 0:  # "OK" would vouch for data that is not there yet
         raise PostError(
             f"{directory}: nothing to check, no label of the selected files is initialized yet",
             hint="Run `mergetool post init` first (it resumes where it stopped).",
         )
     if as_json:
-        echo_json(report.to_json())
+        echo_json(report.to_dict())
         return
     checked = len(report.files) - len(report.not_initialized)
     click.echo(f"OK: {report.checked} sampled labels in {checked} file(s) match.")

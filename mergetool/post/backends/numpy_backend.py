@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, smallest_below
+from mergetool.post.backends.base import DEFAULT_MEMORY_BUDGET, smallest_below
 from mergetool.post.params import check_32_bytes
 from mergetool.post.scrypt import PACKED_MAX_BATCH, check_n, scrypt_labels
 

@@ -21,9 +21,8 @@ from mergetool._exceptions import (
     NoOpenCLDevice,
     OpenCLFailed,
 )
-from mergetool.post.backends import smallest_below
-from mergetool.post.labels import check_label_range
-from mergetool.post.params import check_32_bytes
+from mergetool.post.backends.base import smallest_below
+from mergetool.post.params import check_32_bytes, check_label_range
 
 _PIP_HINT = "Install it with: pip install 'mergetool[opencl]'"
 # Work items per launch never exceed this, whatever the memory allows: keeps host buffers small.

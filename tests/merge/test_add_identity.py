@@ -111,7 +111,7 @@ def test_missing_identity_key(tmp_path: Path, dst: FixtureNode) -> None:
 )
 def test_unusable_names(tmp_path: Path, dst: FixtureNode, new_key, name) -> None:
     error = _refused(post_dir(tmp_path / "post", new_key), dst.folder.root, UsageProblem, name)
-    assert error.message == f"--name {name!r}: not usable as an identity file name"
+    assert error.message == f"`name` {name!r}: not usable as an identity file name"
     assert error.exit_code == 2
 
 

@@ -100,7 +100,7 @@ def test_supervised_node_is_refused_naming_local_key(tmp_path: Path, side: str) 
     assert error.path == node.folder.supervised_key
     assert str(node.folder.supervised_key) in str(error)
     assert "appears to be a supervised node" in str(error)
-    assert ("--adopt-supervised" in str(error)) == (side == "source")
+    assert ("`adopt_supervised=True`" in str(error)) == (side == "source")
 
 
 def test_supervised_target_is_refused_even_with_adopt(tmp_path: Path) -> None:

@@ -38,13 +38,7 @@ def add_identity(
     if not dry_run:
         install(plan)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"file": str(plan.target_file), "node_id": plan.node_id, "installed": not dry_run},
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        click.echo(json.dumps(plan.to_dict(installed=not dry_run), indent=2, sort_keys=True))
     elif dry_run:
         click.echo(f"Would install {plan.key_file} as {plan.target_file} ({plan.node_id}).")
     else:

@@ -32,6 +32,10 @@ class AddIdentityPlan:
     target_file: Path
     node_id: str
 
+    def to_dict(self, *, installed: bool) -> dict[str, object]:
+        """The JSON form (``add-identity --json``): the plan, and whether it was carried out."""
+        return {"file": str(self.target_file), "node_id": self.node_id, "installed": installed}
+
 
 #: A plain file name: ASCII letters, digits, '.', '_', '-', not hidden (no leading '.').
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*", re.ASCII)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -15,6 +16,7 @@ from mergetool import __version__
 from mergetool._exceptions import MergetoolError, UsageProblem
 from mergetool._fs import write_file_atomic
 from mergetool.cli._errors import MergetoolCommand, traceback_option
+from mergetool.cli._locking import holding, wait_option
 from mergetool.cli.progress import progress_bar
 from mergetool.cli.render_merge import render_plan, render_result, render_sql
 
@@ -122,6 +124,7 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     is_flag=True,
     help="Install a supervised source's local.key as <node id>.key in the target.",
 )
+@wait_option
 @click.version_option(__version__, "--version", prog_name="merge-nodes")
 @traceback_option
 def merge_cmd(
@@ -134,6 +137,7 @@ def merge_cmd(
     no_backup: bool,
     post_data: tuple[Path, ...],
     adopt_supervised: bool,
+    wait: bool,
     traceback: bool,
 ) -> None:
     """Merge the identities of the node at SRC into the node at DST, all or nothing.
@@ -144,26 +148,29 @@ def merge_cmd(
 
     if report is not None:
         _check_report_path(report, source, target)
-    try:
-        plan = plan_merge(
-            source,
-            target,
-            adopt_supervised=adopt_supervised,
-            backup=not no_backup,
-            post_data=post_data,
-        )
-    except MergetoolError as exc:
-        if report:  # a refusal is an outcome too: scripts read the report, not stderr
-            _write_report(report, _refusal(source, target, dry_run, exc))
-        raise
-    if not as_json:
-        click.echo(render_plan(plan))
-        if show_sql:
-            click.echo(render_sql(plan))
-    if dry_run:
-        _finish_dry_run(plan, report, as_json)
-    else:
-        _run(plan, report, as_json)
+    with contextlib.ExitStack() as lock:
+        try:
+            if not dry_run:  # (a dry run writes nothing, not even a lock file)
+                lock.enter_context(holding(target, wait=wait, create=True))
+            plan = plan_merge(
+                source,
+                target,
+                adopt_supervised=adopt_supervised,
+                backup=not no_backup,
+                post_data=post_data,
+            )
+        except MergetoolError as exc:
+            if report:  # a refusal is an outcome too: scripts read the report, not stderr
+                _write_report(report, _refusal(source, target, dry_run, exc))
+            raise
+        if not as_json:
+            click.echo(render_plan(plan))
+            if show_sql:
+                click.echo(render_sql(plan))
+        if dry_run:
+            _finish_dry_run(plan, report, as_json)
+        else:
+            _run(plan, report, as_json)
 
 
 def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:

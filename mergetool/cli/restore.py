@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mergetool.cli._errors import MergetoolCommand
+from mergetool.cli._locking import holding, wait_option
 
 if TYPE_CHECKING:
     from mergetool.backup.restore import RestorePlan
@@ -42,19 +43,23 @@ def render_restore_plan(plan: RestorePlan) -> str:
 )
 @click.option("--dry-run", is_flag=True, help="Check everything and print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or outcome as JSON.")
-def restore(target: Path, backup_name: str | None, dry_run: bool, as_json: bool) -> None:
+@wait_option
+def restore(
+    target: Path, backup_name: str | None, dry_run: bool, as_json: bool, wait: bool
+) -> None:
     """Put a backup made by merge-nodes back into TARGET (database atomically, then keys)."""
     from mergetool.backup.restore import execute_restore, plan_restore
 
-    plan = plan_restore(target, backup_name)
     if dry_run:
+        plan = plan_restore(target, backup_name)
         if as_json:
             click.echo(json.dumps({**plan.to_dict(), "dry_run": True}, indent=2, sort_keys=True))
         else:
             click.echo(render_restore_plan(plan))
             click.echo("Dry run: nothing was written.")
         return
-    result = execute_restore(plan)
+    with holding(target, wait=wait):
+        result = execute_restore(plan_restore(target, backup_name))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return

@@ -16,6 +16,7 @@ from mergetool._exceptions import (
     UsageProblem,
 )
 from mergetool._fs import TEMP_MARK, Symlinks, irregular_kind
+from mergetool._lock import LOCK_FILE
 from mergetool.merge.journal import Journal
 from mergetool.node.folder import BACKUPS, JOURNAL_NAME, STAGED_SUFFIX, NodeFolder, open_folder
 from mergetool.node.state import NodeState
@@ -154,8 +155,8 @@ def check_node_or_new_folder(dst: NodeFolder) -> None:
     if dst.db_path.exists():
         return
     target = dst.root
-    # (a crashed run's journal; the root of a new file system)
-    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS, "lost+found"}
+    # (a crashed run's journal or lock file; the root of a new file system)
+    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS, LOCK_FILE, "lost+found"}
     others = sorted(
         p.name for p in target.iterdir() if p.name not in ours and TEMP_MARK not in p.name
     )

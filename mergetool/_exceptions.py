@@ -106,7 +106,8 @@ class DuplicateIdentity(NodeDataError):
 
     def __init__(self, first: Path, second: Path, node_id: str) -> None:
         super().__init__(
-            f"{first} and {second} hold the same identity {node_id}",
+            f"{first} and {second} hold the same identity {node_id} (the node refuses to "
+            'start: "duplicate key found in identity files")',
             hint="Running one identity twice is equivocation and gets it banned for good; "
             "keep exactly one of these files.",
         )

@@ -99,4 +99,27 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
 def ensure_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) with mode 0700 for what we create."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dirs(path)
+
+
+def missing_dirs(path: Path) -> tuple[Path, ...]:
+    """``path`` and its ancestors that do not exist yet, outermost first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return tuple(reversed(missing))
+
+
+def make_private_dirs(path: Path) -> tuple[Path, ...]:
+    """Create ``path`` and any missing ancestors, each 0700; return those this call made."""
+    made = []
+    for folder in missing_dirs(path):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs, not ours
+        os.chmod(folder, 0o700)  # whatever the umask
+        made.append(folder)
+    return tuple(made)

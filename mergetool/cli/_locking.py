@@ -33,7 +33,8 @@ def _say_waiting(exc: FolderLocked) -> None:
 
 
 @contextlib.contextmanager
-def holding(folder: Path, *, wait: bool, create: bool = False) -> Iterator[None]:
-    """Hold ``folder``'s lock from before planning to the end of execution."""
-    with node_folder_lock(folder, wait=wait, on_wait=_say_waiting, create=create):
-        yield
+def holding(folder: Path, *, wait: bool, create: bool = False) -> Iterator[tuple[Path, ...]]:
+    """Hold ``folder``'s lock from before planning to the end of execution; with ``create``,
+    a missing folder is made first, and the body gets the folders made."""
+    with node_folder_lock(folder, wait=wait, on_wait=_say_waiting, create=create) as made:
+        yield made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import stat
@@ -150,8 +151,9 @@ def merge_cmd(
         _check_report_path(report, source, target)
     with contextlib.ExitStack() as lock:
         try:
+            made: tuple[Path, ...] = ()
             if not dry_run:  # (a dry run writes nothing, not even a lock file)
-                lock.enter_context(holding(target, wait=wait, create=True))
+                made = lock.enter_context(holding(target, wait=wait, create=True))
             plan = plan_merge(
                 source,
                 target,
@@ -159,6 +161,8 @@ def merge_cmd(
                 backup=not no_backup,
                 post_data=post_data,
             )
+            if made:  # made to hold the lock: the plan says they are new all the same
+                plan = dataclasses.replace(plan, new_folders=made)
         except MergetoolError as exc:
             if report:  # a refusal is an outcome too: scripts read the report, not stderr
                 _write_report(report, _refusal(source, target, dry_run, exc))

@@ -26,6 +26,8 @@ def render_plan(plan: Any) -> str:
             f"{plan.target_version} on a private copy"
         )
     lines.append(versions)
+    if plan.new_folders:
+        lines.append("  new folders (0700): " + ", ".join(str(p) for p in plan.new_folders))
     if plan.recovery is not None:
         lines.append(
             f"  interrupted merge found ({plan.recovery.journal.name}): "

@@ -15,7 +15,7 @@ from mergetool._exceptions import (
     NotANodeFolder,
     UsageProblem,
 )
-from mergetool._fs import TEMP_MARK, Symlinks, irregular_kind
+from mergetool._fs import TEMP_MARK, Symlinks, irregular_kind, missing_dirs
 from mergetool._lock import LOCK_FILE
 from mergetool.merge.journal import Journal
 from mergetool.node.folder import BACKUPS, JOURNAL_NAME, STAGED_SUFFIX, NodeFolder, open_folder
@@ -103,8 +103,8 @@ def check_backups_entry(folder: NodeFolder) -> None:
 def check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
     """Refuse targets that would write into the source, or into a folder that is not a node's.
 
-    A missing target is created (as the reference tool does), but only inside an existing
-    folder: a mistyped path must not silently grow a new tree.
+    A missing target is created with any missing parents (as the reference tool does); the
+    plan names each new folder, so a mistyped path shows before anything is written.
     """
     target = dst.root
     try:
@@ -127,11 +127,10 @@ def check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
             hint="Give the target node's data folder itself (the one that holds local.sql).",
         )
     if not exists:
-        if not target.parent.is_dir():
-            raise UsageProblem(
-                f"{target}: cannot create the target, {target.parent} does not exist",
-                hint="Check the path for a typo, or create the parent folder first.",
-            )
+        missing = missing_dirs(target)
+        outer = missing[0].parent
+        if not outer.is_dir():  # the missing path would go below a file
+            raise UsageProblem(f"{target}: cannot create the target, {outer} is not a folder")
         return
     check_node_or_new_folder(dst)
     keys = [f.name for f in dst.identity_files()]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
-from mergetool._fs import TEMP_MARK, ensure_private_dir, fsync_dir, write_new_file
+from mergetool._fs import TEMP_MARK, ensure_private_dir, fsync_dir, missing_dirs, write_new_file
 from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult
@@ -121,7 +121,7 @@ def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
     """Folders, a new database, the backup: what exists before the journal is written."""
     made = _Made(
         had_backups=folder.backups_dir.exists(),
-        dirs=[p for p in (folder.root, folder.identities_dir) if not p.exists()],
+        dirs=list(missing_dirs(folder.identities_dir)),
     )
     try:
         ensure_private_dir(folder.root)

@@ -75,6 +75,8 @@ class MergePlan:
     #: ``(table, statement)`` copying the rows, run on the target with the copy attached as
     #: ``src``, in one transaction; ``execute`` runs exactly these
     copy_sql: tuple[tuple[str, str], ...] = ()
+    #: folders created for the target (it and missing parents, outermost first), each 0700
+    new_folders: tuple[Path, ...] = ()
 
     @property
     def migrates_source(self) -> bool:
@@ -130,6 +132,7 @@ class MergePlan:
                 for p in self.post_data
             ],
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+            "new_folders": [str(p) for p in self.new_folders],
             "sql": {
                 "source_migration": list(self.source_migration),
                 "copy": [{"table": t, "statement": sql} for t, sql in self.copy_sql],

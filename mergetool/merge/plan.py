@@ -20,6 +20,7 @@ from mergetool._exceptions import (
     UnsupportedVersion,
     VersionMismatch,
 )
+from mergetool._fs import missing_dirs
 from mergetool.findings import Finding
 from mergetool.merge.checks import (
     check_backups_entry,
@@ -353,4 +354,5 @@ def plan_merge(
         table_rows=() if already else tuple(sorted(totals.items())),
         source_migration=migration_statements(src.version, version) if migrating else (),
         copy_sql=tuple(copy_statements(version)) if copying else (),
+        new_folders=missing_dirs(dst.folder.root),
     )

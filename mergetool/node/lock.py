@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mergetool._exceptions import FolderLocked
+from mergetool._fs import make_private_dirs
 from mergetool._lock import LOCK_FILE, FolderLock
 
 __all__ = ["LOCK_FILE", "node_folder_lock"]
@@ -38,36 +39,39 @@ def _acquire(root: Path, wait: bool, on_wait: OnWait | None) -> FolderLock:
     return FolderLock(root, wait=True).acquire()
 
 
-def _make_missing(root: Path) -> bool:
-    """Create ``root`` (0700) when only it is missing; True when this call created it."""
+def _make_missing(root: Path) -> tuple[Path, ...]:
+    """Create ``root`` and its missing parents (0700); return the folders this call made."""
     try:
-        root.mkdir(mode=0o700)
-    except OSError:  # there already, its parent missing, a name too long, ...
-        return False  # planning says what is wrong
-    return True
+        return make_private_dirs(root)
+    except OSError:  # a parent that is a file, a name too long, no permission, ...
+        return ()  # planning says what is wrong (nothing is written without the lock)
 
 
 @contextlib.contextmanager
 def node_folder_lock(
     root: Path, *, wait: bool = False, on_wait: OnWait | None = None, create: bool = False
-) -> Iterator[None]:
+) -> Iterator[tuple[Path, ...]]:
     """Hold the exclusive lock on node folder ``root`` for the body of the ``with``.
 
     Another holder makes it raise :class:`FolderLocked` naming the holder's PID at once, or
     with ``wait`` call ``on_wait`` and block until the holder is done (a killed holder never
     blocks: the OS drops its lock). With ``create`` a missing ``root`` is created to hold the
-    lock. A ``root`` that is not a folder is not locked: planning refuses it.
+    lock (and its missing parents, each 0700): the body gets the folders made, and those the
+    run leaves empty are removed again. A ``root`` that is not a folder is not locked:
+    planning refuses it.
     """
     root = Path(root)
-    created = create and _make_missing(root)
-    if not root.is_dir():
-        yield
-        return
-    lock = _acquire(root, wait, on_wait)
+    created = _make_missing(root) if create else ()
     try:
-        yield
+        if not root.is_dir():
+            yield created
+            return
+        lock = _acquire(root, wait, on_wait)
+        try:
+            yield created
+        finally:
+            lock.release()
     finally:
-        lock.release()
-        if created:
+        for folder in reversed(created):
             with contextlib.suppress(OSError):
-                root.rmdir()  # only ever removes it when the run left it empty
+                folder.rmdir()  # only ever removes a folder the run left empty

@@ -136,3 +136,27 @@ def test_restore_and_add_identity_hold_the_lock_too(src, dst, hold, tmp_path: Pa
         "s1.key",
         "s2.key",
     ]
+
+
+def test_a_new_target_path_is_created_whole_and_named(src, tmp_path: Path) -> None:
+    target = tmp_path / "new" / "deeper" / "dst"
+    args = ["-f", str(src.folder.root), "-t", str(target)]
+    dry = CliRunner().invoke(merge_cmd, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    new = f"{tmp_path / 'new'}, {tmp_path / 'new' / 'deeper'}, {target}"
+    assert f"  new folders (0700): {new}\n" in dry.stdout
+    assert not (tmp_path / "new").exists()
+
+    result = CliRunner().invoke(merge_cmd, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["new_folders"] == new.split(", ")
+    for folder in (tmp_path / "new", tmp_path / "new" / "deeper", target):
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+
+
+def test_a_refused_merge_into_a_new_path_leaves_none_of_it(src, tmp_path: Path) -> None:
+    src.folder.supervised_key.write_bytes(src.folder.identities_dir.joinpath("s1.key").read_bytes())
+    target = tmp_path / "new" / "deeper" / "dst"
+    result = CliRunner().invoke(merge_cmd, ["-f", str(src.folder.root), "-t", str(target)])
+    assert result.exit_code == 1
+    assert not (tmp_path / "new").exists()

@@ -34,6 +34,7 @@ PLAN_KEYS = {
     "post_data",
     "warnings",
     "sql",
+    "new_folders",
 }
 
 

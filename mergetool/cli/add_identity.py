@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mergetool.cli._errors import MergetoolCommand
+from mergetool.cli._locking import holding, wait_option
 
 
 @click.command("add-identity", cls=MergetoolCommand)
@@ -27,24 +28,22 @@ from mergetool.cli._errors import MergetoolCommand
 @click.option("--name", help="File name in identities/ (default: <node id>.key).")
 @click.option("--dry-run", is_flag=True, help="Check and print what would be done; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@wait_option
 def add_identity(
-    post_dir: Path, node: Path, name: str | None, dry_run: bool, as_json: bool
+    post_dir: Path, node: Path, name: str | None, dry_run: bool, as_json: bool, wait: bool
 ) -> None:
     """Install a postcli identity.key into a node's identities/ folder, checked and atomically."""
     from mergetool.merge.add_identity import add_identity as install
     from mergetool.merge.add_identity import plan_add_identity
 
-    plan = plan_add_identity(post_dir, node, name)
-    if not dry_run:
-        install(plan)
+    if dry_run:
+        plan = plan_add_identity(post_dir, node, name)
+    else:
+        with holding(node, wait=wait):
+            plan = plan_add_identity(post_dir, node, name)
+            install(plan)
     if as_json:
-        click.echo(
-            json.dumps(
-                {"file": str(plan.target_file), "node_id": plan.node_id, "installed": not dry_run},
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        click.echo(json.dumps(plan.to_dict(installed=not dry_run), indent=2, sort_keys=True))
     elif dry_run:
         click.echo(f"Would install {plan.key_file} as {plan.target_file} ({plan.node_id}).")
     else:

@@ -15,7 +15,7 @@ from mergetool._exceptions import (
     SupervisedNode,
     UsageProblem,
 )
-from mergetool.merge.folders import check_node_or_new_folder
+from mergetool.merge.checks import check_node_or_new_folder
 from mergetool.merge.postdata import read_node_id
 from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key
@@ -31,6 +31,10 @@ class AddIdentityPlan:
     key_file: Path
     target_file: Path
     node_id: str
+
+    def to_dict(self, *, installed: bool) -> dict[str, object]:
+        """The JSON form (``add-identity --json``): the plan, and whether it was carried out."""
+        return {"file": str(self.target_file), "node_id": self.node_id, "installed": installed}
 
 
 #: A plain file name: ASCII letters, digits, '.', '_', '-', not hidden (no leading '.').

@@ -195,9 +195,23 @@ def test_source_inside_the_target_is_refused(tmp_path: Path, dst: FixtureNode) -
     assert "the source is inside the target folder" in error.message
 
 
-def test_target_whose_parent_is_missing_is_refused(src: FixtureNode, tmp_path: Path) -> None:
-    error = _refused(src.folder.root, tmp_path / "typo" / "node", UsageProblem)
-    assert f"{tmp_path / 'typo'} does not exist" in error.message
+def test_target_whose_parents_are_missing_names_every_new_folder(
+    src: FixtureNode, tmp_path: Path
+) -> None:
+    # As the reference tool does, the whole path is created; the plan shows each new folder.
+    plan = plan_merge(src.folder.root, tmp_path / "new" / "deeper" / "node")
+    assert plan.new_folders == (
+        tmp_path / "new",
+        tmp_path / "new" / "deeper",
+        tmp_path / "new" / "deeper" / "node",
+    )
+    assert not (tmp_path / "new").exists()
+
+
+def test_target_below_a_file_is_refused(src: FixtureNode, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    error = _refused(src.folder.root, tmp_path / "file" / "node", UsageProblem)
+    assert f"cannot create the target, {tmp_path / 'file'} is not a folder" in error.message
 
 
 def test_target_folder_one_level_too_high_is_refused(src: FixtureNode, tmp_path: Path) -> None:
@@ -235,6 +249,8 @@ def test_same_key_twice_in_target(src: FixtureNode, tmp_path: Path) -> None:
     dst = build_node(tmp_path / "dst", identities=["d1"], prefix="d-", duplicate_key=True)
     error = _refused(src.folder.root, dst.folder.root, DuplicateIdentity)
     assert {error.first.name, error.second.name} == {"d1.key", "d1-copy.key"}
+    # Operators search for the node's own sentence.
+    assert '"duplicate key found in identity files"' in error.message
 
 
 def test_same_key_across_both_under_different_names(src: FixtureNode, dst: FixtureNode) -> None:

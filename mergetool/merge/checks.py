@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 from pathlib import Path
 
 from mergetool._exceptions import (
@@ -16,10 +15,10 @@ from mergetool._exceptions import (
     NotANodeFolder,
     UsageProblem,
 )
-from mergetool.merge.backup import BACKUPS
-from mergetool.merge.journal import JOURNAL_NAME, STAGED_SUFFIX, Journal
-from mergetool.node.folder import NodeFolder, open_folder
-from mergetool.node.keys import TEMP_MARK
+from mergetool._fs import TEMP_MARK, Symlinks, irregular_kind, missing_dirs
+from mergetool._lock import LOCK_FILE
+from mergetool.merge.journal import Journal
+from mergetool.node.folder import BACKUPS, JOURNAL_NAME, STAGED_SUFFIX, NodeFolder, open_folder
 from mergetool.node.state import NodeState
 from mergetool.node.wal import open_image
 
@@ -82,10 +81,11 @@ def check_staged_leftovers(folder: NodeFolder, journal: Journal | None) -> None:
                 "from an interrupted merge whose journal "
                 f"({JOURNAL_NAME}) is gone. Nothing was changed.",
             )
-        if stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode):
+        kind = irregular_kind(path, Symlinks.REFUSE)
+        if kind is not None:
             raise MergeRefused(
                 f"{path}: the interrupted merge's journal lists it as a staged key, but it is "
-                "a folder",
+                + ("a folder" if kind == "a directory" else kind),
                 hint="Move it out of identities/, then run the merge again. Nothing was changed.",
             )
 
@@ -103,8 +103,8 @@ def check_backups_entry(folder: NodeFolder) -> None:
 def check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
     """Refuse targets that would write into the source, or into a folder that is not a node's.
 
-    A missing target is created (as the reference tool does), but only inside an existing
-    folder: a mistyped path must not silently grow a new tree.
+    A missing target is created with any missing parents (as the reference tool does); the
+    plan names each new folder, so a mistyped path shows before anything is written.
     """
     target = dst.root
     try:
@@ -127,11 +127,10 @@ def check_target_path(src: NodeFolder, dst: NodeFolder) -> None:
             hint="Give the target node's data folder itself (the one that holds local.sql).",
         )
     if not exists:
-        if not target.parent.is_dir():
-            raise UsageProblem(
-                f"{target}: cannot create the target, {target.parent} does not exist",
-                hint="Check the path for a typo, or create the parent folder first.",
-            )
+        missing = missing_dirs(target)
+        outer = missing[0].parent
+        if not outer.is_dir():  # the missing path would go below a file
+            raise UsageProblem(f"{target}: cannot create the target, {outer} is not a folder")
         return
     check_node_or_new_folder(dst)
     keys = [f.name for f in dst.identity_files()]
@@ -155,8 +154,8 @@ def check_node_or_new_folder(dst: NodeFolder) -> None:
     if dst.db_path.exists():
         return
     target = dst.root
-    # (a crashed run's journal; the root of a new file system)
-    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS, "lost+found"}
+    # (a crashed run's journal or lock file; the root of a new file system)
+    ours = {dst.identities_dir.name, JOURNAL_NAME, BACKUPS, LOCK_FILE, "lost+found"}
     others = sorted(
         p.name for p in target.iterdir() if p.name not in ours and TEMP_MARK not in p.name
     )

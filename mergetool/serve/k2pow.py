@@ -40,9 +40,10 @@ class RandomxHost:
     the next use starts a new one.
     """
 
-    def __init__(self, node_ids: list[bytes], *, threads: int, fast: bool) -> None:
-        self.slots = {node_id: i for i, node_id in enumerate(node_ids)}
+    def __init__(self, identities: int, *, threads: int, fast: bool) -> None:
+        self.slots = 4 * identities + 4  # a stale job per identity may still be winding down
         self.threads, self.fast = threads, fast
+        self._current: dict[bytes, int] = {}  # node id -> slot of its k2pow job
         self._pool: workers.SlotPool | None = None
         self._lock = threading.Lock()
         self.starts = 0  # how many times the process was started (a round each, ideally)
@@ -54,7 +55,7 @@ class RandomxHost:
     def _get(self) -> workers.SlotPool:
         with self._lock:
             if self._pool is None:
-                self._pool = workers.SlotPool(1, len(self.slots))
+                self._pool = workers.SlotPool(1, self.slots)
                 self.starts += 1
             return self._pool
 
@@ -74,20 +75,25 @@ class RandomxHost:
         cancelled: Callable[[], bool] = lambda: False,
         on_group: Callable[[int, int], None] | None = None,
     ) -> dict[int, int]:
-        pool, slot = self._get(), self.slots[node_id]
-        gen = pool.begin(slot)
-        future = pool.pool.submit(
-            workers.solve_k2pow, slot, gen, node_id, groups, challenge, target,
-            self.threads, self.fast,
-        )  # fmt: skip
-        while True:
-            try:
-                pows: dict[int, int] = future.result(timeout=_POLL_S)
-                break
-            except TimeoutError:
-                if cancelled():
-                    pool.cancel(slot)
-                    raise workers.Cancelled from None
+        if cancelled():
+            raise workers.Cancelled
+        pool = self._get()
+        slot, gen = pool.begin()
+        self._current[node_id] = slot
+        try:
+            future = pool.pool.submit(
+                workers.solve_k2pow, slot, gen, node_id, groups, challenge, target,
+                self.threads, self.fast,
+            )  # fmt: skip
+            while True:
+                try:
+                    pows: dict[int, int] = future.result(timeout=_POLL_S)
+                    break
+                except TimeoutError:
+                    if cancelled():
+                        raise workers.Cancelled from None
+        finally:
+            pool.end(slot, gen)
         if on_group is not None:
             for group in groups:
                 on_group(group, pows[group])
@@ -95,8 +101,8 @@ class RandomxHost:
 
     def groups_done(self, node_id: bytes) -> int:
         """Groups of ``node_id``'s current k2pow job solved so far (live, unlike on_group)."""
-        pool = self._pool
-        return pool.progress(self.slots[node_id]) if pool is not None else 0
+        pool, slot = self._pool, self._current.get(node_id)
+        return pool.progress(slot) if pool is not None and slot is not None else 0
 
     def verify(self, directory: Path, proof: Any, challenge: bytes, **kw: Any) -> str | None:
         """None when the proof passes with all k2 indices, else the reason (in the host)."""

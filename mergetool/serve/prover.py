@@ -26,14 +26,13 @@ _TICK_S = 0.2  # how often a running pass's progress is read
 
 
 class PassPool:
-    """The pass worker processes, shared by all identities (``slot`` = identity index)."""
+    """The pass worker processes, shared by all identities."""
 
-    def __init__(self, workers_: int, slots: int) -> None:
-        self.slots = workers.SlotPool(workers_, slots)
+    def __init__(self, workers_: int, identities: int) -> None:
+        self.slots = workers.SlotPool(workers_, 4 * identities + 4)
 
     async def run(
         self,
-        slot: int,
         ident: IdentityConfig,
         challenge: bytes,
         pows: dict[int, int],
@@ -42,7 +41,7 @@ class PassPool:
         on_read: Callable[[int], None],
     ) -> Any:
         """One pass over ``ident``'s data: the Proof, or None when no nonce qualified."""
-        gen = self.slots.begin(slot)
+        slot, gen = self.slots.begin()
         futures = [
             asyncio.wrap_future(
                 self.slots.pool.submit(
@@ -66,8 +65,7 @@ class PassPool:
                 on_read(self.slots.progress(slot))
             found = [f.result() for f in futures]
         finally:
-            if any(not f.done() for f in futures):
-                self.slots.cancel(slot)
+            self.slots.end(slot, gen)  # stops the spans still running (a cancelled run)
         return workers.make_proof(found, pows, params.k2, ident.num_labels)
 
     def shutdown(self) -> None:
@@ -101,9 +99,7 @@ class Prover:
         self.scheduler, self.passes, self.clock = scheduler, passes, clock
         self.on_progress, self.on_measure = on_progress, on_measure
 
-    async def prove(
-        self, slot: int, ident: IdentityConfig, challenge: bytes, cancel: threading.Event
-    ) -> Any:
+    async def prove(self, ident: IdentityConfig, challenge: bytes, cancel: threading.Event) -> Any:
         """A verified Proof for ``challenge``; ProvingFailed (naming the folder) otherwise."""
         params, nonces = self.settings.params, self.settings.nonces
         target = workers.scaled_target(params.pow_difficulty, ident.num_units)
@@ -115,7 +111,7 @@ class Prover:
                 raise ProvingFailed(f"{ident.folder}: no proof found with nonces 0 .. {start - 1}")
             span = (start, 16 * (groups[-1] + 1))
             pows = await self._k2pow(ident, challenge, groups, target, number, span, cancel)
-            proof = await self._pass(slot, ident, challenge, pows, number, span)
+            proof = await self._pass(ident, challenge, pows, number, span)
             if proof is not None:
                 break
             start, number = start + nonces, number + 1
@@ -167,6 +163,8 @@ class Prover:
                 on_group=on_group,
             )  # fmt: skip
         )
+        # A cancelled run's thread ends later with workers.Cancelled: nobody needs that.
+        call.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
             while not call.done():
                 await asyncio.wait([call], timeout=_TICK_S)
@@ -180,7 +178,6 @@ class Prover:
 
     async def _pass(
         self,
-        slot: int,
         ident: IdentityConfig,
         challenge: bytes,
         pows: dict[int, int],
@@ -204,7 +201,7 @@ class Prover:
 
             on_read(0)
             proof = await self.passes.run(
-                slot, ident, challenge, pows, self.settings.params, self.settings.threads, on_read
+                ident, challenge, pows, self.settings.params, self.settings.threads, on_read
             )
             self.on_measure(ident, "pass_bytes", read[0])
             return proof

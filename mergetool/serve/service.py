@@ -36,7 +36,6 @@ class Identity:
     """One identity while the service runs: config, state machine, proof file, current run."""
 
     config: IdentityConfig
-    slot: int
     state: IdentityState
     store: ProofStore
     connected: bool = False
@@ -59,13 +58,12 @@ class Service:
         self.config, self.clock = config, clock
         self._on_event = on_event or (lambda event: None)
         self.identities = [
-            Identity(c, i, IdentityState(clock), ProofStore(c))
-            for i, c in enumerate(config.identities)
+            Identity(c, IdentityState(clock), ProofStore(c)) for c in config.identities
         ]
         self.by_id = {i.config.node_id: i for i in self.identities}
         self.metrics = Metrics()
         self.host = RandomxHost(
-            [c.node_id for c in config.identities],
+            len(config.identities),
             threads=config.threads,
             fast=config.randomx_fast,
         )
@@ -271,7 +269,7 @@ class Service:
         assert self._prover is not None
         label = Metrics.label(ident.config.node_id)
         try:
-            proof = await self._prover.prove(ident.slot, ident.config, challenge, cancel)
+            proof = await self._prover.prove(ident.config, challenge, cancel)
             finished = ident.state.finish(challenge, proof)
             if finished is None:
                 return
@@ -285,8 +283,11 @@ class Service:
                 f"(nonce {proof.nonce}); saved to {ident.store.path}",
                 ident=ident, challenge=challenge.hex(), duration_s=finished.duration_s,
             )  # fmt: skip
-        except (asyncio.CancelledError, workers.Cancelled):
-            return
+        except asyncio.CancelledError:
+            return  # dropped for a newer challenge, or the service stops
+        except workers.Cancelled:
+            if ident.job is asyncio.current_task():  # nobody asked for that: never hang on it
+                self._fail(ident, challenge, RuntimeError("the run was stopped unexpectedly"))
         except Exception as exc:  # noqa: BLE001 - a run's failure is reported, never fatal
             self._fail(ident, challenge, exc)
         finally:

@@ -10,14 +10,16 @@ forked):
 - the **pass pool**: processes that scan spans of the data for a pass.
 
 Cancellation crosses the process boundary through shared per-slot generation counters: a
-job runs while its slot's generation is the one it was started with; bumping it stops the
-job at its next chunk (passes) or candidate (k2pow). This is also the one module that
+job runs while its slot's generation is the one it was started with; a newer job for the
+slot, or a cancel, bumps it and stops the job at its next chunk (passes) or candidate
+(k2pow). This is also the one module that
 imports ``mergetool.post`` internals, so they can be re-pointed in one place.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -42,25 +44,46 @@ def _warm_up() -> None:
 
 
 class SlotPool:
-    """A spawn process pool with per-slot cancel generations and progress counters."""
+    """A spawn process pool whose jobs each hold a slot: a cancel generation and a counter.
+
+    Every job gets a slot of its own (``begin``/``end``), so stopping a stale job can never
+    touch a newer one, even for the same identity.
+    """
 
     def __init__(self, workers: int, slots: int) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.gen = ctx.Array("q", slots)
         self.count = ctx.Array("Q", slots)
+        self._free = list(range(slots))
+        self._lock = threading.Lock()
         self.pool = ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init, initargs=(self.gen, self.count)
         )
 
-    def begin(self, slot: int) -> int:
-        """A new job for ``slot``: its generation (progress reset to 0)."""
-        with self.count.get_lock():
-            self.count[slot] = 0
-        return int(self.gen[slot])
-
-    def cancel(self, slot: int) -> None:
+    def begin(self) -> tuple[int, int]:
+        """A free slot for a new job and the job's generation (its progress starts at 0)."""
+        with self._lock:
+            if not self._free:
+                raise RuntimeError("no free job slot")  # sized so that this cannot happen
+            slot = self._free.pop()
         with self.gen.get_lock():
             self.gen[slot] += 1
+            gen = int(self.gen[slot])
+        with self.count.get_lock():
+            self.count[slot] = 0
+        return slot, gen
+
+    def end(self, slot: int, gen: int) -> None:
+        """The job is over: stop it if it still runs, and free its slot."""
+        self.cancel(slot, gen)
+        with self._lock:
+            self._free.append(slot)
+
+    def cancel(self, slot: int, gen: int | None = None) -> None:
+        """Stop ``slot``'s job (only if it is still generation ``gen``, when given)."""
+        with self.gen.get_lock():
+            if gen is None or self.gen[slot] == gen:
+                self.gen[slot] += 1
 
     def progress(self, slot: int) -> int:
         return int(self.count[slot])

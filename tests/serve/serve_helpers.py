@@ -51,6 +51,21 @@ class Running:
         self._thread.join(timeout)
         assert not self._thread.is_alive(), "the service did not stop"
 
+    @property
+    def solver(self) -> Any:
+        return self.service.solver
+
+    def wait_event(self, kind: str, count: int = 1, timeout: float = 30.0) -> Any:
+        """The ``count``-th event of ``kind`` (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events if e.kind == kind]
+            if len(found) >= count:
+                return found[count - 1]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {kind!r} event #{count}; got {self.kinds()}")
+            time.sleep(0.01)
+
     def kinds(self) -> list[str]:
         return [e.kind for e in self.events]
 
@@ -69,13 +84,43 @@ class Running:
             return status, body.decode()
 
 
+class GatedSolver:
+    """The service's own RandomX host, held at a gate: k2pow starts once ``gate`` is set.
+
+    Keeps a run "mid-proof" for as long as a test needs (tiny data passes take ms).
+    """
+
+    def __init__(self, host: Any) -> None:
+        self.host, self.gate = host, threading.Event()
+        self.calls: list[tuple[bytes, bytes]] = []
+        self.waiting = threading.Event()
+
+    def solve_groups(self, node_id: bytes, groups: list[int], challenge: bytes, target: bytes,
+                     *, cancelled: Any, on_group: Any = None) -> dict[int, int]:  # fmt: skip
+        from mergetool.serve.workers import Cancelled
+
+        self.calls.append((node_id, challenge))
+        self.waiting.set()
+        while not self.gate.wait(0.02):
+            if cancelled():
+                raise Cancelled
+        return self.host.solve_groups(
+            node_id, groups, challenge, target, cancelled=cancelled, on_group=on_group
+        )
+
+
 @contextmanager
-def serving(config: Any, **kw: Any) -> Iterator[Running]:
-    """Run ``Service(config, **kw)`` for the block (events collected); always stopped."""
+def serving(config: Any, *, gated: bool = False, **kw: Any) -> Iterator[Running]:
+    """Run ``Service(config, **kw)`` for the block (events collected); always stopped.
+
+    ``gated``: k2pow waits for ``running.solver.gate`` (see GatedSolver).
+    """
     from mergetool.serve.service import Service
 
     box: list[Any] = []
     service = Service(config, on_event=lambda e: box.append(e), **kw)
+    if gated:
+        service.solver = GatedSolver(service.host)
     running = Running(service)
     running.events = box
     running.start()

@@ -101,11 +101,11 @@ def describe(
             True,
         )
     if code == grpc.StatusCode.UNAVAILABLE:
-        lowered = details.lower()
-        if config.tls is not None and any(w in lowered for w in ("ssl", "handshake", "certif")):
+        if config.tls is not None:
             return (
-                f"TLS with the node at {where} failed: {details} (check --ca-cert, --cert, "
-                "--key and --domain)",
+                f"cannot reach the node at {where} over TLS: {details} (check --ca-cert, "
+                "--cert, --key and --domain: the node drops connections whose client "
+                "certificate it does not trust)",
                 False,
             )
         return f"cannot reach the node at {where}: {details}", False

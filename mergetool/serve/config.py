@@ -132,7 +132,8 @@ def check_folder(folder: Path, params: PostParams, state_root: Path | None) -> I
         meta = read_metadata(folder)
         check_files(folder, meta)
     except MergetoolError as exc:
-        raise ServeError(f"{folder}: {exc.message}", hint=exc.hint) from exc
+        named = exc.message if str(folder) in exc.message else f"{folder}: {exc.message}"
+        raise ServeError(named, hint=exc.hint) from exc
     incomplete = "initialization is incomplete; finish it with `post init` first"
     if meta.nonce is None:
         raise ServeError(f"{folder}: the metadata has no Nonce: {incomplete}")

@@ -265,7 +265,6 @@ class NodeStandin(post_pb2_grpc.PostServiceServicer, post_pb2_grpc.PostInfoServi
                 ident.wanted = None  # the node retries later "from higher up"
             elif not response.HasField("proof"):
                 ident.still_proving += 1
-                return
             elif bytes(response.metadata.challenge) != challenge:
                 ident.outcome = Outcome(challenge, error="unexpected challenge")
                 ident.wanted = None

@@ -46,6 +46,12 @@ class Running:
             time.sleep(0.01)
         return self
 
+    def join(self, timeout: float = 20.0) -> BaseException | None:
+        """Wait for the service to end by itself; the error it ended with."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the service did not end"
+        return self.error
+
     def stop(self, timeout: float = 20.0) -> None:
         self.service.stop()
         self._thread.join(timeout)

@@ -95,7 +95,7 @@ class Service:
                 lock.release()
 
     async def _run(self) -> None:
-        from mergetool.serve.operator_api import OperatorApi
+        from mergetool._http import HttpServer
 
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         passes_at_once = sum(
@@ -112,7 +112,7 @@ class Service:
         try:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
-                api = OperatorApi(self.config.operator_address, self._route).start()
+                api = HttpServer(self.config.operator_address, self._route).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
             self._emit(
@@ -387,8 +387,8 @@ class Service:
         }
 
     def _route(self, path: str) -> tuple[int, bytes, str]:
-        """Called from the HTTP thread: computed on the loop for a consistent view."""
-        import json
+        """The operator API (HTTP thread); views are computed on the loop, consistent."""
+        from mergetool._http import json_response
 
         if path.rstrip("/") == "/metrics":
             body, ctype = self.metrics.render()
@@ -399,4 +399,4 @@ class Service:
             return self._views(path)
 
         status, doc = asyncio.run_coroutine_threadsafe(view(), self._loop).result(timeout=10)
-        return status, json.dumps(doc).encode(), "application/json"
+        return json_response(doc, status)

@@ -51,7 +51,14 @@ def test_several_identities_on_one_channel_each_get_a_verified_proof(
             assert view["status"] == "Idle" and view["last_error"] is None
         status, doc = run.get("/status")
         assert doc == {n.hex(): "Idle" for n in NODE_IDS}
+        assert run.get(f"/status/{NODE_IDS[1].hex()}") == (200, "Idle")
+        assert run.get(f"/status/{'ab' * 32}")[0] == 404
         status, text = run.get("/metrics")
         assert f'mergetool_proofs_total{{identity="{NODE_IDS[0].hex()}"}} 1.0' in text
+        assert f'mergetool_connected{{identity="{NODE_IDS[2].hex()}"}} 1.0' in text
+        assert "mergetool_k2pow_duration_seconds_count" in text
+        # Memory only while needed: with every proof handed out, RandomX is gone.
+        run.wait_event("randomx-released")
+        assert not run.service.host.running
     assert node.protocol_errors == []
     assert run.kinds().count("proof-delivered") == 3

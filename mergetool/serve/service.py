@@ -20,7 +20,7 @@ from mergetool._lock import FolderLock
 from mergetool.serve import workers
 from mergetool.serve.client import Connection
 from mergetool.serve.config import IdentityConfig, ServeConfig
-from mergetool.serve.events import Event, Level, iso_utc
+from mergetool.serve.events import Event, Level
 from mergetool.serve.k2pow import K2powSolver, RandomxHost, remote_solver
 from mergetool.serve.metrics import Metrics
 from mergetool.serve.prover import PassPool, Prover, ProveSettings
@@ -342,61 +342,18 @@ class Service:
 
     # --- views (operator API) --------------------------------------------------------------
 
-    def identity_view(self, ident: Identity) -> dict[str, Any]:
-        """One entry of ``GET /identities``."""
-        state, last = ident.state, ident.state.last_proof
-        return {
-            "node_id": ident.config.node_id.hex(),
-            "folder": str(ident.config.folder),
-            "name": ident.config.name,
-            "connected": ident.connected,
-            "state": state.public_state,
-            "status": state.post_rs_status(),
-            "phase": state.progress.to_json() if state.progress else None,
-            "challenge": state.challenge.hex() if state.challenge else None,
-            "last_proof": None
-            if last is None
-            else {
-                "challenge": last.challenge.hex(),
-                "finished_at": iso_utc(last.finished_at),
-                "duration_s": last.duration_s,
-            },
-            "last_error": state.last_error,
-            "num_units": ident.config.num_units,
-        }
-
-    def _views(self, path: str) -> tuple[int, Any]:
-        parts = [p for p in path.split("/") if p]
-        if parts == ["identities"]:
-            return 200, {"identities": [self.identity_view(i) for i in self.identities]}
-        if parts == ["status"]:
-            if len(self.identities) == 1:
-                return 200, self.identities[0].state.post_rs_status()
-            return 200, {i.config.node_id.hex(): i.state.post_rs_status() for i in self.identities}
-        if len(parts) == 2 and parts[0] == "status":
-            try:
-                ident = self.by_id.get(bytes.fromhex(parts[1]))
-            except ValueError:
-                ident = None
-            if ident is None:
-                return 404, {"error": f"no identity {parts[1]} is served here"}
-            return 200, ident.state.post_rs_status()
-        return 404, {
-            "error": f"unknown path {path}",
-            "paths": ["/status", "/identities", "/metrics"],
-        }
-
     def _route(self, path: str) -> tuple[int, bytes, str]:
         """The operator API (HTTP thread); views are computed on the loop, consistent."""
         from mergetool._http import json_response
+        from mergetool.serve.operator_api import view
 
         if path.rstrip("/") == "/metrics":
             body, ctype = self.metrics.render()
             return 200, body, ctype
         assert self._loop is not None
 
-        async def view() -> tuple[int, Any]:
-            return self._views(path)
+        async def on_loop() -> tuple[int, Any]:
+            return view(self.identities, path)
 
-        status, doc = asyncio.run_coroutine_threadsafe(view(), self._loop).result(timeout=10)
+        status, doc = asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)
         return json_response(doc, status)

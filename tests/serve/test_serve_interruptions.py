@@ -21,6 +21,17 @@ def test_node_drops_mid_proof_and_resends_the_same_challenge(
         node.wait_connected([ID])
         node.request_proof(ID, C1)
         assert run.solver.waiting.wait(20)
+        status, doc = run.get("/identities")
+        (view,) = doc["identities"]
+        assert (view["state"], view["challenge"]) == ("proving", C1.hex())
+        assert view["phase"] == {
+            "name": "k2pow", "pass": 1, "bytes_read": 0, "bytes_total": 8192,
+            "rate_bytes_s": None, "eta_s": None, "k2pow_groups_done": 0, "k2pow_groups_total": 1,
+        }  # fmt: skip
+        assert run.get("/status") == (
+            200,
+            {"Proving": {"nonces": {"start": 0, "end": 16}, "position": 0}},
+        )
         node.drop(ID)
         node.wait_for(lambda n: n.identity(ID).streams == 2 and n.connected(ID))
         node.wait_for(lambda n: n.identity(ID).still_proving >= 3)  # asked again, same run

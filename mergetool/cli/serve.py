@@ -113,7 +113,6 @@ def serve(
     import asyncio
     import signal
 
-    from mergetool.post.scan import check_nonces
     from mergetool.serve.config import parse_node_address, plan_serve, read_tls
     from mergetool.serve.service import Service
 
@@ -121,7 +120,6 @@ def serve(
         preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n,
         min_num_units=min_units, max_num_units=max_units,
     )  # fmt: skip
-    check_nonces(nonces)
     _, https = parse_node_address(address)
     tls = read_tls(ca_cert, cert, key, domain) if https or ca_cert or cert or key else None
     config = plan_serve(

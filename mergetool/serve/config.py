@@ -123,14 +123,12 @@ def _key_name(folder: Path) -> str | None:
 
 def check_folder(folder: Path, params: PostParams, state_root: Path | None) -> IdentityConfig:
     """Check one data folder as a proof would need it; ServeError naming folder and defect."""
-    from mergetool.post.metadata import read_metadata
-    from mergetool.post.scan import check_files
+    from mergetool.serve.workers import read_checked_metadata
 
     if not folder.is_dir():
         raise ServeError(f"{folder}: not a directory")
     try:
-        meta = read_metadata(folder)
-        check_files(folder, meta)
+        meta = read_checked_metadata(folder)
     except MergetoolError as exc:
         named = exc.message if str(folder) in exc.message else f"{folder}: {exc.message}"
         raise ServeError(named, hint=exc.hint) from exc
@@ -171,8 +169,11 @@ def plan_serve(
     **options: object,
 ) -> ServeConfig:
     """Check the folders and options (read-only) and return what ``Service`` will run."""
+    from mergetool.serve.workers import check_nonces
+
     if not folders:
         raise InvalidParameters("give at least one --dir")
+    check_nonces(int(options.get("nonces", 128)))  # type: ignore[call-overload]
     target, https = parse_node_address(address)
     if https and tls is None:
         raise InvalidParameters("an https:// address needs --ca-cert, --cert and --key")

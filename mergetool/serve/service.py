@@ -65,7 +65,8 @@ class Service:
         self.host = RandomxHost(
             len(config.identities),
             threads=config.threads,
-            fast=config.randomx_fast,
+            # With a remote k2pow the host only verifies: the light cache is enough.
+            fast=config.randomx_fast and not config.remote_k2pow,
         )
         if solver is None and config.remote_k2pow:
             solver = remote_solver(config.remote_k2pow, config.remote_k2pow_parallelism)

@@ -218,6 +218,22 @@ def verify(
     return None
 
 
+def read_checked_metadata(folder: Path) -> Any:
+    """The folder's metadata, after checking every data file is there and long enough."""
+    from mergetool.post.metadata import read_metadata
+    from mergetool.post.scan import check_files
+
+    meta = read_metadata(folder)
+    check_files(folder, meta)
+    return meta
+
+
+def check_nonces(nonces: int) -> None:
+    from mergetool.post.scan import check_nonces as check
+
+    check(nonces)
+
+
 def scaled_target(pow_difficulty: bytes, num_units: int) -> bytes:
     from mergetool.post.difficulty import scaled_pow_target
 

@@ -19,6 +19,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── MergeFailed                            writing failed; the target was left unchanged
     ├── RestoreError                           a backup could not be put back
     ├── FolderLocked                           another process holds a folder's lock
+    ├── ServeError                             `serve`: a data folder or the node refused
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
@@ -226,6 +227,10 @@ class FolderLocked(MergetoolError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "folder": str(self.folder), "pid": self.pid}
+
+
+class ServeError(MergetoolError):
+    """``serve`` cannot go on: a data folder is unfit, or the node cannot be reached."""
 
 
 # --- PoST -----------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from mergetool._exceptions import InvalidParameters, MergetoolError
+from mergetool._http import listen
 from mergetool.k2pow.job import Job, parse_job_path
-from mergetool.post.operator_api import listen
 from mergetool.post.params import MAX_THREADS
 
 #: Finished results kept for clients that come back for them; the oldest go first.

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from mergetool._exceptions import InvalidParameters, PostError
+from mergetool._http import HttpServer, json_response, parse_address
 
-
-def parse_address(address: str, *, what: str = "operator address") -> tuple[str, int]:
-    """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port); raises InvalidParameters otherwise."""
-    host, sep, port = address.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise InvalidParameters(
-            f"{what} {address!r}: write an IPv6 address in brackets, e.g. [::1]:50051"
-        )
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise InvalidParameters(f"{what} must be HOST:PORT, got {address!r}")
-    return host or "127.0.0.1", int(port)
-
-
-class _IPv6Server(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
-def listen(
-    address: str, handler: type[BaseHTTPRequestHandler], *, what: str = "operator address"
-) -> ThreadingHTTPServer:
-    """A threading HTTP server bound to ``address`` (``what`` names it in errors), not started."""
-    host, port = parse_address(address, what=what)
-    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
-    try:
-        return server_class((host, port), handler)
-    except socket.gaierror as exc:  # a host name that does not resolve: a bad argument
-        raise InvalidParameters(f"{what} {address!r}: {exc.strerror}") from exc
-    except OSError as exc:
-        raise PostError(f"cannot listen on {address}: {exc.strerror or exc}") from exc
+__all__ = ["OperatorServer", "parse_address"]
 
 
 class OperatorServer:
@@ -49,31 +16,17 @@ class OperatorServer:
     def __init__(self, address: str) -> None:
         self._lock = threading.Lock()
         self._status: Any = "Idle"
-        server = self
+        self._http = HttpServer(address, self._route)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                if self.path.rstrip("/") != "/status":
-                    self.send_error(404)
-                    return
-                body = json.dumps(server.status).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # the library never prints
-
-        self._httpd = listen(address, Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+    def _route(self, path: str) -> tuple[int, bytes, str]:
+        if path.rstrip("/") != "/status":
+            return json_response({"error": "not found"}, 404)
+        return json_response(self.status)
 
     @property
     def address(self) -> tuple[str, int]:
         """The bound (host, port); port 0 in the request becomes the real one."""
-        host, port = self._httpd.server_address[:2]
-        return str(host), int(port)
+        return self._http.address
 
     @property
     def status(self) -> Any:
@@ -95,9 +48,8 @@ class OperatorServer:
             self._status = "DoneProving"
 
     def __enter__(self) -> OperatorServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()

@@ -13,6 +13,7 @@ from mergetool.cli._errors import MergetoolGroup, traceback_option
 # name -> "module:attribute"; imported lazily so ``--help`` stays fast.
 _COMMANDS = {
     "add-identity": "mergetool.cli.add_identity:add_identity",
+    "check": "mergetool.cli.check:check_cmd",
     "inspect": "mergetool.cli.inspect:inspect_cmd",
     "merge": "mergetool.cli.merge_nodes:merge_cmd",
     "post": "mergetool.cli.post:post",

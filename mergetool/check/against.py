@@ -20,9 +20,12 @@ class AgainstProblem(Exception):
 def read_identities(path: Path) -> tuple[str, dict[bytes, str]]:
     """(node folder named in the report, node id -> key file name) of an inspect report."""
     try:
-        raw = Path(path).read_bytes()[: _MAX_REPORT_BYTES + 1]
+        with Path(path).open("rb") as fh:
+            raw = fh.read(_MAX_REPORT_BYTES + 1)
     except OSError as exc:
         raise AgainstProblem(f"cannot read it ({exc.strerror or exc})") from exc
+    if len(raw) > _MAX_REPORT_BYTES:
+        raise AgainstProblem("far too large for an inspect report")
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -67,7 +67,8 @@ def _locate(text: str, keys: tuple[str, ...]) -> tuple[int, int] | tuple[None, N
 def read_config(path: Path) -> tuple[dict[str, Any], str]:
     """The config as a dict and its text; ConfigProblem names the line/column at fault."""
     try:
-        raw = Path(path).read_bytes()[: _MAX_CONFIG_BYTES + 1]
+        with Path(path).open("rb") as fh:
+            raw = fh.read(_MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigProblem(
             f"cannot read it ({exc.strerror or exc})", code="config_invalid"

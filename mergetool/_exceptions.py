@@ -18,6 +18,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     │   └── NameCollision, RowsAlreadyPresent, VersionMismatch, PostDataMismatch
     ├── MergeFailed                            writing failed; the target was left unchanged
     ├── RestoreError                           a backup could not be put back
+    ├── FolderLocked                           another process holds a folder's lock
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
@@ -197,6 +198,23 @@ class MergeFailed(MergetoolError):
 
 class RestoreError(MergetoolError):
     pass
+
+
+class FolderLocked(MergetoolError):
+    """Another process holds ``folder``'s lock (``pid``: the holder, when it wrote one)."""
+
+    def __init__(self, folder: Path, pid: int | None) -> None:
+        holder = f"process {pid}" if pid is not None else "another process"
+        super().__init__(
+            f"{folder} is locked by {holder}",
+            hint="Only one mergetool process may work on a folder at a time: wait for that "
+            "one to finish or stop it, then try again.",
+        )
+        self.folder = folder
+        self.pid = pid
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "folder": str(self.folder), "pid": self.pid}
 
 
 # --- PoST -----------------------------------------------------------------------------------

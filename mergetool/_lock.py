@@ -1,0 +1,88 @@
+"""An exclusive OS advisory lock on a folder: one process at a time works in it.
+
+``fcntl.flock`` on ``<folder>/.mergetool.lock``, which also records the holder's PID for
+the message a second locker gets. The kernel drops the lock when its holder exits in any
+way (even ``kill -9``), so a crashed process never blocks the next one. The file itself is
+left in place: removing it would let two processes lock two different files.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from pathlib import Path
+
+from mergetool._exceptions import FolderLocked, MergetoolError
+
+LOCK_FILE = ".mergetool.lock"
+_POLL_S = 0.05
+
+
+def _holder(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+class FolderLock:
+    """Holds the lock on ``folder`` from ``acquire`` (or ``with``) until ``release``.
+
+    ``wait=False`` fails at once with FolderLocked naming the folder and holder PID;
+    ``wait=True`` retries until ``timeout_s`` (None: forever).
+    """
+
+    def __init__(self, folder: Path, *, wait: bool = False, timeout_s: float | None = None) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_FILE
+        self.wait = wait
+        self.timeout_s = timeout_s
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> FolderLock:
+        if self._fd is not None:
+            return self
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise MergetoolError(f"cannot lock {self.folder}: {exc.strerror}") from exc
+        deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not self.wait or (deadline is not None and time.monotonic() >= deadline):
+                        raise FolderLocked(self.folder, _holder(fd)) from None
+                    time.sleep(_POLL_S)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Give the lock up (closing the file drops it); a no-op when not held."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def lock_folder(folder: Path, *, wait: bool = False, timeout_s: float | None = None) -> FolderLock:
+    """Lock ``folder`` now (see FolderLock); use as ``with lock_folder(d): ...``."""
+    return FolderLock(folder, wait=wait, timeout_s=timeout_s).acquire()

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "MergeResult": "mergetool.merge.model",
     "NodeReport": "mergetool.node.inspect",
     "SetupReport": "mergetool.check.setup",
+    "StatusReport": "mergetool.status.model",
     "add_identity": "mergetool.merge.add_identity",
     "check_setup": "mergetool.check.setup",
     "create_database": "mergetool.node.migrate",
@@ -24,8 +25,10 @@ _EXPORTS: dict[str, str] = {
     "load_key": "mergetool.node.keys",
     "plan_add_identity": "mergetool.merge.add_identity",
     "plan_merge": "mergetool.merge.plan",
+    "read_status": "mergetool.status.read",
     "restore": "mergetool.merge.backup",
     "upgrade_database": "mergetool.node.migrate",
+    "wait_safe": "mergetool.status.read",
     # the exception hierarchy (see mergetool/_exceptions.py)
     **{
         name: "mergetool._exceptions"
@@ -47,6 +50,7 @@ _EXPORTS: dict[str, str] = {
             "SchemaDrift",
             "SupervisedNode",
             "UnsupportedVersion",
+            "Unreachable",
             "VersionMismatch",
         )
     },

@@ -19,6 +19,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── MergeFailed                            writing failed; the target was left unchanged
     ├── RestoreError                           a backup could not be put back
     ├── FolderLocked                           another process holds a folder's lock
+    ├── Unreachable                            a node or PoST service did not answer (status)
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
@@ -215,6 +216,21 @@ class FolderLocked(MergetoolError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "folder": str(self.folder), "pid": self.pid}
+
+
+# --- status -------------------------------------------------------------------------------
+
+
+class Unreachable(MergetoolError):
+    """A node or PoST service at ``address`` did not answer as it should (``reason`` says how)."""
+
+    def __init__(self, address: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{address}: {reason}", hint=hint)
+        self.address = address
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "address": self.address}
 
 
 # --- PoST -----------------------------------------------------------------------------------

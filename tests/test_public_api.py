@@ -32,7 +32,9 @@ PUBLIC = [
     "RowsAlreadyPresent",
     "SchemaDrift",
     "SetupReport",
+    "StatusReport",
     "SupervisedNode",
+    "Unreachable",
     "UnsupportedVersion",
     "VersionMismatch",
     "__version__",
@@ -44,8 +46,10 @@ PUBLIC = [
     "load_key",
     "plan_add_identity",
     "plan_merge",
+    "read_status",
     "restore",
     "upgrade_database",
+    "wait_safe",
 ]
 EXCEPTIONS = [n for n in PUBLIC if n[0].isupper() and n.endswith(("Error", "Refused", "Failed"))]
 

@@ -4,25 +4,12 @@ server shaped as ``mergetool serve`` answers; every server is stopped even on fa
 
 from __future__ import annotations
 
-import json
-import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import pytest
+from status_helpers import NAMES, IdentitiesServer, NodeStandin
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))  # the shared stand-in
-
-from node_standin import NodeStandin  # noqa: E402
-
-from mergetool.post.operator_api import OperatorServer  # noqa: E402
-
-#: key file name -> node id of the node the tests ask
-NAMES = {"alpha.key": bytes([0xA1]) * 32, "beta.key": bytes([0xB2]) * 32}
-ALPHA, BETA = NAMES["alpha.key"], NAMES["beta.key"]
+from mergetool.post.operator_api import OperatorServer
 
 
 @pytest.fixture
@@ -50,66 +37,6 @@ def post_rs(_post_rs_server: OperatorServer) -> OperatorServer:
     """A post-rs-shaped operator API (``GET /status``), Idle until a test says otherwise."""
     _post_rs_server.set_idle()
     return _post_rs_server
-
-
-def url_of(server: Any) -> str:
-    host, port = server.address
-    return f"http://{host}:{port}"
-
-
-class IdentitiesServer:
-    """``GET /identities`` as ``mergetool serve`` answers it; ``doc``/``code`` set by tests."""
-
-    def __init__(self) -> None:
-        self.doc: Any = {"identities": []}
-        self.code = 200
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                found = self.path.rstrip("/") == "/identities"
-                body = json.dumps(owner.doc if found else {"error": "not found"}).encode()
-                self.send_response(owner.code if found else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = self.httpd.server_address[:2]
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def serve(self, *entries: dict[str, Any]) -> None:
-        self.doc = {"identities": list(entries)}
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def serve_entry(node_id: bytes, state: str = "idle", **changes: Any) -> dict[str, Any]:
-    """One ``/identities`` entry with every documented key."""
-    entry = {
-        "node_id": node_id.hex(),
-        "folder": f"/data/post-{node_id.hex()[:4]}",
-        "name": None,
-        "connected": True,
-        "state": state,
-        "status": {"idle": "Idle", "done": "DoneProving"}.get(state)
-        or {"Proving": {"nonces": {"start": 0, "end": 128}, "position": 0}},
-        "phase": None,
-        "challenge": None,
-        "last_proof": None,
-        "last_error": None,
-    }
-    entry.update(changes)
-    return entry
 
 
 @pytest.fixture

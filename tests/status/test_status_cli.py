@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ALPHA, BETA, IdentitiesServer, serve_entry, url_of
-from node_standin import NodeStandin
+from status_helpers import ALPHA, BETA, IdentitiesServer, NodeStandin, serve_entry, url_of
 
 from mergetool.cli.main import cli
 from mergetool.post.operator_api import OperatorServer

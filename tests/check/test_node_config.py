@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import COINBASE, GOOD_CONFIG
+from check_helpers import COINBASE, GOOD_CONFIG
 
 from mergetool.check.address import encode_address
 from mergetool.check.config import check_config

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ALPHA, IdentitiesServer, serve_entry, url_of
+from status_helpers import ALPHA, IdentitiesServer, serve_entry, url_of
 
 from mergetool._exceptions import InvalidParameters, Unreachable
 from mergetool.post.operator_api import OperatorServer

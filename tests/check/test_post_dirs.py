@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import Setup, init_post_dir
+from check_helpers import Setup, init_post_dir
 
 from mergetool.check.setup import check_setup
 from mergetool.node.fixtures import test_key

@@ -4,8 +4,7 @@ real operator APIs over loopback; unreachable ones included."""
 from __future__ import annotations
 
 import pytest
-from conftest import ALPHA, BETA, IdentitiesServer, serve_entry, url_of
-from node_standin import NodeStandin
+from status_helpers import ALPHA, BETA, IdentitiesServer, NodeStandin, serve_entry, url_of
 
 from mergetool._exceptions import InvalidParameters, UsageProblem
 from mergetool.post.operator_api import OperatorServer

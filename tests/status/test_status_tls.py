@@ -9,8 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 from click.testing import CliRunner
-from conftest import NAMES
-from node_standin import NodeStandin
+from status_helpers import NAMES, NodeStandin
 from tls_certs import TlsSet, make_tls_set
 
 from mergetool.cli.main import cli

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Setup
+from check_helpers import Setup
 
 from mergetool.check.setup import check_setup
 from mergetool.node.fixtures import FixtureNode

@@ -19,6 +19,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── MergeFailed                            writing failed; the target was left unchanged
     ├── RestoreError                           a backup could not be put back
     ├── FolderLocked                           another process holds a folder's lock
+    ├── InvalidInputFile                       a file for `check` is not what it should be
     ├── Unreachable                            a node or PoST service did not answer (status)
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
@@ -218,7 +219,29 @@ class FolderLocked(MergetoolError):
         return {**super().to_dict(), "folder": str(self.folder), "pid": self.pid}
 
 
-# --- status -------------------------------------------------------------------------------
+# --- check and status ---------------------------------------------------------------------------
+
+
+class InvalidInputFile(MergetoolError):
+    """A file given to ``check`` (the node config, an ``--against`` report) is not what it
+    should be; ``line``/``column`` say where when known, ``code`` is the finding code."""
+
+    def __init__(
+        self,
+        path: Path,
+        reason: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        code: str = "invalid_input",
+    ) -> None:
+        where = f"line {line} column {column}: " if line else ""
+        super().__init__(f"{path}: {where}{reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.code = code
 
 
 class Unreachable(MergetoolError):

@@ -8,13 +8,11 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from mergetool._exceptions import InvalidInputFile
 from mergetool.check.findings import Finding, error
 
 _MAX_REPORT_BYTES = 64 << 20
-
-
-class AgainstProblem(Exception):
-    """The file is not an ``inspect --json`` report."""
+_CODE = "against_invalid"
 
 
 def read_identities(path: Path) -> tuple[str, dict[bytes, str]]:
@@ -23,20 +21,22 @@ def read_identities(path: Path) -> tuple[str, dict[bytes, str]]:
         with Path(path).open("rb") as fh:
             raw = fh.read(_MAX_REPORT_BYTES + 1)
     except OSError as exc:
-        raise AgainstProblem(f"cannot read it ({exc.strerror or exc})") from exc
+        raise InvalidInputFile(path, f"cannot read it ({exc.strerror or exc})", code=_CODE) from exc
     if len(raw) > _MAX_REPORT_BYTES:
-        raise AgainstProblem("far too large for an inspect report")
+        raise InvalidInputFile(path, "far too large for an inspect report", code=_CODE)
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise AgainstProblem(
-            f"line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
+        raise InvalidInputFile(
+            path, f"not valid JSON ({exc.msg})", line=exc.lineno, column=exc.colno, code=_CODE
         ) from exc
     except (ValueError, RecursionError) as exc:
-        raise AgainstProblem("not valid JSON") from exc
+        raise InvalidInputFile(path, "not valid JSON", code=_CODE) from exc
     idents = doc.get("identities") if isinstance(doc, dict) else None
     if not isinstance(idents, list) or not all(isinstance(i, dict) for i in idents):
-        raise AgainstProblem('not a `mergetool inspect --json` report (no "identities" list)')
+        raise InvalidInputFile(
+            path, 'not a `mergetool inspect --json` report (no "identities" list)', code=_CODE
+        )
     found: dict[bytes, str] = {}
     for entry in idents:
         node_id, name = entry.get("node_id"), entry.get("file")
@@ -47,7 +47,7 @@ def read_identities(path: Path) -> tuple[str, dict[bytes, str]]:
         except ValueError:
             raw_id = b""
         if len(raw_id) != 32:
-            raise AgainstProblem(f"node_id {node_id!r} is not 64 hex digits")
+            raise InvalidInputFile(path, f"node_id {node_id!r} is not 64 hex digits", code=_CODE)
         found.setdefault(raw_id, str(name))
     return str(doc.get("path") or "the other node"), found
 
@@ -60,11 +60,11 @@ def check_against(keys: Mapping[bytes, Path], reports: Sequence[Path]) -> list[F
     for report in map(Path, reports):
         try:
             other_dir, identities = read_identities(report)
-        except AgainstProblem as exc:
+        except InvalidInputFile as exc:
             found.append(
                 error(
-                    "against_invalid",
-                    f"{report}: {exc}; make it on the other machine with "
+                    exc.code,
+                    f"{exc.message}; make it on the other machine with "
                     "`mergetool inspect --json NODE_DIR > FILE`.",
                     report,
                 )

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mergetool._exceptions import InvalidInputFile
 from mergetool.check.address import MAINNET_HRP, address_problem
 from mergetool.check.findings import Finding, error, note, warning
 from mergetool.post.params import PostParams
@@ -28,20 +29,11 @@ POST_KEYS = {
 _MAX_CONFIG_BYTES = 16 << 20
 
 
-class ConfigProblem(Exception):
-    """Why a config file cannot be checked, and where (1-based line and column)."""
-
-    def __init__(
-        self, reason: str, line: int | None = None, column: int | None = None, *, code: str
-    ) -> None:
-        super().__init__(reason)
-        self.code = code  # config_invalid (not JSON) or config_shape (JSON, not a config)
-        self.reason = reason
-        self.line = line
-        self.column = column
-
-    def where(self) -> str:
-        return f"line {self.line} column {self.column}: " if self.line else ""
+def _problem(
+    path: Path, reason: str, line: int | None = None, column: int | None = None, *, code: str
+) -> InvalidInputFile:
+    """Why ``path`` cannot be checked: ``config_invalid`` (not JSON) or ``config_shape``."""
+    return InvalidInputFile(path, reason, line=line, column=column, code=code)
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -65,41 +57,43 @@ def _locate(text: str, keys: tuple[str, ...]) -> tuple[int, int] | tuple[None, N
 
 
 def read_config(path: Path) -> tuple[dict[str, Any], str]:
-    """The config as a dict and its text; ConfigProblem names the line/column at fault."""
+    """The config as a dict and its text; InvalidInputFile names the line/column at fault."""
     try:
         with Path(path).open("rb") as fh:
             raw = fh.read(_MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigProblem(
-            f"cannot read it ({exc.strerror or exc})", code="config_invalid"
+        raise _problem(
+            path, f"cannot read it ({exc.strerror or exc})", code="config_invalid"
         ) from exc
     if len(raw) > _MAX_CONFIG_BYTES:
-        raise ConfigProblem("far too large for a node config", code="config_invalid")
+        raise _problem(path, "far too large for a node config", code="config_invalid")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         prefix = raw[: exc.start].decode("utf-8", "replace")
         line, column = _position(prefix, len(prefix))
-        raise ConfigProblem("not UTF-8 text", line, column, code="config_invalid") from exc
+        raise _problem(path, "not UTF-8 text", line, column, code="config_invalid") from exc
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigProblem(
-            f"not valid JSON ({exc.msg})", exc.lineno, exc.colno, code="config_invalid"
+        raise _problem(
+            path, f"not valid JSON ({exc.msg})", exc.lineno, exc.colno, code="config_invalid"
         ) from exc
     except RecursionError as exc:
-        raise ConfigProblem(
-            "not a node config (JSON nested too deeply)", code="config_shape"
+        raise _problem(
+            path, "not a node config (JSON nested too deeply)", code="config_shape"
         ) from exc
     if not isinstance(doc, dict):
         start = len(text) - len(text.lstrip())
-        raise ConfigProblem(
+        raise _problem(
+            path,
             f'expected a JSON object with sections like "smeshing" and "api", got {_kind(doc)}',
             *_position(text, start),
             code="config_shape",
         )
     if not any(section in doc for section in _SECTIONS):
-        raise ConfigProblem(
+        raise _problem(
+            path,
             "not a node config: it has none of the sections " + ", ".join(_SECTIONS),
             1,
             1,
@@ -107,7 +101,8 @@ def read_config(path: Path) -> tuple[dict[str, Any], str]:
         )
     for section in _SECTIONS:
         if section in doc and section != "preset" and not isinstance(doc[section], dict):
-            raise ConfigProblem(
+            raise _problem(
+                path,
                 f'"{section}" must be an object, got {_kind(doc[section])}',
                 *_locate(text, (section,)),
                 code="config_shape",
@@ -290,8 +285,8 @@ def check_config(path: Path, params: PostParams, preset: str) -> list[Finding]:
     path = Path(path)
     try:
         doc, text = read_config(path)
-    except ConfigProblem as exc:
-        return [error(exc.code, f"{path}: {exc.where()}{exc.reason}", path)]
+    except InvalidInputFile as exc:
+        return [error(exc.code, exc.message, path)]
     checker = _Checker(path, doc, text)
     checker.smeshing(preset)
     checker.listener()

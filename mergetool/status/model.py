@@ -51,7 +51,7 @@ class ServiceState:
             if self.bytes_total:
                 text = f"reading {100 * (self.bytes_read or 0) / self.bytes_total:.0f} %"
             else:
-                text = f"reading ({_size(self.bytes_read or 0)} read)"
+                text = f"reading, {_size(self.bytes_read or 0)} read"
         elif self.phase == "waiting-for-disk":
             text = "waiting for disk"
         else:

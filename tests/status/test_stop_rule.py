@@ -24,7 +24,7 @@ URL = "http://127.0.0.1:1/status"
         ),
         (
             ServiceState(URL, "proving", phase="reading", bytes_read=3 << 30),
-            "reading (3.0 GiB read)",
+            "reading, 3.0 GiB read",
         ),
         (ServiceState(URL, "proving", phase="waiting-for-disk"), "waiting for disk"),
         (ServiceState(URL, "proving", connected=False, phase="k2pow"), "not connected, k2pow"),

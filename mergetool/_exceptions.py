@@ -19,6 +19,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── MergeFailed                            writing failed; the target was left unchanged
     ├── RestoreError                           a backup could not be put back
     ├── FolderLocked                           another process holds a folder's lock
+    ├── ServeError                             `serve`: a data folder or the node refused
     ├── InvalidInputFile                       a file for `check` is not what it should be
     ├── Unreachable                            a node or PoST service did not answer (status)
     └── PostError                              PoST data, parameters, proofs
@@ -217,6 +218,10 @@ class FolderLocked(MergetoolError):
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "folder": str(self.folder), "pid": self.pid}
+
+
+class ServeError(MergetoolError):
+    """``serve`` cannot go on: a data folder is unfit, or the node cannot be reached."""
 
 
 # --- check and status ---------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 ``fcntl.flock`` on ``<folder>/.mergetool.lock``, which also records the holder's PID for
 the message a second locker gets. The kernel drops the lock when its holder exits in any
-way (even ``kill -9``), so a crashed process never blocks the next one. The file itself is
-left in place: removing it would let two processes lock two different files.
+way (even ``kill -9``), so a crashed process never blocks the next one (it leaves the file,
+which the next locker reuses). A clean release removes the file while still holding the
+lock, so the folder is left as it was found; a locker that got the lock on a file removed
+meanwhile notices (its inode is no longer the path's) and tries again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -57,11 +60,15 @@ class FolderLock:
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
                 except BlockingIOError:
                     if not self.wait or (deadline is not None and time.monotonic() >= deadline):
                         raise FolderLocked(self.folder, _holder(fd)) from None
                     time.sleep(_POLL_S)
+                    continue
+                if self._is_current(fd):
+                    break
+                os.close(fd)  # its holder removed that file on release: lock the new one
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException:
@@ -70,10 +77,21 @@ class FolderLock:
         self._fd = fd
         return self
 
+    def _is_current(self, fd: int) -> bool:
+        try:
+            on_disk = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+
     def release(self) -> None:
-        """Give the lock up (closing the file drops it); a no-op when not held."""
+        """Give the lock up, removing the lock file first; a no-op when not held."""
         if self._fd is not None:
             fd, self._fd = self._fd, None
+            # (in a read-only folder the file stays; the lock still goes with the descriptor)
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
             os.close(fd)
 
     def __enter__(self) -> FolderLock:

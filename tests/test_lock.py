@@ -58,6 +58,7 @@ def test_killed_holder_never_blocks(tmp_path: Path, holder: subprocess.Popen[str
     with lock_folder(tmp_path) as lock:
         assert lock.held
         assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+    assert list(tmp_path.iterdir()) == []  # a clean release leaves the folder as found
 
 
 def test_wait_mode_gets_the_lock_once_the_holder_exits(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ _COMMANDS = {
     "merge": "mergetool.cli.merge_nodes:merge_cmd",
     "post": "mergetool.cli.post:post",
     "restore": "mergetool.cli.restore:restore",
+    "serve": "mergetool.cli.serve:serve",
     "status": "mergetool.cli.status:status_cmd",
 }
 

@@ -120,6 +120,12 @@ class NodeStandin(post_pb2_grpc.PostServiceServicer, post_pb2_grpc.PostInfoServi
             ident.wanted, ident.needs_proof, ident.outcome = challenge, True, None
             self._cond.notify_all()
 
+    def withdraw(self, node_id: bytes) -> None:
+        """Stop asking ``node_id`` (the identity still needs a proof, as after a failure)."""
+        with self._cond:
+            self._ids[node_id].wanted = None
+            self._cond.notify_all()
+
     def wait_proof(self, node_id: bytes, timeout: float = 30.0) -> Outcome:
         """The outcome of the current request for ``node_id`` (a proof or an error)."""
         with self._cond:
@@ -259,7 +265,6 @@ class NodeStandin(post_pb2_grpc.PostServiceServicer, post_pb2_grpc.PostInfoServi
                 ident.wanted = None  # the node retries later "from higher up"
             elif not response.HasField("proof"):
                 ident.still_proving += 1
-                return
             elif bytes(response.metadata.challenge) != challenge:
                 ident.outcome = Outcome(challenge, error="unexpected challenge")
                 ident.wanted = None

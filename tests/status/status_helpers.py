@@ -1,6 +1,7 @@
 """Helpers of the status tests (import this, not conftest: conftest names collide): the
 identities of the node stand-in, and a minimal ``/identities`` server shaped as
-``mergetool serve`` answers (``mergetool serve`` is not on this branch yet)."""
+``mergetool serve`` answers, for states and defects a real serve is slow or unable to show
+(test_status_with_serve.py runs the real one)."""
 
 from __future__ import annotations
 

@@ -102,3 +102,45 @@ def backend_options(f: Any) -> Any:
         show_default=True,
         help="Where labels are computed (auto: OpenCL when a device is usable, else numpy).",
     )(f)
+
+
+def proving_options(f: Any) -> Any:
+    """The network and proving options of ``post prove`` (also ``serve``'s), same presets."""
+    from mergetool.post.params import MAX_THREADS
+
+    for option in reversed(
+        [
+            click.option("--k1", type=click.IntRange(min=1), help="[preset]"),
+            click.option("--k2", type=click.IntRange(min=1), help="[preset]"),
+            click.option(
+                "--pow-difficulty", type=HEX32, help="k2pow difficulty (hex, 32 bytes) [preset]."
+            ),
+            click.option(
+                "--scrypt-n",
+                type=click.IntRange(min=2),
+                help="scrypt N, to check the proof before handing it out [preset].",
+            ),
+            click.option(
+                "--nonces",
+                type=click.IntRange(min=16),
+                default=128,
+                show_default=True,
+                help="Nonces per pass (multiple of 16).",
+            ),
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1, max=MAX_THREADS),
+                default=1,
+                show_default=True,
+            ),
+            click.option(
+                "--randomx-mode",
+                type=click.Choice(["fast", "light"]),
+                default="light",
+                show_default=True,
+                help="fast needs 2 GiB RAM.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -78,9 +79,10 @@ def init(
     as_json: bool,
 ) -> None:
     """Write labels into DIR/postdata_N.bin and the metadata; re-run to resume."""
+    from contextlib import nullcontext
+
     from mergetool._exceptions import InvalidParameters
-    from mergetool.cli.render import progress_bar
-    from mergetool.post.initialize import initialize, plan_init
+    from mergetool._lock import lock_folder
 
     if not directory:
         raise InvalidParameters(
@@ -91,6 +93,29 @@ def init(
     # Everything is checked here and in `initialize` before anything is written; a new
     # identity.key is only created once the run goes ahead.
     data_dir = Path(directory)
+    # A folder a `serve` or `post prove` is using must not be rewritten under it; a folder
+    # that does not exist yet cannot be in use.
+    with lock_folder(data_dir) if data_dir.is_dir() else nullcontext():
+        _init(data_dir, node_id, commitment_atx, num_units, max_file_size, vrf_difficulty,
+              backend, device, memory_budget, params, as_json)  # fmt: skip
+
+
+def _init(
+    data_dir: Path,
+    node_id: bytes | None,
+    commitment_atx: bytes,
+    num_units: int,
+    max_file_size: int,
+    vrf_difficulty: bytes | None,
+    backend: str,
+    device: str | None,
+    memory_budget: int,
+    params: Any,
+    as_json: bool,
+) -> None:
+    from mergetool.cli.render import progress_bar
+    from mergetool.post.initialize import initialize, plan_init
+
     plan = plan_init(
         data_dir,
         node_id=node_id,

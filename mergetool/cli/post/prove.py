@@ -15,6 +15,7 @@ from mergetool.cli.post._options import (
     network_params,
     preset_option,
     progress_for,
+    proving_options,
 )
 from mergetool.post.params import MAX_THREADS
 
@@ -27,31 +28,7 @@ from mergetool.post.params import MAX_THREADS
     required=True,
 )
 @click.option("--challenge", type=HEX32, required=True, help="The 32-byte PoET challenge (hex).")
-@click.option("--k1", type=click.IntRange(min=1), help="[preset]")
-@click.option("--k2", type=click.IntRange(min=1), help="[preset]")
-@click.option("--pow-difficulty", type=HEX32, help="k2pow difficulty (hex, 32 bytes) [preset].")
-@click.option(
-    "--scrypt-n",
-    type=click.IntRange(min=2),
-    help="scrypt N, to check the proof before printing it [preset].",
-)
-@click.option(
-    "--nonces",
-    type=click.IntRange(min=16),
-    default=128,
-    show_default=True,
-    help="Nonces per pass (multiple of 16).",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=1, show_default=True
-)
-@click.option(
-    "--randomx-mode",
-    type=click.Choice(["fast", "light"]),
-    default="light",
-    show_default=True,
-    help="fast needs 2 GiB RAM.",
-)
+@proving_options
 @click.option("--operator-address", help="Serve GET /status on HOST:PORT while proving.")
 @preset_option
 @json_option
@@ -72,6 +49,7 @@ def prove(
     """Generate a proof for CHALLENGE, verify it, and print it as JSON."""
     from contextlib import nullcontext
 
+    from mergetool._lock import lock_folder
     from mergetool.cli.render import progress_bar
     from mergetool.post.metadata import read_metadata
     from mergetool.post.operator_api import OperatorServer
@@ -82,7 +60,8 @@ def prove(
     meta = read_metadata(directory)
     server = OperatorServer(operator_address) if operator_address is not None else None
     fast = randomx_mode == "fast"
-    with server or nullcontext(), progress_bar(not as_json) as update:
+    # One prover per identity: a folder a `serve` (or another prove) is using is refused.
+    with lock_folder(directory), server or nullcontext(), progress_bar(not as_json) as update:
         bar = progress_for(update, "proving")
         current = [0, 0]
 

@@ -1,0 +1,197 @@
+"""What ``serve`` will do, checked before it connects: ``plan_serve`` returns a ServeConfig.
+
+Every data folder is checked here (metadata readable, data complete, units in range, no node
+id twice), so a bad folder stops the command before any stream is opened; nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mergetool._exceptions import InvalidParameters, MergetoolError, ServeError
+from mergetool.post.params import PostParams
+
+#: Where finished proofs are kept when no --state-dir is given: inside each data folder.
+STATE_SUBDIR = ".mergetool-serve"
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """One PoST data folder served for the node: its metadata and where its proofs are kept."""
+
+    folder: Path
+    node_id: bytes
+    commitment_atx_id: bytes
+    num_units: int
+    labels_per_unit: int
+    vrf_nonce: int
+    state_dir: Path
+    device: int  # st_dev of the data: folders on one device share the disk's passes
+    name: str | None = None  # the key file beside the data, when there is exactly one
+
+    @property
+    def num_labels(self) -> int:
+        return self.num_units * self.labels_per_unit
+
+    @property
+    def data_bytes(self) -> int:
+        return self.num_labels * 16
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """Mutual TLS: the CA that signed the node's certificate, our certificate and key (PEM)."""
+
+    ca_cert: bytes
+    cert: bytes
+    key: bytes
+    domain: str | None = None
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything ``serve`` needs, checked; ``Service(config)`` carries it out."""
+
+    identities: tuple[IdentityConfig, ...]
+    params: PostParams
+    target: str  # host:port of the node's post listener
+    tls: TlsFiles | None = None
+    nonces: int = 128
+    threads: int = 1
+    randomx_fast: bool = False
+    passes_per_disk: int = 1
+    reconnect_interval_s: float = 5.0
+    max_retries: int | None = None
+    remote_k2pow: str | None = None
+    remote_k2pow_parallelism: int = 5
+    operator_address: str | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.target}"
+
+
+def parse_node_address(address: str) -> tuple[str, bool]:
+    """``http://HOST:PORT``, ``https://…`` or bare ``HOST:PORT`` -> (host:port, uses TLS)."""
+    parts = urlsplit(address if "://" in address else f"http://{address}")
+    if parts.scheme not in ("http", "https"):
+        raise InvalidParameters(
+            f"--address {address!r}: the scheme must be http:// or https://, not {parts.scheme}://"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise InvalidParameters(
+            f"--address must be http://HOST:PORT or https://HOST:PORT, got {address!r}",
+            hint="Use the node's api.grpc-post-listener (or grpc-tls-listener for https).",
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}", parts.scheme == "https"
+
+
+def read_tls(
+    ca_cert: Path | None, cert: Path | None, key: Path | None, domain: str | None
+) -> TlsFiles:
+    """The three PEM files an https:// address needs (exit 2 naming what is missing)."""
+    missing = [
+        flag for flag, v in (("--ca-cert", ca_cert), ("--cert", cert), ("--key", key)) if not v
+    ]
+    if missing:
+        raise InvalidParameters(f"an https:// address needs {', '.join(missing)}")
+    blobs = []
+    for path in (ca_cert, cert, key):
+        assert path is not None
+        try:
+            blobs.append(Path(path).read_bytes())
+        except OSError as exc:
+            raise InvalidParameters(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return TlsFiles(*blobs, domain=domain)
+
+
+def _key_name(folder: Path) -> str | None:
+    try:
+        keys = sorted(p.name for p in folder.iterdir() if p.suffix == ".key" and p.is_file())
+    except OSError:
+        return None
+    return keys[0] if len(keys) == 1 else None
+
+
+def check_folder(folder: Path, params: PostParams, state_root: Path | None) -> IdentityConfig:
+    """Check one data folder as a proof would need it; ServeError naming folder and defect."""
+    from mergetool.post.metadata import read_metadata
+    from mergetool.post.scan import check_files
+
+    if not folder.is_dir():
+        raise ServeError(f"{folder}: not a directory")
+    try:
+        meta = read_metadata(folder)
+        check_files(folder, meta)
+    except MergetoolError as exc:
+        named = exc.message if str(folder) in exc.message else f"{folder}: {exc.message}"
+        raise ServeError(named, hint=exc.hint) from exc
+    incomplete = "initialization is incomplete; finish it with `post init` first"
+    if meta.nonce is None:
+        raise ServeError(f"{folder}: the metadata has no Nonce: {incomplete}")
+    if meta.last_position is not None and meta.last_position < meta.num_labels:
+        raise ServeError(
+            f"{folder}: LastPosition {meta.last_position} < {meta.num_labels} labels: {incomplete}"
+        )
+    if not params.min_num_units <= meta.num_units <= params.max_num_units:
+        raise ServeError(
+            f"{folder}: NumUnits {meta.num_units} is outside the network's "
+            f"[{params.min_num_units}, {params.max_num_units}]",
+            hint="Check --preset / --min-units / --max-units.",
+        )
+    if meta.labels_per_unit != params.labels_per_unit:
+        raise ServeError(
+            f"{folder}: LabelsPerUnit {meta.labels_per_unit} differs from the network's "
+            f"{params.labels_per_unit}",
+            hint="Check --preset: the node would reject proofs for this data.",
+        )
+    state_dir = (state_root or folder / STATE_SUBDIR).resolve()
+    return IdentityConfig(
+        folder=folder.resolve(), node_id=meta.node_id, commitment_atx_id=meta.commitment_atx_id,
+        num_units=meta.num_units, labels_per_unit=meta.labels_per_unit, vrf_nonce=meta.nonce,
+        state_dir=state_dir, device=os.stat(folder).st_dev, name=_key_name(folder),
+    )  # fmt: skip
+
+
+def plan_serve(
+    folders: list[Path],
+    *,
+    params: PostParams,
+    address: str,
+    state_dir: Path | None = None,
+    tls: TlsFiles | None = None,
+    **options: object,
+) -> ServeConfig:
+    """Check the folders and options (read-only) and return what ``Service`` will run."""
+    if not folders:
+        raise InvalidParameters("give at least one --dir")
+    target, https = parse_node_address(address)
+    if https and tls is None:
+        raise InvalidParameters("an https:// address needs --ca-cert, --cert and --key")
+    if tls is not None and not https:
+        raise InvalidParameters("--ca-cert/--cert/--key need an https:// --address")
+    identities = [check_folder(Path(f), params, state_dir) for f in folders]
+    seen: dict[bytes, Path] = {}
+    for ident in identities:
+        if ident.node_id in seen:
+            raise ServeError(
+                f"{seen[ident.node_id]} and {ident.folder} hold data of the same identity "
+                f"{ident.node_id.hex()}",
+                hint="One identity, one prover: give each identity's data folder once.",
+            )
+        seen[ident.node_id] = ident.folder
+    return ServeConfig(
+        identities=tuple(identities),
+        params=params,
+        target=target,
+        tls=tls,
+        **options,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,86 @@
+"""Finished proofs on disk: written atomically before they are offered, read back on restart.
+
+One JSON file per identity, ``<state dir>/<node id hex>.proof.json``, naming the data set it
+was made from. A restart offers it without a new pass (post-rs keeps proofs only in memory);
+the caller re-verifies it first and discards it when it is for another data set.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mergetool._exceptions import ServeError
+from mergetool.serve.config import IdentityConfig
+from mergetool.serve.state import Finished
+
+_VERSION = 1
+
+
+def _data_set(ident: IdentityConfig) -> dict[str, Any]:
+    return {
+        "node_id": ident.node_id.hex(),
+        "commitment_atx_id": ident.commitment_atx_id.hex(),
+        "num_units": ident.num_units,
+        "labels_per_unit": ident.labels_per_unit,
+        "vrf_nonce": ident.vrf_nonce,
+    }
+
+
+class ProofStore:
+    """The proof file of one identity."""
+
+    def __init__(self, ident: IdentityConfig) -> None:
+        self.ident = ident
+        self.path = ident.state_dir / f"{ident.node_id.hex()}.proof.json"
+
+    def save(self, finished: Finished, *, delivered: bool = False) -> None:
+        """Write (or replace) the proof file durably: a crash leaves the old file or the new."""
+        from mergetool.node.keys import write_file_atomic
+
+        doc = {
+            "version": _VERSION,
+            **_data_set(self.ident),
+            "challenge": finished.challenge.hex(),
+            "proof": finished.proof.to_json(),
+            "finished_at": finished.finished_at,
+            "duration_s": finished.duration_s,
+            "delivered": delivered,
+        }
+        try:
+            self.ident.state_dir.mkdir(parents=True, exist_ok=True)
+            write_file_atomic(self.path, json.dumps(doc, indent=2).encode(), mode=0o644)
+        except OSError as exc:
+            raise ServeError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def load(self) -> tuple[Finished, bool] | str | None:
+        """``(proof, delivered)``; None when there is none; a reason string when it is unusable."""
+        from mergetool._exceptions import InvalidProof
+        from mergetool.post.prove import Proof
+
+        try:
+            doc = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            return f"unreadable ({exc})"
+        if not isinstance(doc, dict) or doc.get("version") != _VERSION:
+            return "not a proof file of this version"
+        expected = _data_set(self.ident)
+        differs = [k for k, v in expected.items() if doc.get(k) != v]
+        if differs:
+            return f"made for another data set ({', '.join(differs)} differ)"
+        try:
+            proof = Proof.from_json(json.dumps(doc["proof"]))
+            challenge = bytes.fromhex(doc["challenge"])
+            finished = Finished(
+                challenge, proof, float(doc["finished_at"]), float(doc["duration_s"])
+            )
+        except (InvalidProof, KeyError, TypeError, ValueError) as exc:
+            return f"malformed ({exc})"
+        if len(challenge) != 32:
+            return "malformed (challenge is not 32 bytes)"
+        return finished, bool(doc.get("delivered"))
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -115,20 +115,13 @@ def status_cmd(
     Exits 0 when everything answered (with --wait-safe: when every identity is safe to stop),
     1 otherwise: `mergetool status --node … --wait-safe && systemctl stop …`.
     """
-    from mergetool._exceptions import UsageProblem
-    from mergetool.status.node import TlsFiles
+    from mergetool.serve.config import read_tls
     from mergetool.status.read import read_status
     from mergetool.status.read import wait_safe as wait
 
     tls = None
-    given = {"--ca-cert": ca_cert, "--cert": cert, "--key": key}
-    if any(given.values()) or domain:
-        missing = [flag for flag, value in given.items() if value is None]
-        if missing:
-            raise UsageProblem(
-                f"mutual TLS needs --ca-cert, --cert and --key; missing {', '.join(missing)}"
-            )
-        tls = TlsFiles(ca_cert, cert, key, domain)  # type: ignore[arg-type]
+    if any((ca_cert, cert, key, domain)) or node.startswith("https://"):
+        tls = read_tls(ca_cert, cert, key, domain)
     if wait_safe:
         report = wait(
             node,

@@ -1,52 +1,22 @@
-"""The node's ``PostInfoService.PostStates`` on its post listener (plaintext, or mutual TLS)."""
+"""The node's ``PostInfoService.PostStates`` on its post listener (plaintext, or mutual TLS
+with the files ``serve`` takes: :class:`mergetool.serve.config.TlsFiles`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
-from mergetool._exceptions import InvalidParameters, MergetoolError, Unreachable, UsageProblem
+from mergetool._exceptions import InvalidParameters, Unreachable
+from mergetool.serve.config import TlsFiles, parse_node_address
 from mergetool.status.model import NODE_STATES, NodeIdentity
 
 
-@dataclass(frozen=True)
-class TlsFiles:
-    """Mutual TLS to the node's ``api.grpc-tls-listener``: the CA that signed the node's
-    certificate, our client certificate and key, and the name to expect in the node's one."""
-
-    ca_cert: Path
-    cert: Path
-    key: Path
-    domain: str | None = None
-
-
-def parse_node_address(address: str, tls: TlsFiles | None) -> str:
-    """``HOST:PORT`` (optionally ``http://`` or, with TLS files, ``https://``) -> ``HOST:PORT``."""
-    scheme, sep, rest = address.partition("://")
-    if not sep:
-        scheme, rest = ("https" if tls else "http"), address
-    if scheme not in ("http", "https"):
-        raise InvalidParameters(f"--node {address!r}: the scheme must be http or https")
-    if scheme == "https" and tls is None:
-        raise UsageProblem(
-            f"--node {address!r} is https: give --ca-cert, --cert and --key for mutual TLS"
-        )
-    if scheme == "http" and tls is not None:
-        raise UsageProblem(f"--node {address!r} is http: TLS files are for an https:// node")
-    host, sep, port = rest.rstrip("/").rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+def node_target(address: str, tls: TlsFiles | None) -> str:
+    """``--node`` as ``HOST:PORT``; InvalidParameters (exit 2) for a bad one, or https without
+    the TLS files."""
+    target, https = parse_node_address(address, flag="--node")
+    if https and tls is None:
         raise InvalidParameters(
-            f"--node {address!r}: expected HOST:PORT (the node's api.grpc-post-listener), "
-            "e.g. 127.0.0.1:9094"
+            f"--node {address!r} is https: it needs --ca-cert, --cert and --key"
         )
-    return f"{host}:{port}"
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise MergetoolError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return target
 
 
 def read_post_states(address: str, *, tls: TlsFiles | None, timeout_s: float) -> list[NodeIdentity]:
@@ -55,14 +25,12 @@ def read_post_states(address: str, *, tls: TlsFiles | None, timeout_s: float) ->
 
     from mergetool.serve.proto import post_pb2, post_pb2_grpc
 
-    target = parse_node_address(address, tls)
+    target = node_target(address, tls)
     if tls is None:
         channel = grpc.insecure_channel(target)
     else:
         credentials = grpc.ssl_channel_credentials(
-            root_certificates=_read(tls.ca_cert),
-            private_key=_read(tls.key),
-            certificate_chain=_read(tls.cert),
+            root_certificates=tls.ca_cert, private_key=tls.key, certificate_chain=tls.cert
         )
         options = [("grpc.ssl_target_name_override", tls.domain)] if tls.domain else []
         channel = grpc.secure_channel(target, credentials, options=options)

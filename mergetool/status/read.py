@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mergetool._exceptions import Unreachable
+from mergetool.serve.config import TlsFiles
 from mergetool.status.model import IdentityStatus, NodeIdentity, ServiceState, StatusReport
-from mergetool.status.node import TlsFiles, read_post_states
+from mergetool.status.node import node_target, read_post_states
 from mergetool.status.operators import (
     OperatorSpec,
     parse_operator,
@@ -61,6 +62,7 @@ def read_status(
     or not. A node or service that does not answer within ``timeout_s`` is listed in
     ``errors``; bad arguments raise InvalidParameters / UsageProblem."""
     specs = [s if isinstance(s, OperatorSpec) else parse_operator(s) for s in operators]
+    node_target(node, tls)  # a bad address is a bad argument, not an unreachable node
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=1 + len(specs)) as pool:
         node_call = pool.submit(read_post_states, node, tls=tls, timeout_s=timeout_s)
@@ -139,6 +141,7 @@ def wait_safe(
     """Poll :func:`read_status` every ``interval_s`` until every identity is safe to stop or
     ``wait_s`` has passed; the last report says which (``report.safe_to_stop``)."""
     specs = [s if isinstance(s, OperatorSpec) else parse_operator(s) for s in operators]
+    node_target(node, tls)
     deadline = clock() + wait_s
     while True:
         report = read_status(node, operators=specs, tls=tls, timeout_s=timeout_s)

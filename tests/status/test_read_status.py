@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from status_helpers import ALPHA, BETA, IdentitiesServer, NodeStandin, serve_entry, url_of
 
-from mergetool._exceptions import InvalidParameters, UsageProblem
+from mergetool._exceptions import InvalidParameters
 from mergetool.post.operator_api import OperatorServer
-from mergetool.status.node import TlsFiles, parse_node_address
+from mergetool.status.node import node_target
 from mergetool.status.read import read_status, wait_safe
 
 
@@ -160,29 +160,17 @@ def test_wait_safe_gives_up_at_the_timeout(node: NodeStandin, node_address: str)
 
 
 @pytest.mark.parametrize(
-    ("address", "tls", "error", "message"),
+    ("address", "message"),
     [
-        ("localhost", None, InvalidParameters, "--node 'localhost': expected HOST:PORT"),
-        ("127.0.0.1:0", None, InvalidParameters, "--node '127.0.0.1:0': expected HOST:PORT"),
-        (
-            "grpc://h:1",
-            None,
-            InvalidParameters,
-            "--node 'grpc://h:1': the scheme must be http or https",
-        ),
-        ("https://h:1", None, UsageProblem, "--node 'https://h:1' is https: give --ca-cert"),
-        (
-            "http://h:1",
-            TlsFiles(*["x"] * 3),
-            UsageProblem,
-            "--node 'http://h:1' is http: TLS files",
-        ),
+        ("localhost", "--node must be http://HOST:PORT or https://HOST:PORT, got 'localhost'"),
+        ("h:1/x", "--node must be http://HOST:PORT or https://HOST:PORT, got 'h:1/x'"),
+        ("grpc://h:1", "--node 'grpc://h:1': the scheme must be http:// or https://, not grpc://"),
+        ("https://h:1", "--node 'https://h:1' is https: it needs --ca-cert, --cert and --key"),
     ],
 )
-def test_bad_node_addresses(
-    address: str, tls: TlsFiles | None, error: type[Exception], message: str
-) -> None:
-    with pytest.raises(error) as info:
-        parse_node_address(address, tls)
-    assert str(info.value).startswith(message)
-    assert parse_node_address("http://h:9094/", None) == "h:9094"
+def test_bad_node_addresses_are_bad_arguments(address: str, message: str) -> None:
+    with pytest.raises(InvalidParameters) as info:
+        read_status(address)
+    assert info.value.message == message and info.value.exit_code == 2
+    assert node_target("http://h:9094/", None) == "h:9094"
+    assert node_target("[::1]:9094", None) == "[::1]:9094"

@@ -97,14 +97,17 @@ def test_wait_safe_exits_0_when_safe_and_1_at_the_timeout(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--node", "localhost"], "Error: --node 'localhost': expected HOST:PORT"),
+        (
+            ["--node", "localhost"],
+            "Error: --node must be http://HOST:PORT or https://HOST:PORT, got 'localhost'",
+        ),
         (
             ["--node", "127.0.0.1:1", "--operator", "ftp://x"],
             "Error: --operator 'ftp://x': expected",
         ),
         (
             ["--node", "127.0.0.1:1", "--domain", "node"],
-            "Error: mutual TLS needs --ca-cert, --cert and --key; missing --ca-cert, --cert, --key",
+            "Error: an https:// address needs --ca-cert, --cert, --key",
         ),
         (["--node", "127.0.0.1:1", "--timeout", "-1"], "Invalid value for '--timeout'"),
         (["--operator", "x"], "Missing option '--node'"),

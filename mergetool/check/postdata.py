@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergetool._exceptions import InvalidKeyFile, MetadataError
+from mergetool._exceptions import InvalidKeyFile, MergetoolError, MetadataError
 from mergetool.check.findings import Finding, error, warning
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
@@ -17,10 +17,8 @@ from mergetool.node.keys import load_key
 from mergetool.node.wal import open_image
 from mergetool.post.metadata import (
     IDENTITY_FILE,
-    LABEL_SIZE,
     METADATA_FILE,
     PostMetadata,
-    data_file_name,
     read_metadata,
 )
 from mergetool.post.params import PostParams
@@ -42,20 +40,6 @@ def read_commitments(folder: NodeFolder) -> dict[bytes, bytes]:
     finally:
         conn.close()
     return {bytes(node_id): bytes(atx) for node_id, atx in rows if atx is not None}
-
-
-def _files_problem(directory: Path, meta: PostMetadata) -> str | None:
-    """The first data file that is missing or shorter than the metadata says, if any."""
-    for index in range(meta.num_files):
-        path = directory / data_file_name(index)
-        want = meta.file_labels(index)[1] * LABEL_SIZE
-        try:
-            size = path.stat().st_size
-        except OSError:
-            return f"{path.name} is missing"
-        if size < want:
-            return f"{path.name} has {size} of {want} bytes"
-    return None
 
 
 @dataclass(frozen=True)
@@ -94,24 +78,30 @@ def _folder_findings(directory: Path, meta: PostMetadata, expected: Expected) ->
                 meta_path,
             )
         )
-    done = meta.last_position or 0
-    if done < meta.num_labels:
+    # As serve decides: no Nonce yet, or a LastPosition short of the end (older tools wrote
+    # none at all once finished, so a missing one alone is not incomplete).
+    done = meta.last_position
+    if meta.nonce is None or (done is not None and done < meta.num_labels):
+        why = "no Nonce yet" if meta.nonce is None else f"LastPosition {done}"
         found.append(
             error(
                 "post_data_incomplete",
-                f"{meta_path}: initialization is incomplete (LastPosition {meta.last_position}, "
-                f"{meta.num_labels} labels needed): finish it (`mergetool post init` or postcli "
-                "on this folder) before its service is started.",
+                f"{meta_path}: initialization is incomplete ({why}, {meta.num_labels} labels "
+                "needed): finish it (`mergetool post init` or postcli on this folder) before "
+                "its service is started.",
                 meta_path,
             )
         )
     else:
-        missing = _files_problem(directory, meta)
-        if missing is not None:
+        from mergetool.post.scan import check_files  # (numpy: only when a folder is checked)
+
+        try:
+            check_files(directory, meta)
+        except MergetoolError as exc:
             found.append(
                 error(
                     "post_data_incomplete",
-                    f"{directory}: {missing} although the metadata says initialization finished: "
+                    f"{exc.message}, although the metadata says initialization finished: "
                     "restore the file, or move it aside and re-run `mergetool post init`.",
                     directory,
                 )

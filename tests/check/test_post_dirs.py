@@ -102,15 +102,26 @@ def test_incomplete_data(setup: Setup) -> None:
         "needed): finish it (`mergetool post init` or postcli on this folder) before its "
         "service is started."
     )
+    write_metadata(folder, meta.with_progress(None, 100))
+    [message] = _messages(setup, "post_data_incomplete")
+    assert "initialization is incomplete (no Nonce yet, 256 labels needed)" in message
+    # Older tools wrote no LastPosition once finished: complete data, not an error.
+    write_metadata(folder, meta.with_progress(meta.nonce, None))
+    assert _messages(setup, "post_data_incomplete") == []
 
 
 def test_a_missing_data_file_is_incomplete_data(setup: Setup) -> None:
     folder = setup.dirs[1]
     os.truncate(folder / "postdata_2.bin", 10)
     assert _messages(setup, "post_data_incomplete") == [
-        f"{folder}: postdata_2.bin has 10 of 1024 bytes although the metadata says "
+        f"{folder / 'postdata_2.bin'} holds 10 bytes, expected 1024, although the metadata says "
         "initialization finished: restore the file, or move it aside and re-run "
         "`mergetool post init`."
+    ]
+    (folder / "postdata_2.bin").unlink()
+    assert _messages(setup, "post_data_incomplete") == [
+        f"{folder / 'postdata_2.bin'} is missing, although the metadata says initialization "
+        "finished: restore the file, or move it aside and re-run `mergetool post init`."
     ]
 
 

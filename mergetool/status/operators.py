@@ -82,6 +82,12 @@ def parse_post_rs_status(url: str, value: Any) -> ServiceState:
         # post-rs reports position 0 while the pass's k2pow runs
         phase = "k2pow" if position == 0 else "reading"
         return ServiceState(url, "proving", phase=phase, bytes_read=position)
+    if isinstance(value, dict) and value and all(_HEX64.fullmatch(str(k)) for k in value):
+        raise Unreachable(
+            url,
+            "answered the status of several identities",
+            hint="This is a `mergetool serve`: give it as --operator URL, without NAME=.",
+        )
     raise Unreachable(url, f"answered an unknown status {json.dumps(value)[:200]}")
 
 

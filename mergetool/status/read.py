@@ -35,6 +35,10 @@ def _resolve(name: str, states: list[NodeIdentity] | None) -> bytes | None:
     return raw if len(raw) == 32 else None
 
 
+def _error_text(what: str, exc: Unreachable) -> str:
+    return f"{what} {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+
+
 def _unmatched(spec: OperatorSpec, states: list[NodeIdentity] | None) -> str:
     if states is None:
         return (
@@ -72,7 +76,7 @@ def read_status(
             states = node_call.result()
         except Unreachable as exc:
             states = None
-            errors.append(f"node {exc.message}")
+            errors.append(_error_text("node", exc))
         services: dict[bytes, ServiceState] = {}
         problems: dict[bytes, str] = {}
         for spec, call in zip(specs, calls, strict=True):
@@ -82,7 +86,7 @@ def read_status(
             try:
                 answer: Any = call.result()
             except Unreachable as exc:
-                errors.append(f"service {exc.message}")
+                errors.append(_error_text("service", exc))
                 if node_id is not None:
                     problems[node_id] = f"its service at {spec.url} did not answer"
                 continue

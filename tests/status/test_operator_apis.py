@@ -70,6 +70,15 @@ def test_an_unknown_post_rs_status(value: Any) -> None:
         parse_post_rs_status("http://h:1/status", value)
 
 
+def test_a_mergetool_serve_given_as_name_url_says_how_to_name_it() -> None:
+    with pytest.raises(Unreachable) as info:
+        parse_post_rs_status("http://h:1/status", {ALPHA.hex(): "Idle", "b2" * 32: "Idle"})
+    assert str(info.value) == (
+        "http://h:1/status: answered the status of several identities\n"
+        "This is a `mergetool serve`: give it as --operator URL, without NAME=."
+    )
+
+
 def test_serve_identities_over_http(serve_api: IdentitiesServer) -> None:
     phase = {
         "name": "reading", "pass": 1, "bytes_read": 25, "bytes_total": 100,

@@ -15,7 +15,10 @@ _EXPORTS: dict[str, str] = {
     "MergePlan": "mergetool.merge.model",
     "MergeResult": "mergetool.merge.model",
     "NodeReport": "mergetool.node.inspect",
+    "SetupReport": "mergetool.check.setup",
+    "StatusReport": "mergetool.status.model",
     "add_identity": "mergetool.merge.add_identity",
+    "check_setup": "mergetool.check.setup",
     "create_database": "mergetool.node.migrate",
     "execute": "mergetool.merge.execute",
     "inspect_node": "mergetool.node.inspect",
@@ -27,7 +30,9 @@ _EXPORTS: dict[str, str] = {
     "execute_restore": "mergetool.backup.restore",
     "plan_restore": "mergetool.backup.restore",
     "restore": "mergetool.backup.restore",
+    "read_status": "mergetool.status.read",
     "upgrade_database": "mergetool.node.migrate",
+    "wait_safe": "mergetool.status.read",
     # the exception hierarchy (see mergetool/_exceptions.py)
     **{
         name: "mergetool._exceptions"
@@ -49,6 +54,7 @@ _EXPORTS: dict[str, str] = {
             "SchemaDrift",
             "SupervisedNode",
             "UnsupportedVersion",
+            "Unreachable",
             "VersionMismatch",
         )
     },

@@ -20,6 +20,8 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── RestoreError                           a backup could not be put back
     ├── FolderLocked                           another process holds a folder's lock
     ├── ServeError                             `serve`: a data folder or the node refused
+    ├── InvalidInputFile                       a file for `check` is not what it should be
+    ├── Unreachable                            a node or PoST service did not answer (status)
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
@@ -231,6 +233,43 @@ class FolderLocked(MergetoolError):
 
 class ServeError(MergetoolError):
     """``serve`` cannot go on: a data folder is unfit, or the node cannot be reached."""
+
+
+# --- check and status ---------------------------------------------------------------------------
+
+
+class InvalidInputFile(MergetoolError):
+    """A file given to ``check`` (the node config, an ``--against`` report) is not what it
+    should be; ``line``/``column`` say where when known, ``code`` is the finding code."""
+
+    def __init__(
+        self,
+        path: Path,
+        reason: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        code: str = "invalid_input",
+    ) -> None:
+        where = f"line {line} column {column}: " if line else ""
+        super().__init__(f"{path}: {where}{reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.code = code
+
+
+class Unreachable(MergetoolError):
+    """A node or PoST service at ``address`` did not answer as it should (``reason`` says how)."""
+
+    def __init__(self, address: str, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{address}: {reason}", hint=hint)
+        self.address = address
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "address": self.address}
 
 
 # --- PoST -----------------------------------------------------------------------------------

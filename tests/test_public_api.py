@@ -33,11 +33,15 @@ PUBLIC = [
     "RestoreResult",
     "RowsAlreadyPresent",
     "SchemaDrift",
+    "SetupReport",
+    "StatusReport",
     "SupervisedNode",
+    "Unreachable",
     "UnsupportedVersion",
     "VersionMismatch",
     "__version__",
     "add_identity",
+    "check_setup",
     "create_database",
     "execute",
     "execute_restore",
@@ -46,8 +50,10 @@ PUBLIC = [
     "plan_add_identity",
     "plan_merge",
     "plan_restore",
+    "read_status",
     "restore",
     "upgrade_database",
+    "wait_safe",
 ]
 EXCEPTIONS = [n for n in PUBLIC if n[0].isupper() and n.endswith(("Error", "Refused", "Failed"))]
 

@@ -13,12 +13,14 @@ from mergetool.cli._errors import MergetoolGroup, traceback_option
 # name -> "module:attribute"; imported lazily so ``--help`` stays fast.
 _COMMANDS = {
     "add-identity": "mergetool.cli.add_identity:add_identity",
+    "check": "mergetool.cli.check:check_cmd",
     "inspect": "mergetool.cli.inspect:inspect_cmd",
     "k2pow-service": "mergetool.cli.k2pow_service:k2pow_service",
     "merge": "mergetool.cli.merge_nodes:merge_cmd",
     "post": "mergetool.cli.post:post",
     "restore": "mergetool.cli.restore:restore",
     "serve": "mergetool.cli.serve:serve",
+    "status": "mergetool.cli.status:status_cmd",
 }
 
 

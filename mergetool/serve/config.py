@@ -74,12 +74,13 @@ class ServeConfig:
         return f"{'https' if self.tls else 'http'}://{self.target}"
 
 
-def parse_node_address(address: str) -> tuple[str, bool]:
-    """``http://HOST:PORT``, ``https://…`` or bare ``HOST:PORT`` -> (host:port, uses TLS)."""
+def parse_node_address(address: str, *, flag: str = "--address") -> tuple[str, bool]:
+    """``http://HOST:PORT``, ``https://…`` or bare ``HOST:PORT`` -> (host:port, uses TLS);
+    errors name the option ``flag`` the address came from."""
     parts = urlsplit(address if "://" in address else f"http://{address}")
     if parts.scheme not in ("http", "https"):
         raise InvalidParameters(
-            f"--address {address!r}: the scheme must be http:// or https://, not {parts.scheme}://"
+            f"{flag} {address!r}: the scheme must be http:// or https://, not {parts.scheme}://"
         )
     try:
         port = parts.port
@@ -87,7 +88,7 @@ def parse_node_address(address: str) -> tuple[str, bool]:
         port = None
     if not parts.hostname or port is None or parts.path not in ("", "/"):
         raise InvalidParameters(
-            f"--address must be http://HOST:PORT or https://HOST:PORT, got {address!r}",
+            f"{flag} must be http://HOST:PORT or https://HOST:PORT, got {address!r}",
             hint="Use the node's api.grpc-post-listener (or grpc-tls-listener for https).",
         )
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname

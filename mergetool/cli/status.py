@@ -1,0 +1,145 @@
+"""``mergetool status --node HOST:PORT``: is each PoST service safe to stop?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mergetool.cli._errors import MergetoolCommand
+
+_FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+
+
+def render_text(report: Any) -> str:
+    """A table (name, short node id, node state, service state, safe to stop), a verdict."""
+    rows = [["NAME", "NODE ID", "NODE", "SERVICE", "SAFE TO STOP"]]
+    for ident in report.identities:
+        verdict = "yes" if ident.safe_to_stop else f"no: {ident.reason}"
+        node_id = ident.node_id.hex()
+        rows.append(
+            [
+                ident.name or "-",
+                f"{node_id[:8]}…{node_id[-4:]}",
+                ident.node_state or "not listed",
+                ident.service_state,
+                verdict,
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+        for r in rows
+    ]
+    if len(rows) == 1:
+        lines = ["No identities to show."]
+    if report.errors:
+        lines.append("Not safe to stop: not everything answered (see the errors).")
+    elif report.safe_to_stop:
+        lines.append("Safe to stop: every identity.")
+    else:
+        lines.append("Not safe to stop yet.")
+    return "\n".join(lines)
+
+
+def _progress(report: Any) -> None:
+    if not report.safe_to_stop:
+        safe = sum(1 for i in report.identities if i.safe_to_stop)
+        errors = f", {len(report.errors)} error(s)" if report.errors else ""
+        click.echo(f"waiting: {safe} of {len(report.identities)} safe to stop{errors}", err=True)
+
+
+@click.command("status", cls=MergetoolCommand)
+@click.option(
+    "--node",
+    required=True,
+    metavar="HOST:PORT",
+    help="The node's post listener (api.grpc-post-listener; https://… with the TLS flags).",
+)
+@click.option(
+    "--operator",
+    "operators",
+    multiple=True,
+    metavar="URL|NAME=URL",
+    help="An operator API: URL of a `mergetool serve`, or NAME=URL of a post-rs service "
+    "(NAME: its key file name or node id). Repeat for each service.",
+)
+@click.option("--wait-safe", is_flag=True, help="Poll until every identity is safe to stop.")
+@click.option(
+    "--timeout",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=3600.0,
+    show_default=True,
+    help="With --wait-safe: give up (exit 1) after this many seconds.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="With --wait-safe: seconds between polls.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the node and each service to answer.",
+)
+@click.option("--ca-cert", type=_FILE, help="CA certificate of the node's TLS listener.")
+@click.option("--cert", type=_FILE, help="Client certificate for the node's TLS listener.")
+@click.option("--key", type=_FILE, help="Private key of the client certificate.")
+@click.option("--domain", help="Name to expect in the node's certificate.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def status_cmd(
+    ctx: click.Context,
+    node: str,
+    operators: tuple[str, ...],
+    wait_safe: bool,
+    wait_s: float,
+    interval: float,
+    connect_timeout: float,
+    ca_cert: Path | None,
+    cert: Path | None,
+    key: Path | None,
+    domain: str | None,
+    as_json: bool,
+) -> None:
+    """Show what the node and each PoST service are doing and whether each service is safe to
+    stop (the node IDLE for it, and the service neither proving nor holding an unfetched proof).
+
+    Exits 0 when everything answered (with --wait-safe: when every identity is safe to stop),
+    1 otherwise: `mergetool status --node … --wait-safe && systemctl stop …`.
+    """
+    from mergetool.serve.config import read_tls
+    from mergetool.status.read import read_status
+    from mergetool.status.read import wait_safe as wait
+
+    tls = None
+    if any((ca_cert, cert, key, domain)) or node.startswith("https://"):
+        tls = read_tls(ca_cert, cert, key, domain)
+    if wait_safe:
+        report = wait(
+            node,
+            operators=operators,
+            tls=tls,
+            timeout_s=connect_timeout,
+            wait_s=wait_s,
+            interval_s=interval,
+            on_poll=None if as_json else _progress,
+        )
+    else:
+        report = read_status(node, operators=operators, tls=tls, timeout_s=connect_timeout)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        click.echo(render_text(report))
+        for error in report.errors:
+            click.echo(f"Error: {error}", err=True)
+    if wait_safe:
+        ctx.exit(0 if report.safe_to_stop else 1)
+    ctx.exit(1 if report.errors else 0)

@@ -1,0 +1,119 @@
+"""``mergetool status``: the rows, ``--json``, ``--wait-safe`` and exit codes (here rather
+than in tests/cli: it needs this folder's stand-in and operator API fixtures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from status_helpers import ALPHA, BETA, IdentitiesServer, NodeStandin, serve_entry, url_of
+
+from mergetool.cli.main import cli
+from mergetool.post.operator_api import OperatorServer
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["status", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rows_and_verdict(
+    node: NodeStandin, node_address: str, post_rs: OperatorServer, serve_api: IdentitiesServer
+) -> None:
+    node.request_proof(BETA, bytes(32))
+    serve_api.serve(
+        serve_entry(BETA, "proving", phase={"name": "reading", "bytes_read": 1, "bytes_total": 4})
+    )
+    code, out, err = _run(
+        "--node",
+        node_address,
+        "--operator",
+        f"alpha={url_of(post_rs)}",
+        "--operator",
+        url_of(serve_api),
+    )
+    assert (code, err) == (0, "")
+    a, b = ALPHA.hex(), BETA.hex()
+    assert out.splitlines() == [
+        "NAME       NODE ID        NODE     SERVICE       SAFE TO STOP",
+        f"alpha.key  {a[:8]}…{a[-4:]}  IDLE     idle          yes",
+        f"beta.key   {b[:8]}…{b[-4:]}  PROVING  reading 25 %  no: the node is waiting for a proof "
+        "(PROVING); the service is proving (reading 25 %)",
+        "Not safe to stop yet.",
+    ]
+
+
+def test_json_shape(node_address: str, post_rs: OperatorServer) -> None:
+    code, out, err = _run(
+        "--node", node_address, "--operator", f"alpha={url_of(post_rs)}",
+        "--operator", f"beta.key={url_of(post_rs)}", "--json",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    doc = json.loads(out)
+    assert set(doc) == {"node", "safe_to_stop", "identities", "errors"}
+    assert doc["safe_to_stop"] is True and doc["errors"] == []
+    assert [(i["name"], i["node_id"], i["node_state"], i["service_state"], i["safe_to_stop"])
+            for i in doc["identities"]] == [
+        ("alpha.key", ALPHA.hex(), "IDLE", "idle", True),
+        ("beta.key", BETA.hex(), "IDLE", "idle", True),
+    ]  # fmt: skip
+
+
+def test_an_unreachable_node_exits_1_with_its_address(closed_port: int) -> None:
+    code, out, err = _run("--node", f"127.0.0.1:{closed_port}", "--connect-timeout", "2")
+    assert code == 1
+    assert (
+        out
+        == "No identities to show.\nNot safe to stop: not everything answered (see the errors).\n"
+    )
+    assert err.startswith(f"Error: node 127.0.0.1:{closed_port}: PostStates failed (UNAVAILABLE")
+
+
+def test_an_unreachable_service_exits_1_in_json_too(node_address: str, closed_port: int) -> None:
+    gone = f"http://127.0.0.1:{closed_port}"
+    code, out, err = _run("--node", node_address, "--operator", gone, "--json")
+    assert (code, err) == (1, "")
+    assert json.loads(out)["errors"] == [
+        f"service {gone}/identities: no answer (Connection refused)"
+    ]
+
+
+def test_wait_safe_exits_0_when_safe_and_1_at_the_timeout(
+    node: NodeStandin, node_address: str, post_rs: OperatorServer
+) -> None:
+    ops = ["--operator", f"alpha={url_of(post_rs)}", "--operator", f"beta={url_of(post_rs)}"]
+    code, out, err = _run("--node", node_address, *ops, "--wait-safe", "--timeout", "5")
+    assert (code, err) == (0, "")
+    assert out.endswith("Safe to stop: every identity.\n")
+    post_rs.set_done()
+    code, out, err = _run("--node", node_address, *ops, "--wait-safe", "--timeout", "0")
+    assert code == 1
+    assert err == "waiting: 0 of 2 safe to stop\n"
+    assert out.endswith("Not safe to stop yet.\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--node", "localhost"],
+            "Error: --node must be http://HOST:PORT or https://HOST:PORT, got 'localhost'",
+        ),
+        (
+            ["--node", "127.0.0.1:1", "--operator", "ftp://x"],
+            "Error: --operator 'ftp://x': expected",
+        ),
+        (
+            ["--node", "127.0.0.1:1", "--domain", "node"],
+            "Error: an https:// address needs --ca-cert, --cert, --key",
+        ),
+        (["--node", "127.0.0.1:1", "--timeout", "-1"], "Invalid value for '--timeout'"),
+        (["--operator", "x"], "Missing option '--node'"),
+    ],
+)
+def test_bad_option_values_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    code, out, err = _run(*args)
+    assert code == 2, (out, err)
+    assert message in err

@@ -1,0 +1,72 @@
+"""``status`` over the node's mutual-TLS listener (the stand-in with server credentials that
+require a client certificate signed by the CA)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from click.testing import CliRunner
+from status_helpers import NAMES, NodeStandin
+from tls_certs import TlsSet, make_tls_set
+
+from mergetool.cli.main import cli
+
+
+@pytest.fixture(scope="module")
+def tls() -> TlsSet:
+    return make_tls_set()
+
+
+@pytest.fixture
+def tls_node(tls: TlsSet) -> Iterator[NodeStandin]:
+    credentials = grpc.ssl_server_credentials(
+        [(tls.node.key, tls.node.cert)], root_certificates=tls.ca.cert, require_client_auth=True
+    )
+    standin = NodeStandin(names=NAMES, server_credentials=credentials).start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+def _status(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["status", "--connect-timeout", "3", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_post_states_over_mutual_tls(tls: TlsSet, tls_node: NodeStandin, tmp_path: Path) -> None:
+    files = tls.write(tmp_path)
+    flags = [
+        "--ca-cert",
+        str(files["ca"]),
+        "--cert",
+        str(files["cert"]),
+        "--key",
+        str(files["key"]),
+    ]
+    code, out, err = _status(
+        "--node", f"https://127.0.0.1:{tls_node.port}", *flags, "--domain", "node.test", "--json"
+    )
+    assert (code, err) == (0, "")
+    assert "alpha.key" in out and '"node_state": "IDLE"' in out
+
+
+def test_a_node_certificate_from_another_ca_is_refused(
+    tls: TlsSet, tls_node: NodeStandin, tmp_path: Path
+) -> None:
+    files = tls.write(tmp_path)
+    code, out, err = _status(
+        "--node", f"127.0.0.1:{tls_node.port}", "--ca-cert", str(files["other_ca"]),
+        "--cert", str(files["cert"]), "--key", str(files["key"]), "--domain", "node.test",
+    )  # fmt: skip
+    assert code == 1
+    assert err.startswith(f"Error: node 127.0.0.1:{tls_node.port}: PostStates failed (UNAVAILABLE")
+
+
+def test_plaintext_to_the_tls_listener_is_an_error(tls_node: NodeStandin) -> None:
+    code, out, err = _status("--node", f"127.0.0.1:{tls_node.port}")
+    assert code == 1
+    assert err.startswith(f"Error: node 127.0.0.1:{tls_node.port}: PostStates failed (")

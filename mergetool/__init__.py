@@ -22,7 +22,11 @@ _EXPORTS: dict[str, str] = {
     "load_key": "mergetool.node.keys",
     "plan_add_identity": "mergetool.merge.add_identity",
     "plan_merge": "mergetool.merge.plan",
-    "restore": "mergetool.merge.backup",
+    "RestorePlan": "mergetool.backup.restore",
+    "RestoreResult": "mergetool.backup.restore",
+    "execute_restore": "mergetool.backup.restore",
+    "plan_restore": "mergetool.backup.restore",
+    "restore": "mergetool.backup.restore",
     "upgrade_database": "mergetool.node.migrate",
     # the exception hierarchy (see mergetool/_exceptions.py)
     **{

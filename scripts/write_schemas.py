@@ -1,4 +1,5 @@
-"""Regenerate ``schemas/local-vN.sql`` from our own migrations (the drift check reads them).
+"""Regenerate ``mergetool/node/schemas/local-vN.sql`` from our migrations (the drift check
+reads them).
 
 Usage: python scripts/write_schemas.py
 """
@@ -13,7 +14,7 @@ from mergetool.node.drift import dump_schema
 from mergetool.node.migrate import create_database
 from mergetool.node.versions import LATEST_VERSION
 
-OUT = Path(__file__).resolve().parent.parent / "schemas"
+OUT = Path(__file__).resolve().parent.parent / "mergetool" / "node" / "schemas"
 
 
 def main() -> None:

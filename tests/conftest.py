@@ -31,16 +31,23 @@ def node_factory(tmp_path: Path) -> Callable[..., FixtureNode]:
     return make
 
 
+#: The node's own ``local-vN.sql`` dumps, beside the clone (CI and the team have it there).
+SHARED_SCHEMAS = REPO.parent / "shared" / "node-schema"
+#: The copy the package ships (the drift check reads it); equal to the node's, see test_migrate.
+SHIPPED_SCHEMAS = REPO / "mergetool" / "node" / "schemas"
+
+
 @pytest.fixture(scope="session")
 def shared_schema_dir() -> Path:
-    """The node's ``local-vN.sql`` snapshots; the copy in ``tests/data`` wins over ``../shared``.
+    """The node's ``local-vN.sql`` snapshots: ``../shared`` when present, else the shipped copy.
 
-    CI has the shared folder beside the clone; the copy keeps the tests self-contained.
+    The shipped copy is compared with ``../shared`` whenever that is there, so a clone without
+    it still runs every schema test against the same text.
     """
-    for candidate in (TESTS / "data" / "node-schema", REPO.parent / "shared" / "node-schema"):
+    for candidate in (SHARED_SCHEMAS, SHIPPED_SCHEMAS):
         if (candidate / "local-v9.sql").exists():
             return candidate
-    pytest.skip("the node's schema snapshots (tests/data/node-schema) are missing")
+    pytest.skip("the node's schema snapshots are missing")
 
 
 @pytest.fixture(scope="session")

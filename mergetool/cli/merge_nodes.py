@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mergetool import __version__
+from mergetool._exceptions import MergetoolError, UsageProblem
+from mergetool._fs import write_file_atomic
 from mergetool.cli._errors import MergetoolCommand, traceback_option
-from mergetool.cli.render import progress_bar, render_plan, render_result
+from mergetool.cli.progress import progress_bar
+from mergetool.cli.render_merge import render_plan, render_result, render_sql
 
 
 def _check_report_path(report: Path, source: Path, target: Path) -> None:
     """Refuse a --report path before anything happens: it must be a new or regular file that
     can be written, outside both node folders (a report must never replace a key or a database).
     """
-    import os
-    import stat
-    import tempfile
-
-    from mergetool._exceptions import UsageProblem
-
     try:
         info = report.lstat()
     except FileNotFoundError:
@@ -56,7 +56,7 @@ def _check_report_path(report: Path, source: Path, target: Path) -> None:
 def _refusal(
     source: Path, target: Path, dry_run: bool, exc: Any, *, status: str = "refused"
 ) -> dict[str, Any]:
-    from mergetool.merge.model import REPORT_FORMAT_VERSION
+    from mergetool.merge.model import REPORT_FORMAT_VERSION  # (mergetool.merge: SQLAlchemy)
 
     return {
         "format": REPORT_FORMAT_VERSION,
@@ -71,8 +71,6 @@ def _refusal(
 def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     """Write the report; after a merge a failure must not hide that the merge is done, so it
     is returned (for a warning) rather than raised."""
-    from mergetool.node.keys import write_file_atomic
-
     try:
         write_file_atomic(
             path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
@@ -104,6 +102,9 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
 @click.option("--dry-run", is_flag=True, help="Check everything and print the plan; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan/result as JSON on stdout.")
 @click.option(
+    "--sql", "show_sql", is_flag=True, help="Also print the SQL statements the merge runs."
+)
+@click.option(
     "--report",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write the plan/result as JSON to this file.",
@@ -128,6 +129,7 @@ def merge_cmd(
     target: Path,
     dry_run: bool,
     as_json: bool,
+    show_sql: bool,
     report: Path | None,
     no_backup: bool,
     post_data: tuple[Path, ...],
@@ -138,8 +140,7 @@ def merge_cmd(
 
     Exit status: 0 merged (or nothing to do), 1 refused or failed (nothing changed), 2 bad usage.
     """
-    from mergetool._exceptions import MergetoolError
-    from mergetool.merge import execute, plan_merge
+    from mergetool.merge import plan_merge  # (SQLAlchemy: not for --help)
 
     if report is not None:
         _check_report_path(report, source, target)
@@ -155,24 +156,37 @@ def merge_cmd(
         if report:  # a refusal is an outcome too: scripts read the report, not stderr
             _write_report(report, _refusal(source, target, dry_run, exc))
         raise
-    if dry_run:
-        data = {**plan.to_dict(), "dry_run": True}
-        if report and (problem := _write_report(report, data)):
-            raise MergetoolError(problem)
-        if as_json:
-            click.echo(json.dumps(data, indent=2, sort_keys=True))
-        else:
-            click.echo(render_plan(plan))
-            click.echo("Dry run: nothing was written.")
-        return
     if not as_json:
         click.echo(render_plan(plan))
+        if show_sql:
+            click.echo(render_sql(plan))
+    if dry_run:
+        _finish_dry_run(plan, report, as_json)
+    else:
+        _run(plan, report, as_json)
+
+
+def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
+    data = {**plan.to_dict(), "dry_run": True}
+    if report and (problem := _write_report(report, data)):
+        raise MergetoolError(problem)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo("Dry run: nothing was written.")
+
+
+def _run(plan: Any, report: Path | None, as_json: bool) -> None:
+    """Execute ``plan``; the outcome goes to the report (also on failure) and to stdout."""
+    from mergetool.merge import execute
+
     try:
         with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
             result = execute(plan, progress=progress)
     except MergetoolError as exc:
         if report:
-            _write_report(report, _refusal(source, target, dry_run, exc, status="failed"))
+            refusal = _refusal(plan.source, plan.target, False, exc, status="failed")
+            _write_report(report, refusal)
         raise
     data = {**result.to_dict(), "dry_run": False}
     problem = _write_report(report, data) if report else None

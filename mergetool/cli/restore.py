@@ -1,13 +1,38 @@
-"""``mergetool restore``."""
+"""``mergetool restore``: put a backup made by merge-nodes back (``--dry-run`` shows the plan)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mergetool.cli._errors import MergetoolCommand
+
+if TYPE_CHECKING:
+    from mergetool.backup.restore import RestorePlan
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def render_restore_plan(plan: RestorePlan) -> str:
+    """The restore plan as the operator reads it (the same object a real run executes)."""
+    lines = [
+        f"Restore plan: {plan.backup} -> {plan.target}",
+        f"  keys to restore: {_names(plan.keys_restored)}",
+        "  keys to move aside (never deleted): " + _names(plan.keys_set_aside),
+    ]
+    if plan.merge_leftovers:
+        lines.append(
+            "  interrupted merge's files to move aside: "
+            + ", ".join(p.name for p in plan.merge_leftovers)
+        )
+    if plan.replaces_database:
+        lines.append("  the current database is kept in backups/displaced-<UTC timestamp>/")
+    return "\n".join(lines)
 
 
 @click.command("restore", cls=MergetoolCommand)
@@ -15,27 +40,23 @@ from mergetool.cli._errors import MergetoolCommand
 @click.option(
     "--backup", "backup_name", help="Backup folder name under backups/ (default: newest)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def restore(target: Path, backup_name: str | None, as_json: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Check everything and print the plan; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan or outcome as JSON.")
+def restore(target: Path, backup_name: str | None, dry_run: bool, as_json: bool) -> None:
     """Put a backup made by merge-nodes back into TARGET (database atomically, then keys)."""
-    from mergetool.merge.backup import restore as do_restore
+    from mergetool.backup.restore import execute_restore, plan_restore
 
-    result = do_restore(target, backup_name)
+    plan = plan_restore(target, backup_name)
+    if dry_run:
+        if as_json:
+            click.echo(json.dumps({**plan.to_dict(), "dry_run": True}, indent=2, sort_keys=True))
+        else:
+            click.echo(render_restore_plan(plan))
+            click.echo("Dry run: nothing was written.")
+        return
+    result = execute_restore(plan)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "backup": str(result.backup),
-                    "keys_restored": list(result.keys_restored),
-                    "keys_set_aside": list(result.keys_set_aside),
-                    "set_aside_dir": str(result.set_aside_dir) if result.set_aside_dir else None,
-                    "previous_db": str(result.previous_db) if result.previous_db else None,
-                    "merge_leftovers": list(result.merge_leftovers),
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return
     click.echo(f"Restored {target} from {result.backup}.")
     if result.previous_db:

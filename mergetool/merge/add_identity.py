@@ -15,7 +15,7 @@ from mergetool._exceptions import (
     SupervisedNode,
     UsageProblem,
 )
-from mergetool.merge.folders import check_node_or_new_folder
+from mergetool.merge.checks import check_node_or_new_folder
 from mergetool.merge.postdata import read_node_id
 from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key

@@ -13,31 +13,27 @@ a crash after leaves it merged (the next run rolls the renames forward).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
-from mergetool.merge.backup import BACKUPS, PARTIAL_PREFIX, make_backup
+from mergetool._fs import TEMP_MARK, ensure_private_dir, fsync_dir, write_new_file
+from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
-from mergetool.merge.model import MergePlan, MergeResult, Recovery
+from mergetool.merge.model import MergePlan, MergeResult
+from mergetool.merge.recovery import install_staged, recover
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
-from mergetool.node.keys import (
-    TEMP_MARK,
-    IdentityKey,
-    ensure_private_dir,
-    fsync_dir,
-    load_key,
-    write_new_file,
-)
-from mergetool.node.migrate import create_database, upgrade_database
-from mergetool.node.schema import copy_statements
+from mergetool.node.keys import IdentityKey, load_key
+from mergetool.node.migrate import create_database, run_statements
 from mergetool.node.state import count_rows
 from mergetool.post.progress import StageProgress
+
+Trace = Callable[[str], None]
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -51,48 +47,14 @@ def sweep_temporaries(folder: NodeFolder) -> None:
             for path in directory.iterdir():
                 if TEMP_MARK in path.name and path.is_file():
                     path.unlink()
-    backups = folder.root / BACKUPS
-    if backups.is_dir():
-        for partial in backups.glob(f"{PARTIAL_PREFIX}*"):
-            shutil.rmtree(partial, ignore_errors=True)
+    sweep_partial_backups(folder)
 
 
-def _install(identities: Path, staged: str, final: str) -> None:
-    """Move a staged key to its final name without ever replacing an existing file."""
-    src, dst = identities / staged, identities / final
-    if not src.exists():
-        if dst.exists():
-            return  # an earlier run got this far
-        raise MergeFailed(f"{src}: staged key missing; cannot finish the interrupted merge")
-    if dst.exists() and os.path.samefile(src, dst):
-        # An earlier run was stopped between the link and the unlink: only the unlink is left.
-        src.unlink()
-        return
-    os.link(src, dst)
-    src.unlink()
-
-
-def recover(folder: NodeFolder, recovery: Recovery) -> str:
-    """Finish (roll forward) or undo (roll back) an interrupted merge, as the plan decided."""
-    journal = read_journal(folder.root)
-    if journal is None:
-        return "nothing"
-    ids = folder.identities_dir
-    if recovery.action == "roll-forward":
-        for staged, final in recovery.staged:
-            _install(ids, staged, final)
-    else:
-        for staged, _ in recovery.staged:
-            (ids / staged).unlink(missing_ok=True)
-    fsync_dir(ids)
-    journal.remove()
-    return recovery.action
-
-
-def _prepare_source(plan: MergePlan, workdir: Path) -> Path:
+def _prepare_source(plan: MergePlan, workdir: Path, trace: Trace | None) -> Path:
+    """A private copy of the source, upgraded by exactly the plan's migration statements."""
     snap = sq.snapshot(NodeFolder(plan.source).db_path, workdir)
-    if plan.migrates_source:
-        upgrade_database(snap, plan.target_version)
+    if plan.source_migration:
+        run_statements(snap, plan.source_migration, from_version=plan.source_version, trace=trace)
     return snap
 
 
@@ -109,9 +71,11 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
         )
 
 
-def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress) -> int:
+def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress, trace: Trace | None) -> int:
+    """Run the plan's copy statements in one transaction; the row count must match the plan."""
     db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
+    conn.set_trace_callback(trace)
     try:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("ATTACH DATABASE ? AS src", (sq.file_uri(snap, "ro"),))
@@ -121,10 +85,9 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress) -> int:
         except sqlite3.OperationalError as exc:
             raise sq.translate(db, exc) from exc
         try:
-            statements = copy_statements(plan.target_version, source="src", target="main")
-            for n, (_table, sql) in enumerate(statements):
+            for n, (_table, sql) in enumerate(plan.copy_sql):
                 copied += conn.execute(sql).rowcount
-                progress("rows", n + 1, len(statements))
+                progress("rows", n + 1, len(plan.copy_sql))
             expected = sum(i.total for i in plan.identities)
             if copied != expected:
                 raise MergeFailed(f"copied {copied} rows where the plan counted {expected}")
@@ -154,20 +117,10 @@ def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgress) -> N
     fsync_dir(ids)
 
 
-def execute(plan: MergePlan, progress: StageProgress | None = None) -> MergeResult:
-    """Carry out ``plan`` exactly; on any failure the target is left as it was."""
-    progress = progress or _no_progress
-    folder = NodeFolder(plan.target)
-    recovered = None
-    if plan.recovery is not None:
-        recovered = recover(folder, plan.recovery)
-    if folder.root.exists():
-        sweep_temporaries(folder)
-    if plan.nothing_to_do:
-        return MergeResult(plan, False, None, (), 0, recovered)
-    sq.ensure_not_in_use(folder.db_path)
+def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
+    """Folders, a new database, the backup: what exists before the journal is written."""
     made = _Made(
-        had_backups=(folder.root / BACKUPS).exists(),
+        had_backups=folder.backups_dir.exists(),
         dirs=[p for p in (folder.root, folder.identities_dir) if not p.exists()],
     )
     try:
@@ -183,25 +136,61 @@ def execute(plan: MergePlan, progress: StageProgress | None = None) -> MergeResu
         if isinstance(exc, MergetoolError):
             raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
+    return made
 
-    journal = Journal(
+
+def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
+    return Journal(
         path=journal_path(folder.root),
         source=str(plan.source),
         node_ids=tuple(i.node_id for i in plan.identities),
         expected_rows=sum(i.total for i in plan.identities),
         keys=tuple(StagedKey(k.target_name, k.node_id) for k in plan.keys),
     )
+
+
+def _failed(plan: MergePlan, exc: OSError | sqlite3.Error, committed: bool) -> MergeFailed:
+    where = getattr(exc, "filename", None) or plan.target
+    detail = getattr(exc, "strerror", None) or str(exc)
+    if not committed:
+        return MergeFailed(f"{where}: {detail}; the merge was rolled back, the target is unchanged")
+    return MergeFailed(
+        f"{where}: {detail}; rows are merged but keys are not all in place",
+        hint="Run the same command again to finish the merge.",
+    )
+
+
+def execute(
+    plan: MergePlan, progress: StageProgress | None = None, *, trace: Trace | None = None
+) -> MergeResult:
+    """Carry out ``plan`` exactly; on any failure the target is left as it was.
+
+    ``trace`` receives every SQL statement run on the source copy and the target database
+    (SQLite's trace callback), e.g. to log them or to check them against the plan.
+    """
+    progress = progress or _no_progress
+    folder = NodeFolder(plan.target)
+    recovered = None
+    if plan.recovery is not None:
+        recovered = recover(folder, plan.recovery)
+    if folder.root.exists():
+        sweep_temporaries(folder)
+    if plan.nothing_to_do:
+        return MergeResult(plan, False, None, (), 0, recovered)
+    sq.ensure_not_in_use(folder.db_path)
+    made = _prepare_target(plan, folder)
+    journal = _journal(plan, folder)
     committed = False
     try:
         with tempfile.TemporaryDirectory(prefix="mergetool-src-") as tmp:
-            snap = _prepare_source(plan, Path(tmp))
+            snap = _prepare_source(plan, Path(tmp), trace)
             _verify_unchanged(plan, snap)
             journal.write()
             _stage_keys(plan, journal, progress)
-            rows = _copy_rows(plan, snap, progress) if plan.identities else 0
+            rows = _copy_rows(plan, snap, progress, trace) if plan.copy_sql else 0
             committed = True
         for n, staged in enumerate(journal.keys):
-            _install(folder.identities_dir, staged.staged, staged.final)
+            install_staged(folder.identities_dir, staged.staged, staged.final)
             progress("install keys", n + 1, len(journal.keys))
         fsync_dir(folder.identities_dir)
         journal.remove()
@@ -211,14 +200,7 @@ def execute(plan: MergePlan, progress: StageProgress | None = None) -> MergeResu
             made.undo(folder)
         if isinstance(exc, MergetoolError):
             raise
-        where = getattr(exc, "filename", None) or plan.target
-        detail = getattr(exc, "strerror", None) or str(exc)
-        raise MergeFailed(
-            f"{where}: {detail}; the merge was rolled back, the target is unchanged"
-            if not committed
-            else f"{where}: {detail}; rows are merged but keys are not all in place",
-            hint=None if not committed else "Run the same command again to finish the merge.",
-        ) from exc
+        raise _failed(plan, exc, committed) from exc
     return MergeResult(
         plan, True, made.backup_dir, tuple(k.final for k in journal.keys), rows, recovered
     )
@@ -250,7 +232,7 @@ class _Made:
             if self.backup_dir is not None:
                 shutil.rmtree(self.backup_dir, ignore_errors=True)
             if not self.had_backups:
-                (folder.root / BACKUPS).rmdir()
+                folder.backups_dir.rmdir()
         with contextlib.suppress(OSError):
             if self.database:
                 for suffix in ("", "-wal", "-shm"):

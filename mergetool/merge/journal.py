@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import MergeFailed
-from mergetool.node.folder import KEY_SUFFIX
-from mergetool.node.keys import HEX_DIGITS, fsync_dir, write_file_atomic
+from mergetool._fs import fsync_dir, write_file_atomic
+from mergetool.node.folder import JOURNAL_NAME, KEY_SUFFIX, STAGED_SUFFIX
+from mergetool.node.keys import HEX_DIGITS
 
-JOURNAL_NAME = ".mergetool-journal.json"
-STAGED_SUFFIX = ".mergetool-staged"
+__all__ = ["JOURNAL_NAME", "STAGED_SUFFIX", "Journal", "StagedKey", "journal_path", "read_journal"]
 
 
 @dataclass(frozen=True)

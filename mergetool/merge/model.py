@@ -69,6 +69,12 @@ class MergePlan:
     warnings: tuple[Finding, ...] = ()
     #: per-table totals, named as in the target
     table_rows: tuple[tuple[str, int], ...] = field(default=())
+    #: the statements that upgrade the private copy of the source to ``target_version``
+    #: (empty when it is at that version already); ``execute`` runs exactly these
+    source_migration: tuple[str, ...] = ()
+    #: ``(table, statement)`` copying the rows, run on the target with the copy attached as
+    #: ``src``, in one transaction; ``execute`` runs exactly these
+    copy_sql: tuple[tuple[str, str], ...] = ()
 
     @property
     def migrates_source(self) -> bool:
@@ -124,6 +130,10 @@ class MergePlan:
                 for p in self.post_data
             ],
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+            "sql": {
+                "source_migration": list(self.source_migration),
+                "copy": [{"table": t, "statement": sql} for t, sql in self.copy_sql],
+            },
         }
 
 

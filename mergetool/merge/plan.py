@@ -9,9 +9,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mergetool import findings
 from mergetool._exceptions import (
     DuplicateIdentity,
-    InvalidKeyFile,
     MergeRefused,
     NameCollision,
     RowsAlreadyPresent,
@@ -20,30 +20,31 @@ from mergetool._exceptions import (
     UnsupportedVersion,
     VersionMismatch,
 )
-from mergetool.merge.folders import (
+from mergetool.findings import Finding
+from mergetool.merge.checks import (
     check_backups_entry,
     check_integrity,
     check_staged_leftovers,
     check_target_path,
 )
-from mergetool.merge.journal import Journal, read_journal
+from mergetool.merge.journal import read_journal
 from mergetool.merge.model import (
-    Finding,
     IdentityRows,
     KeyInstall,
     MergePlan,
-    Recovery,
 )
 from mergetool.merge.postdata import link_post_data
+from mergetool.merge.recovery import keys_after_recovery, plan_recovery
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import (
     KEY_SUFFIX,
     SUPERVISED_KEY,
-    IdentityFile,
     NodeFolder,
     open_folder,
 )
-from mergetool.node.keys import IdentityKey, load_key
+from mergetool.node.keys import IdentityKey
+from mergetool.node.migrate import migration_statements
+from mergetool.node.schema import copy_statements
 from mergetool.node.state import KeyEntry, NodeState, read_node
 from mergetool.node.versions import check_supported, describe
 
@@ -68,50 +69,6 @@ def _rename_for_version(table: str, version: int) -> str:
     if table in ("initial_post", "post"):
         return "post" if version >= 8 else "initial_post"
     return table
-
-
-def _all_staged(target: NodeState, journal: Journal) -> bool:
-    """Every key of ``journal`` staged whole (or already installed)."""
-    ids = target.folder.identities_dir
-    for k in journal.keys:
-        if (ids / k.final).exists():
-            continue
-        try:
-            if load_key(ids / k.staged).node_id_hex != k.node_id:
-                return False
-        except InvalidKeyFile:
-            return False
-    return True
-
-
-def _recovery(target: NodeState, journal: Journal | None) -> Recovery | None:
-    if journal is None:
-        return None
-    # With rows, their transaction is the commit point; without, having staged every key is.
-    if journal.expected_rows == 0:
-        committed = _all_staged(target, journal)
-    else:
-        committed = any(target.rows_of(bytes.fromhex(n)) for n in journal.node_ids)
-    return Recovery(
-        action="roll-forward" if committed else "roll-back",
-        journal=journal.path,
-        staged=tuple((k.staged, k.final) for k in journal.keys),
-    )
-
-
-def _keys_after_recovery(target: NodeState, recovery: Recovery | None) -> list[KeyEntry]:
-    """The target's key files as they will be once an interrupted merge is rolled forward."""
-    entries = list(target.keys)
-    if recovery is None or recovery.action != "roll-forward":
-        return entries
-    present = {e.file.name for e in entries}
-    for staged, final in recovery.staged:
-        if final in present:
-            continue
-        staged_path = target.folder.identities_dir / staged
-        key = load_key(staged_path)  # raises InvalidKeyFile naming the staged file
-        entries.append(KeyEntry(IdentityFile(target.folder.identities_dir / final, False), key))
-    return entries
 
 
 @dataclass(frozen=True)
@@ -239,23 +196,8 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
     return sorted(n for n in names if n.lower().endswith(KEY_SUFFIX) and not n.endswith(KEY_SUFFIX))
 
 
-def _warnings(
-    src: NodeState,
-    dst: NodeState,
-    dst_keys: list[KeyEntry],
-    keys: tuple[KeyInstall, ...],
-    keyed: dict[bytes, str],
-    already: bool,
-) -> list[Finding]:
-    found = [
-        Finding(
-            "rows_without_key",
-            f"source rows for {node_id.hex()} have no key file; they are merged like "
-            "the reference tool does",
-        )
-        for node_id in sorted(src.rows)
-        if node_id not in keyed
-    ]
+def _key_warnings(src: NodeState, keys: tuple[KeyInstall, ...], already: bool) -> list[Finding]:
+    found = []
     for k in keys:
         if k.adopted_supervised:
             found.append(
@@ -267,7 +209,7 @@ def _warnings(
                 )
             )
         elif not src.rows_of(bytes.fromhex(k.node_id)):
-            found.append(Finding("key_without_rows", f"{k.target_name} has no rows in the source"))
+            found.append(findings.key_without_rows(k.target_name, "the source"))
     if keys and not already:
         found.append(
             Finding(
@@ -276,11 +218,29 @@ def _warnings(
                 "identities again: one identity on two nodes is equivocation",
             )
         )
+    return found
+
+
+def _warnings(
+    src: NodeState,
+    dst: NodeState,
+    dst_keys: list[KeyEntry],
+    keys: tuple[KeyInstall, ...],
+    keyed: dict[bytes, str],
+    already: bool,
+) -> list[Finding]:
+    found = [
+        findings.rows_without_key(
+            node_id, then="the source's rows are merged like the reference tool does"
+        )
+        for node_id in sorted(src.rows)
+        if node_id not in keyed
+    ]
+    found += _key_warnings(src, keys, already)
     if src.pending_wal:
         found.append(
-            Finding(
-                "source_pending_wal",
-                f"{src.folder.wal_path} holds data not yet checkpointed; it is read (not modified)",
+            findings.pending_wal(
+                src.folder.wal_path, side="source", then="it is read (not modified)"
             )
         )
     found += [
@@ -293,16 +253,50 @@ def _warnings(
     ]
     if dst.pending_wal:
         found.append(
-            Finding(
-                "target_pending_wal",
-                f"{dst.folder.wal_path} holds data not yet checkpointed; the merge keeps it "
-                "(the backup includes it; the merge checkpoints it into local.sql)",
+            findings.pending_wal(
+                dst.folder.wal_path,
+                side="target",
+                then="the merge keeps it (the backup includes it; the merge checkpoints it "
+                "into local.sql)",
             )
         )
     found += [
-        Finding("target_invalid_key", e.error.message) for e in dst_keys if e.error is not None
+        findings.invalid_key(e.error.message, side="target")
+        for e in dst_keys
+        if e.error is not None
     ]
     return found
+
+
+def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, NodeState, int]:
+    """Both folders read and checked on their own (paths, in use, versions, integrity), and
+    the version the merge happens at."""
+    src_folder = open_folder(source, side="source")
+    dst_folder = NodeFolder(Path(target))
+    check_target_path(src_folder, dst_folder)
+    sq.ensure_not_in_use(src_folder.db_path)
+    sq.ensure_not_in_use(dst_folder.db_path)
+    if dst_folder.supervised_key.exists():
+        raise SupervisedNode(dst_folder.supervised_key, "target")
+    src = read_node(src_folder)
+    dst = read_node(dst_folder)
+    create_db = not dst_folder.db_path.exists()
+    version = _target_version(src, dst, create_db)
+    check_integrity(src, "source")
+    check_integrity(dst, "target")
+    if backup and not create_db:
+        check_backups_entry(dst_folder)
+    return src, dst, version
+
+
+def _nothing_to_merge(src: NodeState) -> MergeRefused:
+    held = f"; its database holds rows for {len(src.rows)} identities" if src.rows else ""
+    return MergeRefused(
+        f"source {src.folder.root} has no identity key (*.key) in "
+        f"{src.folder.identities_dir}: nothing to merge{held}",
+        hint="Check the `source` path. Merging rows without their keys would also block "
+        "merging those identities later.",
+    )
 
 
 def plan_merge(
@@ -318,55 +312,37 @@ def plan_merge(
     Pure: no byte of either folder changes. Raises a :class:`MergeRefused` (or another
     :class:`MergetoolError`) naming the file or value at fault.
     """
-    src_folder = open_folder(source, side="source")
-    dst_folder = NodeFolder(Path(target))
-    check_target_path(src_folder, dst_folder)
-    sq.ensure_not_in_use(src_folder.db_path)
-    sq.ensure_not_in_use(dst_folder.db_path)
-    if dst_folder.supervised_key.exists():
-        raise SupervisedNode(dst_folder.supervised_key, "target")
-    src = read_node(src_folder)
-    dst = read_node(dst_folder)
-    create_db = not dst_folder.db_path.exists()
-    target_version = _target_version(src, dst, create_db)
-    check_integrity(src, "source")
-    check_integrity(dst, "target")
-    if backup and not create_db:
-        check_backups_entry(dst_folder)
-
-    journal = read_journal(dst_folder.root)
-    check_staged_leftovers(dst_folder, journal)
-    recovery = _recovery(dst, journal)
-    dst_keys = _keys_after_recovery(dst, recovery)
+    src, dst, version = _read_sides(source, target, backup)
+    create_db = not dst.folder.db_path.exists()
+    journal = read_journal(dst.folder.root)
+    check_staged_leftovers(dst.folder, journal)
+    recovery = plan_recovery(dst, journal)
+    dst_keys = keys_after_recovery(dst, recovery)
     _duplicates(src.keys)
     _duplicates(dst_keys)
     chosen = _source_keys(src, adopt_supervised)
     already = _already_merged(src, dst, chosen, dst_keys)
     if not chosen and not already:
-        held = f"; its database holds rows for {len(src.rows)} identities" if src.rows else ""
-        raise MergeRefused(
-            f"source {src_folder.root} has no identity key (*.key) in "
-            f"{src_folder.identities_dir}: nothing to merge{held}",
-            hint="Check the `source` path. Merging rows without their keys would also block "
-            "merging those identities later.",
-        )
+        raise _nothing_to_merge(src)
     if not already:
         _check_conflicts(src, dst, chosen, dst_keys)
 
     keyed = {k.key.node_id: k.target_name for k in chosen}
-    identities, totals = _identity_rows(src, keyed, target_version)
+    identities, totals = _identity_rows(src, keyed, version)
     keys = tuple(
         KeyInstall(k.entry.file.path, k.target_name, k.key.node_id_hex, k.adopted) for k in chosen
     )
     warnings = _warnings(src, dst, dst_keys, keys, keyed, already)
     merged_ids = {e.key.node_id: e.file.name for e in dst_keys if e.key is not None}
     links, post_warnings = link_post_data(post_data, {**merged_ids, **keyed})
+    copying = bool(identities) and not already
+    migrating = copying and src.version < version
     return MergePlan(
-        source=src_folder.root,
-        target=dst_folder.root,
+        source=src.folder.root,
+        target=dst.folder.root,
         create_target_db=create_db,
         source_version=src.version,
-        target_version=target_version,
+        target_version=version,
         keys=() if already else keys,
         identities=() if already else tuple(identities),
         already_merged=already,
@@ -375,4 +351,6 @@ def plan_merge(
         post_data=links,
         warnings=tuple(warnings + post_warnings),
         table_rows=() if already else tuple(sorted(totals.items())),
+        source_migration=migration_statements(src.version, version) if migrating else (),
+        copy_sql=tuple(copy_statements(version)) if copying else (),
     )

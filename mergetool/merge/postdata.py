@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from mergetool._exceptions import PostDataMismatch
+from mergetool._exceptions import MetadataError, PostDataMismatch
 from mergetool.merge.model import Finding, PostDataLink
-from mergetool.post.metadata import METADATA_FILE
+from mergetool.post.metadata import METADATA_FILE, read_metadata
 
 
 def read_node_id(directory: Path) -> bytes:
     """The ``NodeId`` of a PoST data folder's metadata, refusing anything unreadable."""
-    path = directory / METADATA_FILE
     try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise PostDataMismatch(f"{path}: not found; is {directory} a PoST data folder?") from exc
-    except OSError as exc:
-        raise PostDataMismatch(f"{path}: cannot read it ({exc.strerror or exc})") from exc
-    except ValueError as exc:
-        raise PostDataMismatch(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(meta, dict) or "NodeId" not in meta:
-        raise PostDataMismatch(f"{path}: no NodeId field")
-    try:
-        node_id = base64.b64decode(meta["NodeId"], validate=True)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise PostDataMismatch(f"{path}: NodeId is not base64: {meta['NodeId']!r}") from exc
-    if len(node_id) != 32:
-        raise PostDataMismatch(f"{path}: NodeId is {len(node_id)} bytes, expected 32")
-    return node_id
+        return read_metadata(Path(directory)).node_id
+    except MetadataError as exc:
+        raise PostDataMismatch(
+            exc.message,
+            hint=f"Is {directory} a PoST data folder? It must hold the {METADATA_FILE} that "
+            "post init (or postcli) wrote.",
+        ) from exc
 
 
 def link_post_data(

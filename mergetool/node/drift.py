@@ -39,7 +39,7 @@ def _split(text: str) -> list[str]:
 
 @cache
 def expected_schema(version: int) -> str:
-    """The snapshot the node expects at ``version`` (shipped in ``schemas/``)."""
+    """The snapshot the node expects at ``version`` (shipped in ``mergetool/node/schemas/``)."""
     if version == 0:
         return "PRAGMA user_version = 0;\n"
     ref = resources.files("mergetool.node").joinpath("schemas", f"local-v{version}.sql")

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mergetool._fs import ensure_private_dir
 from mergetool.node.folder import NodeFolder
-from mergetool.node.keys import IdentityKey, ensure_private_dir, write_key
+from mergetool.node.keys import IdentityKey, write_key
 from mergetool.node.migrate import create_database
 from mergetool.node.schema import identity_tables, u64_to_sql
 
@@ -31,76 +32,100 @@ def _b32(*parts: object) -> bytes:
     return hashlib.sha256(":".join(map(str, parts)).encode()).digest()
 
 
+def _post_rows(node_id: bytes, n: int, version: int) -> list[dict[str, object]]:
+    return [
+        {
+            "id": node_id,
+            "post_nonce": 7 + n,
+            "post_indices": _b32("indices", node_id.hex())[:24],
+            "post_pow": u64_to_sql(0xF000_0000_0000_0000 + n),
+            "num_units": 4,
+            "commit_atx": _b32("commit", n),
+            "vrf_nonce": u64_to_sql((1 << 64) - 1 - n),
+            "challenge": bytes(32),
+        }
+    ]
+
+
+def _challenge_rows(node_id: bytes, n: int, version: int) -> list[dict[str, object]]:
+    return [
+        {
+            "id": node_id,
+            "epoch": 20 + n % 3,
+            "sequence": u64_to_sql(n),
+            "prev_atx": _b32("prev", n),
+            "pos_atx": _b32("pos", n),
+            "commit_atx": None,
+            "post_nonce": None,
+            "post_indices": None,
+            "post_pow": None,
+            "poet_proof_ref": _b32("ref", n),
+            "poet_proof_membership": b"\x01\x02" + _b32("member", n),
+        }
+    ]
+
+
+def _registration_rows(node_id: bytes, n: int, version: int) -> list[dict[str, object]]:
+    return [
+        {
+            "id": node_id,
+            "hash": _b32("hash", n, host),
+            "address": f"https://{host}.spacemesh.network",
+            "round_id": str(20 + n % 3),
+            "round_end": 1_732_000_000 + n,
+        }
+        for host in ("poet-110", "poet-111")
+    ]
+
+
+def _nipost_rows(node_id: bytes, n: int, version: int) -> list[dict[str, object]]:
+    return [
+        {
+            "id": node_id,
+            "post_nonce": 3,
+            "post_indices": _b32("nipost-indices", n)[:24],
+            "post_pow": u64_to_sql(0x8000_0000_0000_0001 + n),
+            "num_units": 4,
+            "vrf_nonce": u64_to_sql(n),
+            "poet_proof_membership": b"\x00" + _b32("membership", n),
+            "poet_proof_ref": _b32("poet-ref", n),
+            "labels_per_unit": 4_294_967_296 if version >= 8 else 1024,
+        }
+    ]
+
+
+def _certificate_rows(node_id: bytes, n: int, version: int) -> list[dict[str, object]]:
+    return [
+        {
+            "node_id": node_id,
+            "certifier_id": _b32("certifier", 1),
+            "certificate": b"cert" + _b32("certificate", n),
+            "signature": _b32("sig", n) * 2,
+        }
+    ]
+
+
+_ROWS = {
+    "post": _post_rows,
+    "initial_post": _post_rows,
+    "challenge": _challenge_rows,
+    "poet_registration": _registration_rows,
+    "nipost": _nipost_rows,
+    "poet_certificates": _certificate_rows,
+}
+
+
 def identity_rows(version: int, node_id: bytes, n: int) -> dict[str, list[dict[str, object]]]:
     """Realistic rows for one identity in every per-identity table present at ``version``.
 
     u64 values above 2^63 are included on purpose: the node stores them as negative int64.
+    Columns a version does not have are left out.
     """
     rows: dict[str, list[dict[str, object]]] = {}
     for ident in identity_tables(version):
         cols = set(ident.columns)
-        if ident.name in ("post", "initial_post"):
-            row = {
-                "id": node_id,
-                "post_nonce": 7 + n,
-                "post_indices": _b32("indices", node_id.hex())[:24],
-                "post_pow": u64_to_sql(0xF000_0000_0000_0000 + n),
-                "num_units": 4,
-                "commit_atx": _b32("commit", n),
-                "vrf_nonce": u64_to_sql((1 << 64) - 1 - n),
-                "challenge": bytes(32),
-            }
-            rows[ident.name] = [{k: v for k, v in row.items() if k in cols}]
-        elif ident.name == "challenge":
-            rows[ident.name] = [
-                {
-                    "id": node_id,
-                    "epoch": 20 + n % 3,
-                    "sequence": u64_to_sql(n),
-                    "prev_atx": _b32("prev", n),
-                    "pos_atx": _b32("pos", n),
-                    "commit_atx": None,
-                    "post_nonce": None,
-                    "post_indices": None,
-                    "post_pow": None,
-                    "poet_proof_ref": _b32("ref", n),
-                    "poet_proof_membership": b"\x01\x02" + _b32("member", n),
-                }
-            ]
-        elif ident.name == "poet_registration":
-            rows[ident.name] = [
-                {
-                    "id": node_id,
-                    "hash": _b32("hash", n, host),
-                    "address": f"https://{host}.spacemesh.network",
-                    "round_id": str(20 + n % 3),
-                    "round_end": 1_732_000_000 + n,
-                }
-                for host in ("poet-110", "poet-111")
-            ]
-        elif ident.name == "nipost":
-            rows[ident.name] = [
-                {
-                    "id": node_id,
-                    "post_nonce": 3,
-                    "post_indices": _b32("nipost-indices", n)[:24],
-                    "post_pow": u64_to_sql(0x8000_0000_0000_0001 + n),
-                    "num_units": 4,
-                    "vrf_nonce": u64_to_sql(n),
-                    "poet_proof_membership": b"\x00" + _b32("membership", n),
-                    "poet_proof_ref": _b32("poet-ref", n),
-                    "labels_per_unit": 4_294_967_296 if version >= 8 else 1024,
-                }
-            ]
-        elif ident.name == "poet_certificates":
-            rows[ident.name] = [
-                {
-                    "node_id": node_id,
-                    "certifier_id": _b32("certifier", 1),
-                    "certificate": b"cert" + _b32("certificate", n),
-                    "signature": _b32("sig", n) * 2,
-                }
-            ]
+        made = _ROWS[ident.name](node_id, n, version)
+        rows[ident.name] = [{k: v for k, v in row.items() if k in cols} for row in made]
     return rows
 
 
@@ -192,18 +217,15 @@ def build_node(
         key = test_key(f"{prefix}orphan-{n}")
         orphans.append(key.node_id_hex)
         insert_rows(conn, version, identity_rows(version, key.node_id, 1000 + n))
-    for name in keys_without_rows:
-        key = test_key(prefix + name)
-        write_key(key, folder.identities_dir / f"{name}.key")
-        names[f"{name}.key"] = key.node_id_hex
+    extra = [(name, f"{name}.key") for name in keys_without_rows]
     if duplicate_key and identities:
-        first = test_key(prefix + identities[0])
-        write_key(first, folder.identities_dir / f"{identities[0]}-copy.key")
-        names[f"{identities[0]}-copy.key"] = first.node_id_hex
+        extra.append((identities[0], f"{identities[0]}-copy.key"))
     if supervised:
-        key = test_key(prefix + "supervised")
-        write_key(key, folder.supervised_key)
-        names["local.key"] = key.node_id_hex
+        extra.append(("supervised", folder.supervised_key.name))
+    for seed, file_name in extra:
+        key = test_key(prefix + seed)
+        write_key(key, folder.identities_dir / file_name)
+        names[file_name] = key.node_id_hex
     conn.execute("COMMIT")
     if wal_identities:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -12,6 +12,13 @@ LOCAL_DB = "local.sql"
 IDENTITIES = "identities"
 SUPERVISED_KEY = "local.key"
 KEY_SUFFIX = ".key"
+# What mergetool itself keeps in a node folder (the node ignores all three):
+#: backups of the target (``backups/<UTC timestamp>/``), and what a restore set aside
+BACKUPS = "backups"
+#: an unfinished merge's journal
+JOURNAL_NAME = ".mergetool-journal.json"
+#: the suffix of a key staged by a merge, not yet renamed into place
+STAGED_SUFFIX = ".mergetool-staged"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,14 @@ class NodeFolder:
     @property
     def identities_dir(self) -> Path:
         return self.root / IDENTITIES
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.root / BACKUPS
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / JOURNAL_NAME
 
     @property
     def supervised_key(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mergetool import findings
 from mergetool._exceptions import UnsupportedVersion
 from mergetool.findings import Finding
 from mergetool.node import sqlite as sq
@@ -58,7 +59,7 @@ class NodeReport:
         }
 
 
-def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]:
+def _key_findings(state: NodeState) -> list[Finding]:
     found: list[Finding] = []
     seen: dict[bytes, str] = {}
     for entry in state.keys:
@@ -71,38 +72,28 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
                 )
             )
         if entry.error is not None:
-            found.append(Finding("invalid_key", str(entry.error.message)))
+            found.append(findings.invalid_key(entry.error.message))
         if entry.file.is_symlink:
-            found.append(Finding("symlink_key", f"{entry.file.path} is a symbolic link"))
+            found.append(findings.symlink_key(entry.file.path))
         if entry.key is None:
             continue
         other = seen.setdefault(entry.key.node_id, entry.file.name)
         if other != entry.file.name:
-            found.append(
-                Finding(
-                    "duplicate_identity",
-                    f"{other} and {entry.file.name} hold the same identity "
-                    f"{entry.key.node_id_hex}: "
-                    "the node refuses to start; keep one",
-                )
-            )
+            found.append(findings.duplicate_identity(other, entry.file.name, entry.key.node_id_hex))
+    return found
+
+
+def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]:
+    found = _key_findings(state)
     keyed = state.valid_keys
-    for node_id in state.rows:
-        if node_id not in keyed:
-            found.append(Finding("rows_without_key", f"rows for {node_id.hex()} but no key file"))
-    for node_id, entry in keyed.items():
-        if not state.rows_of(node_id):
-            found.append(
-                Finding("key_without_rows", f"{entry.file.name} has no rows in local.sql yet")
-            )
+    found += [findings.rows_without_key(node_id) for node_id in state.rows if node_id not in keyed]
+    found += [
+        findings.key_without_rows(entry.file.name, "local.sql yet")
+        for node_id, entry in keyed.items()
+        if not state.rows_of(node_id)
+    ]
     if state.pending_wal:
-        found.append(
-            Finding(
-                "pending_wal",
-                f"{state.folder.wal_path} holds data not yet checkpointed "
-                "(node running or crashed)",
-            )
-        )
+        found.append(findings.pending_wal(state.folder.wal_path, then="node running or crashed"))
     for pid, name in holders:
         found.append(
             Finding("in_use", f"{name} (pid {pid}) has the database open: stop the node first")

@@ -9,11 +9,12 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nacl.signing import SigningKey
+
 from mergetool._exceptions import InvalidKeyFile
+from mergetool._fs import ensure_private_dir, write_file_atomic
 
 KEY_HEX_LEN = 128
-#: Part of the name of every temporary file we create, so a later run can sweep leftovers.
-TEMP_MARK = ".mergetool-tmp-"
 HEX_DIGITS = frozenset(string.hexdigits)
 
 
@@ -46,15 +47,11 @@ class IdentityKey:
 
     @classmethod
     def generate(cls) -> IdentityKey:
-        from nacl.signing import SigningKey
-
         signing = SigningKey.generate()
         return cls(seed=bytes(signing), public_key=bytes(signing.verify_key))
 
     @classmethod
     def from_seed(cls, seed: bytes) -> IdentityKey:
-        from nacl.signing import SigningKey
-
         return cls(seed=seed, public_key=bytes(SigningKey(seed).verify_key))
 
 
@@ -105,51 +102,7 @@ def load_key(path: Path) -> IdentityKey:
     return parse_key(data, path)
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_new_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Create ``path`` (never replacing anything) and fsync it; the caller fsyncs the folder.
-
-    For files whose name alone says they are not final yet (staged keys, a backup folder that
-    is renamed into place as a whole), so the temporary-name dance is not needed.
-    """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file."""
-    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with mode 0700 for what we create."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
 def write_key(key: IdentityKey, path: Path) -> None:
-    """Install a key file atomically: mode 0600 inside a 0700 folder."""
+    """Install a key file in the node's format atomically: mode 0600 inside a 0700 folder."""
     ensure_private_dir(path.parent)
     write_file_atomic(path, key.to_file_bytes())

@@ -7,15 +7,21 @@ keep the version where the node keeps it: ``PRAGMA user_version``.
 
 from __future__ import annotations
 
-import io
 import os
 import sqlite3
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.pool import StaticPool
+
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
+from mergetool._fs import TEMP_MARK
 from mergetool.node import sqlite as sq
-from mergetool.node.keys import TEMP_MARK
 from mergetool.node.versions import LATEST_VERSION
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -24,8 +30,6 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 @cache
 def _revisions() -> tuple[object, ...]:
     """Revision scripts in order v01 … v09."""
-    from alembic.script import ScriptDirectory
-
     script = ScriptDirectory(str(_MIGRATIONS))
     ordered = list(script.walk_revisions("base", "heads"))
     ordered.reverse()
@@ -47,8 +51,6 @@ def _steps(from_version: int, to_version: int) -> list[object]:
 
 
 def _run(steps: list[object], context: object) -> None:
-    from alembic.operations import Operations
-
     with Operations.context(context):  # type: ignore[arg-type]
         for rev in steps:
             rev.module.upgrade()  # type: ignore[attr-defined]
@@ -82,10 +84,6 @@ def apply_migrations(conn: sqlite3.Connection, from_version: int, to_version: in
 
     The caller owns the transaction; ``user_version`` is set inside it.
     """
-    import sqlalchemy as sa
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.pool import StaticPool
-
     steps = _steps(from_version, to_version)
     if not steps:
         return
@@ -104,17 +102,59 @@ def apply_migrations(conn: sqlite3.Connection, from_version: int, to_version: in
     conn.execute(f"PRAGMA user_version = {to_version}")
 
 
-def migration_sql(from_version: int, to_version: int) -> str:
-    """The SQL an upgrade runs, without running it (Alembic's offline mode)."""
-    from alembic.runtime.migration import MigrationContext
+class _Statements:
+    """An output buffer for Alembic's offline mode that keeps each statement apart."""
 
-    buf = io.StringIO()
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            self.statements.append(text.strip())
+
+    def flush(self) -> None:
+        pass
+
+
+def migration_statements(from_version: int, to_version: int) -> tuple[str, ...]:
+    """The statements an upgrade runs, one per item, without running them (offline mode).
+
+    The last one sets ``user_version``; :func:`run_statements` runs them as they are.
+    """
+    buf = _Statements()
     ctx = MigrationContext.configure(
         dialect_name="sqlite", opts={"as_sql": True, "output_buffer": buf}
     )
     _run(_steps(from_version, to_version), ctx)
-    buf.write(f"PRAGMA user_version = {to_version};\n")
-    return buf.getvalue()
+    return (*buf.statements, f"PRAGMA user_version = {to_version};")
+
+
+def migration_sql(from_version: int, to_version: int) -> str:
+    """The SQL an upgrade runs, as one script."""
+    return "".join(f"{stmt}\n\n" for stmt in migration_statements(from_version, to_version))
+
+
+def run_statements(
+    path: Path,
+    statements: Sequence[str],
+    *,
+    from_version: int,
+    trace: Callable[[str], None] | None = None,
+) -> None:
+    """Run ``statements`` (a plan's migration) on ``path`` at ``from_version``, all or nothing."""
+    with sq.connection(path) as conn:
+        conn.set_trace_callback(trace)
+        found = sq.user_version(conn)
+        if found != from_version:
+            raise DatabaseError(path, f"is at version {found}, the plan expected {from_version}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for stmt in statements:
+                conn.execute(stmt)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK") if conn.in_transaction else None
+            raise sq.translate(path, exc) from exc
 
 
 def upgrade_database(path: Path, to_version: int = LATEST_VERSION) -> int:

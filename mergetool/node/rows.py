@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
 from mergetool.node.schema import identity_tables, u64_from_sql, u64_to_sql
 
 #: Columns holding u64 values, per table (the node stores them as int64).
@@ -52,8 +55,6 @@ class IdentityRow:
 
 def read_identity_rows(conn: sqlite3.Connection, version: int, node_id: bytes) -> list[IdentityRow]:
     """Every row of ``node_id`` in the per-identity tables, typed, in table order."""
-    import sqlalchemy as sa
-    from sqlalchemy.pool import StaticPool
 
     engine = sa.create_engine("sqlite://", creator=lambda: conn, poolclass=StaticPool)
     found: list[IdentityRow] = []

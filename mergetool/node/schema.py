@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 # Column types as the node declares them (SQLite stores them by affinity).
 _ID = sa.LargeBinary
@@ -158,8 +159,6 @@ def copy_statements(
     Built from the models: explicit column lists on both sides (never ``SELECT *``, whose
     meaning depends on column order).
     """
-    from sqlalchemy.dialects import sqlite
-
     dialect = sqlite.dialect()
     statements = []
     for dst, src in zip(

@@ -7,8 +7,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from mergetool._exceptions import DatabaseError, DatabaseInUse
+from mergetool.node.wal import database_image
 
 #: How long we wait for another SQLite user before calling the database busy.
 BUSY_TIMEOUT_S = 2.0
@@ -16,8 +18,6 @@ BUSY_TIMEOUT_S = 2.0
 
 def file_uri(path: Path | str, mode: str) -> str:
     """An SQLite ``file:`` URI for ``path``: any byte of the name, ``?``/``#``/``%`` included."""
-    from urllib.parse import quote
-
     absolute = os.fsencode(os.path.abspath(path))
     return f"file://{quote(absolute, safe=b'/')}?mode={mode}"
 
@@ -119,8 +119,6 @@ def snapshot(db_path: Path, dest_dir: Path) -> Path:
     The source files are only read, so a source node folder stays byte-for-byte unchanged
     even when its WAL holds frames nobody checkpointed.
     """
-    from mergetool.node.wal import database_image
-
     dest = dest_dir / db_path.name
     image = database_image(db_path)
     try:

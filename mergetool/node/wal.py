@@ -15,6 +15,7 @@ import struct
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError
+from mergetool._fs import Symlinks, irregular_kind
 
 _WAL_MAGIC = (0x377F0682, 0x377F0683)
 _WAL_HEADER = 32
@@ -68,8 +69,8 @@ def database_image(db_path: Path) -> bytes:
     """The bytes of ``db_path`` as SQLite would see them, WAL applied, in rollback-journal form."""
     wal_path = db_path.with_name(db_path.name + "-wal")
     for path in (db_path, wal_path):  # never open a FIFO or a folder: name what is wrong
-        if os.path.lexists(path) and not path.is_file():
-            what = "a folder" if path.is_dir() else "not a regular file"
+        if os.path.lexists(path) and (kind := irregular_kind(path, Symlinks.FOLLOW)):
+            what = "a folder" if kind == "a directory" else "not a regular file"
             raise DatabaseError(path, f"is {what}; SQLite needs a regular file here")
     try:
         main = db_path.read_bytes()

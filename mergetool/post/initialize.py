@@ -16,7 +16,8 @@ from typing import BinaryIO
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
-from mergetool.node.keys import IdentityKey, fsync_dir, load_key, write_new_file
+from mergetool._fs import fsync_dir, write_new_file
+from mergetool.node.keys import IdentityKey, load_key
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, get_backend
 from mergetool.post.labels import batches, commitment, compute_labels_with
 from mergetool.post.metadata import (

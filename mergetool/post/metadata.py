@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mergetool._exceptions import MetadataError
-from mergetool.node.keys import write_file_atomic
+from mergetool._fs import write_file_atomic
 from mergetool.post.params import MAX_NUM_UNITS, U64_MAX
 
 METADATA_FILE = "postdata_metadata.json"

@@ -8,24 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from mergetool._exceptions import PostError, ProvingFailed
+from mergetool._fs import Symlinks, irregular_kind
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
 
 _DATA_FILE = re.compile(r"postdata_(\d+)\.bin")
-_SPECIAL_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-)
-
 
 def data_entries(directory: Path) -> list[tuple[int, Path]]:
     """``(index, path)`` of every ``postdata_<N>.bin`` entry in ``directory``, of any type."""
@@ -44,21 +36,22 @@ def data_entries(directory: Path) -> list[tuple[int, Path]]:
 def data_file_size(path: Path) -> int:
     """The size of the data file ``path``; refuses what ``initialize`` must not open."""
     try:
-        info = path.stat()  # a link to a data file elsewhere is fine; writes go to its target
-    except FileNotFoundError as exc:
-        raise PostError(
-            f"{path} is a symbolic link to a missing file",
-            hint="Remove the link, or make it point at the data file it stands for.",
-        ) from exc
+        # a link to a data file elsewhere is fine; writes go to its target
+        kind = irregular_kind(path, Symlinks.FOLLOW)
+        size = path.stat().st_size if kind is None else 0
     except OSError as exc:
         raise PostError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _SPECIAL_KINDS if test(info.st_mode)), "a special file")
+    if kind == "a symbolic link to a missing file":
+        raise PostError(
+            f"{path} is {kind}",
+            hint="Remove the link, or make it point at the data file it stands for.",
+        )
+    if kind is not None:
         raise PostError(
             f"{path} is {kind}, not a PoST data file",
             hint="Move it out of the PoST data directory, then run `post init` again.",
         )
-    return info.st_size
+    return size
 
 
 def _missing(path: Path) -> ProvingFailed:

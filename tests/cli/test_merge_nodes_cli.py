@@ -33,6 +33,7 @@ PLAN_KEYS = {
     "recovery",
     "post_data",
     "warnings",
+    "sql",
 }
 
 
@@ -476,16 +477,16 @@ def test_report_in_missing_folder_is_bad_usage_before_merging(
 def test_report_write_failure_after_merge_says_the_merge_is_done(
     src: FixtureNode, dst: FixtureNode, tmp_path: Path, monkeypatch
 ) -> None:
-    import mergetool.node.keys as keys
+    import mergetool.cli.merge_nodes as writer  # where the report is written
 
-    real = keys.write_file_atomic
+    real = writer.write_file_atomic
 
     def fail_for_report(path, data, **kwargs):
         if Path(path).name == "report.json":
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, data, **kwargs)
 
-    monkeypatch.setattr(keys, "write_file_atomic", fail_for_report)
+    monkeypatch.setattr(writer, "write_file_atomic", fail_for_report)
     report = tmp_path / "report.json"
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
     assert result.exit_code == 0  # the merge is done: exit 1 would claim nothing changed

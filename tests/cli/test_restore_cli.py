@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from mergetool._exceptions import RestoreError
+from mergetool.backup import execute_restore, plan_restore
 from mergetool.cli.main import cli
 from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.node.drift import check_drift
-from mergetool.node.fixtures import FixtureNode
+from mergetool.node.fixtures import FixtureNode, test_key
+from mergetool.node.keys import write_key
 
 
 def run(*args: object) -> Result:
@@ -207,3 +210,50 @@ def test_restore_of_a_missing_folder_says_so(tmp_path: Path) -> None:
     result = run("restore", tmp_path / "nope")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {tmp_path / 'nope'}: the node data folder does not exist\n"
+
+
+def test_dry_run_shows_the_plan_and_changes_nothing(merged, tree_digest) -> None:
+    _, dst, _, backup = merged
+    (dst.folder.identities_dir / "later.key.mergetool-staged").write_bytes(b"x")
+    before = tree_digest(dst.folder.root)
+    result = run("restore", dst.folder.root, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"Restore plan: {backup} -> {dst.folder.root}\n"
+        "  keys to restore: d1.key\n"
+        "  keys to move aside (never deleted): s1.key, s2.key\n"
+        "  interrupted merge's files to move aside: later.key.mergetool-staged\n"
+        "  the current database is kept in backups/displaced-<UTC timestamp>/\n"
+        "Dry run: nothing was written.\n"
+    )
+    assert tree_digest(dst.folder.root) == before
+
+
+def test_dry_run_json_is_the_plan_a_real_run_carries_out(merged, tree_digest) -> None:
+    _, dst, _, backup = merged
+    before = tree_digest(dst.folder.root)
+    planned = json.loads(run("restore", dst.folder.root, "--dry-run", "--json").stdout)
+    assert planned == {
+        "target": str(dst.folder.root),
+        "backup": str(backup),
+        "keys_restored": ["d1.key"],
+        "keys_set_aside": ["s1.key", "s2.key"],
+        "merge_leftovers": [],
+        "replaces_database": True,
+        "dry_run": True,
+    }
+    assert tree_digest(dst.folder.root) == before
+    done = json.loads(run("restore", dst.folder.root, "--json").stdout)
+    assert done["backup"] == planned["backup"]
+    assert done["keys_restored"] == planned["keys_restored"]
+    assert done["keys_set_aside"] == planned["keys_set_aside"]
+
+
+def test_a_plan_is_refused_when_the_target_changed_before_it_ran(merged, tree_digest) -> None:
+    _, dst, _, _ = merged
+    plan = plan_restore(dst.folder.root)
+    write_key(test_key("rs-late"), dst.folder.identities_dir / "late.key")
+    before = tree_digest(dst.folder.root)
+    with pytest.raises(RestoreError, match="changed since the restore was planned"):
+        execute_restore(plan)
+    assert tree_digest(dst.folder.root) == before

@@ -9,8 +9,8 @@ import pytest
 from merge_helpers import assert_healthy, key_names, leftovers, mode, table_rows, tree_state
 
 from mergetool._exceptions import RestoreError
+from mergetool.backup import list_backups, make_backup, restore
 from mergetool.merge import execute, plan_merge
-from mergetool.merge.backup import list_backups, make_backup, restore
 from mergetool.node.fixtures import FixtureNode, build_node
 from mergetool.node.folder import NodeFolder
 

@@ -20,7 +20,7 @@ from merge_helpers import (
     user_version,
 )
 
-import mergetool.merge.backup as backup_module
+import mergetool.backup.store as backup_module
 import mergetool.merge.journal as journal_module
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
 from mergetool.merge import execute, plan_merge

@@ -23,13 +23,16 @@ def test_read_node_id(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (None, "not found"),
+        (None, "does not exist"),
         ("{", "not valid JSON"),
-        ('{"NumUnits": 4}', "no NodeId field"),
-        ("[1, 2]", "no NodeId field"),
+        ('{"NumUnits": 4}', "missing field 'NodeId'"),
+        ("[1, 2]", "expected a JSON object"),
         ('{"NodeId": "!!!"}', "NodeId is not base64: '!!!'"),
         ('{"NodeId": 7}', "NodeId is not base64: 7"),
-        (json.dumps({"NodeId": base64.b64encode(b"short").decode()}), "NodeId is 5 bytes"),
+        (
+            json.dumps({"NodeId": base64.b64encode(b"short").decode()}),
+            "NodeId must decode to 32 bytes, got 5",
+        ),
     ],
     ids=["missing", "not-json", "no-node-id", "list", "not-base64", "not-string", "wrong-length"],
 )

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from mergetool._exceptions import InvalidKeyFile
+from mergetool._fs import TEMP_MARK
 from mergetool.node.fixtures import test_key
-from mergetool.node.keys import TEMP_MARK, IdentityKey, load_key, parse_key, write_key
+from mergetool.node.keys import IdentityKey, load_key, parse_key, write_key
 
 KEY = test_key("keys-matrix")
 OTHER = test_key("keys-other")

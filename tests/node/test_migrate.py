@@ -10,13 +10,22 @@ from pathlib import Path
 import pytest
 
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
+from mergetool._fs import TEMP_MARK
 from mergetool.node.drift import dump_schema, normalize
 from mergetool.node.fixtures import identity_rows, insert_rows, test_key
-from mergetool.node.keys import TEMP_MARK
-from mergetool.node.migrate import create_database, migration_sql, upgrade_database
+from mergetool.node.migrate import (
+    create_database,
+    migration_sql,
+    migration_statements,
+    run_statements,
+    upgrade_database,
+)
 from mergetool.node.schema import u64_from_sql
 
 VERSIONS = range(1, 10)
+REPO = Path(__file__).resolve().parents[2]
+SHARED_SCHEMAS = REPO.parent / "shared" / "node-schema"  # the node's own dumps
+SHIPPED_SCHEMAS = REPO / "mergetool" / "node" / "schemas"  # what the drift check reads
 UPGRADES = [(m, n) for n in VERSIONS for m in range(0, n)]
 
 
@@ -65,6 +74,26 @@ def test_upgraded_database_dumps_exactly_as_the_node_schema(
     assert upgrade_database(db, end) == start
     assert _dump(db) == normalize(node_schema(end))
     assert _pragma(db, "user_version") == end
+
+
+@pytest.mark.parametrize(("start", "end"), [(m, n) for m, n in UPGRADES if m > 0])
+def test_the_offline_statements_upgrade_exactly_as_the_revisions(
+    tmp_path: Path, node_schema: Callable[[int], str], start: int, end: int
+) -> None:
+    # A merge plan shows these statements and execute runs them: they must be the upgrade.
+    db = tmp_path / "local.sql"
+    create_database(db, start)
+    run_statements(db, migration_statements(start, end), from_version=start)
+    assert _dump(db) == normalize(node_schema(end))
+    assert _pragma(db, "user_version") == end
+
+
+def test_offline_statements_refuse_a_database_at_another_version(tmp_path: Path) -> None:
+    db = tmp_path / "local.sql"
+    create_database(db, 6)
+    with pytest.raises(DatabaseError, match="is at version 6, the plan expected 5"):
+        run_statements(db, migration_statements(5, 9), from_version=5)
+    assert _pragma(db, "user_version") == 6
     assert _pragma(db, "journal_mode") == "wal"
     assert "alembic_version" not in _objects(db)
 
@@ -197,13 +226,13 @@ def test_upgrade_of_a_non_database_is_a_database_error(tmp_path: Path) -> None:
         upgrade_database(db, 9)
 
 
-def test_committed_schema_snapshots_equal_the_nodes(
-    shared_schema_dir: Path, node_schema: Callable[[int], str]
-) -> None:
-    repo_schemas = Path(__file__).resolve().parents[2] / "schemas"
+def test_shipped_schema_snapshots_equal_the_nodes() -> None:
+    if not SHARED_SCHEMAS.is_dir():
+        pytest.skip("../shared is not beside this clone")
     for version in VERSIONS:
-        ours = (repo_schemas / f"local-v{version}.sql").read_text()
-        assert normalize(ours) == normalize(node_schema(version)), version
+        ours = (SHIPPED_SCHEMAS / f"local-v{version}.sql").read_text()
+        live = (SHARED_SCHEMAS / f"local-v{version}.sql").read_text()
+        assert normalize(ours) == normalize(live), version
 
 
 def test_failed_upgrade_is_all_or_nothing_and_a_database_error(tmp_path: Path) -> None:
@@ -230,12 +259,3 @@ def test_create_at_version_0_is_an_empty_wal_database(tmp_path: Path) -> None:
     create_database(db, 0)
     assert _dump(db) == "PRAGMA user_version = 0;"
     assert _pragma(db, "journal_mode") == "wal"
-
-
-def test_test_copy_of_the_node_schema_is_current(node_schema: Callable[[int], str]) -> None:
-    shared = Path(__file__).resolve().parents[3] / "shared" / "node-schema"
-    if not shared.is_dir():
-        pytest.skip("../shared is not beside this clone")
-    for version in VERSIONS:
-        live = (shared / f"local-v{version}.sql").read_text()
-        assert normalize(node_schema(version)) == normalize(live), version

@@ -83,7 +83,7 @@ def init(
     as_json: bool,
 ) -> None:
     """Write labels into DIR/postdata_N.bin and the metadata; re-run to resume."""
-    from mergetool.cli.render import progress_bar
+    from mergetool.cli.progress import progress_bar
     from mergetool.post.initialize import initialize, plan_init
 
     if not directory:

@@ -72,7 +72,7 @@ def prove(
     """Generate a proof for CHALLENGE, verify it, and print it as JSON."""
     from contextlib import nullcontext
 
-    from mergetool.cli.render import progress_bar
+    from mergetool.cli.progress import progress_bar
     from mergetool.post.metadata import read_metadata
     from mergetool.post.operator_api import OperatorServer
     from mergetool.post.prove import generate_proof
@@ -156,7 +156,7 @@ def profile(
     as_json: bool,
 ) -> None:
     """Measure the proving scan speed (GiB/s) for a nonce count and thread count."""
-    from mergetool.cli.render import progress_bar
+    from mergetool.cli.progress import progress_bar
     from mergetool.post.profile import can_drop_cache
     from mergetool.post.profile import profile as run
 

@@ -174,7 +174,7 @@ def verify_data(
 ) -> None:
     """Recompute a random sample of stored labels; exit 1 listing the bad ones."""
     from mergetool._exceptions import DataVerificationFailed, PostError
-    from mergetool.cli.render import progress_bar
+    from mergetool.cli.progress import progress_bar
     from mergetool.post.pos_verification import verify_data as run
 
     params = network_params(preset, scrypt_n=scrypt_n)

@@ -1,19 +1,14 @@
-"""Text rendering of library values, and the tqdm progress bridge. Only the CLI prints."""
+"""Text rendering of merge plans and results. Only the CLI prints."""
 
 from __future__ import annotations
 
 import shlex
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from mergetool.post.progress import StageProgress
+from mergetool.node.versions import describe
 
 
 def _version(number: int) -> str:
-    from mergetool.node.versions import describe
-
     return f"{number} ({describe(number)})"
 
 
@@ -61,6 +56,23 @@ def render_plan(plan: Any) -> str:
     return "\n".join(lines)
 
 
+def render_sql(plan: Any) -> str:
+    """The SQL ``execute`` runs for ``plan``, as a script (``--sql``)."""
+    lines = []
+    if plan.source_migration:
+        lines.append(
+            f"-- on a private copy of {plan.source / 'local.sql'}: upgrade "
+            f"{plan.source_version} -> {plan.target_version}"
+        )
+        lines += plan.source_migration
+    if plan.copy_sql:
+        lines.append(
+            f"-- on {plan.target / 'local.sql'}, with that copy attached as src, in one transaction"
+        )
+        lines += [f"{sql};" for _table, sql in plan.copy_sql]
+    return "\n".join(lines) if lines else "-- no SQL to run"
+
+
 def render_result(result: Any) -> str:
     if result.recovered and result.recovered != "nothing":
         head = f"Finished an interrupted merge ({result.recovered}). "
@@ -79,27 +91,3 @@ def render_result(result: Any) -> str:
         undo = f"mergetool restore {shlex.quote(str(result.plan.target))}"  # pastes as it is
         text += f"\nBackup: {result.backup_dir} (undo with: {undo})"
     return text
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[StageProgress | None]:
-    """A progress callback drawing tqdm bars on a terminal; ``None`` when disabled."""
-    if not enabled or not sys.stderr.isatty():
-        yield None
-        return
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr)
-        bar.n = done
-        bar.refresh()
-
-    try:
-        yield update
-    finally:
-        for bar in bars.values():
-            bar.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 from pathlib import Path
 
 from mergetool._exceptions import (
@@ -16,10 +15,9 @@ from mergetool._exceptions import (
     NotANodeFolder,
     UsageProblem,
 )
-from mergetool.merge.backup import BACKUPS
-from mergetool.merge.journal import JOURNAL_NAME, STAGED_SUFFIX, Journal
-from mergetool.node.folder import NodeFolder, open_folder
-from mergetool.node.keys import TEMP_MARK
+from mergetool._fs import TEMP_MARK, Symlinks, irregular_kind
+from mergetool.merge.journal import Journal
+from mergetool.node.folder import BACKUPS, JOURNAL_NAME, STAGED_SUFFIX, NodeFolder, open_folder
 from mergetool.node.state import NodeState
 from mergetool.node.wal import open_image
 
@@ -82,10 +80,11 @@ def check_staged_leftovers(folder: NodeFolder, journal: Journal | None) -> None:
                 "from an interrupted merge whose journal "
                 f"({JOURNAL_NAME}) is gone. Nothing was changed.",
             )
-        if stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode):
+        kind = irregular_kind(path, Symlinks.REFUSE)
+        if kind is not None:
             raise MergeRefused(
                 f"{path}: the interrupted merge's journal lists it as a staged key, but it is "
-                "a folder",
+                + ("a folder" if kind == "a directory" else kind),
                 hint="Move it out of identities/, then run the merge again. Nothing was changed.",
             )
 

@@ -1,0 +1,102 @@
+"""Safe file writes and the one answer to "is this entry a regular file?".
+
+Every write of a node's files goes through here: a crash leaves either the old file or the
+whole new one (atomic replace, file and folder fsynced), files we create are 0600 in 0700
+folders, and no write follows a symbolic link. Reads that must not hang on a FIFO or trust a
+link ask :func:`irregular_kind` with a named :class:`Symlinks` policy.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from pathlib import Path
+
+#: Part of the name of every temporary file we create, so a later run can sweep leftovers.
+TEMP_MARK = ".mergetool-tmp-"
+
+
+class Symlinks(enum.Enum):
+    """How a symbolic link counts when asking whether an entry is a regular file."""
+
+    #: a link to a regular file is one (the node, or SQLite, would read through it)
+    FOLLOW = "follow"
+    #: a link is never a regular file (we would move or read the link, not its target)
+    REFUSE = "refuse"
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
+
+
+def describe_mode(mode: int) -> str | None:
+    """``None`` for a regular file, else what the entry is ("a directory", "a FIFO ...")."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
+
+
+def irregular_kind(path: Path, symlinks: Symlinks) -> str | None:
+    """``None`` when ``path`` is a regular file under ``symlinks``, else what it is instead.
+
+    A link whose target is missing is "a symbolic link to a missing file" (under FOLLOW) or
+    "a symbolic link" (under REFUSE). Raises ``FileNotFoundError`` when nothing is there.
+    """
+    try:
+        info = os.stat(path, follow_symlinks=symlinks is Symlinks.FOLLOW)
+    except FileNotFoundError:
+        if symlinks is Symlinks.FOLLOW and os.path.islink(path):
+            return "a symbolic link to a missing file"
+        raise
+    return describe_mode(info.st_mode)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_new_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Create ``path`` (never replacing anything) and fsync it; the caller fsyncs the folder.
+
+    For files whose name alone says they are not final yet (staged keys, a backup folder that
+    is renamed into place as a whole), so the temporary-name dance is not needed.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file."""
+    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) with mode 0700 for what we create."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)

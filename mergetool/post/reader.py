@@ -19,6 +19,7 @@ from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name
 
 _DATA_FILE = re.compile(r"postdata_(\d+)\.bin")
 
+
 def data_entries(directory: Path) -> list[tuple[int, Path]]:
     """``(index, path)`` of every ``postdata_<N>.bin`` entry in ``directory``, of any type."""
     try:

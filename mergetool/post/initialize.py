@@ -8,6 +8,7 @@ work restarts at the first file that is missing, short, or newer than the metada
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from mergetool.post.reader import data_entries, data_file_size
 from mergetool.post.scrypt import check_n
 
 DEFAULT_MAX_FILE_SIZE = 1 << 32
+GIB = 1 << 30
 #: How the limits of ``layout_problem`` name the values given to ``plan_init``.
 _ARGUMENT_NAMES = (
     ("MaxFileSize", "max file size"),
@@ -172,9 +174,13 @@ def _check_same_data(
     """Refuse a request for other data than ``existing`` describes, naming each difference."""
     if existing.with_progress(None, None) == wanted:
         return
-    asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
+
+    def source(name: str) -> str:
+        """Where the requested value came from: only the node id can come from the key."""
+        return f"{IDENTITY_FILE} has" if name == "node_id" and identity_file else "asked"
+
     differ = [
-        f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
+        f"{label} {show(getattr(existing, name))} ({source(name)}: {show(getattr(wanted, name))})"
         for name, label, show in (
             ("node_id", "node", bytes.hex),
             ("commitment_atx_id", "commitment ATX", bytes.hex),
@@ -280,6 +286,28 @@ def _open_data_file(path: Path) -> BinaryIO:
         raise
 
 
+def _check_free_space(plan: InitPlan) -> None:
+    """Refuse a plan whose files would not fit: an init must not run until the disk is full."""
+    needed = 0
+    for task in plan.tasks:  # each planned file is rewritten from its start
+        try:
+            have = (plan.directory / data_file_name(task.index)).stat().st_size
+        except OSError:
+            have = 0
+        needed += max(0, task.count * LABEL_SIZE - have)
+    where = plan.directory
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if needed > free:
+        raise PostError(
+            f"{plan.directory}: {needed} bytes ({needed / GIB:.1f} GiB) still to write, but its "
+            f"file system has {free} bytes ({free / GIB:.1f} GiB) free",
+            hint="Free some space or use fewer units; `space_check=False` starts anyway.",
+            parameter="space_check",
+        )
+
+
 def initialize(
     plan: InitPlan,
     *,
@@ -287,10 +315,17 @@ def initialize(
     device: str | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Progress | None = None,
+    space_check: bool = True,
 ) -> InitResult:
-    """Carry out ``plan``: write each planned file and the metadata after each one."""
+    """Carry out ``plan``: write each planned file and the metadata after each one.
+
+    Unless ``space_check`` is False, a plan whose files do not fit the free space of the
+    file system is refused before anything is written.
+    """
     impl = get_backend(backend, device, memory_budget=memory_budget)
     step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do: before any write
+    if space_check:
+        _check_free_space(plan)
     meta = plan.metadata
     key = commitment(meta.node_id, meta.commitment_atx_id)
     search = plan.vrf_difficulty is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -184,3 +185,31 @@ def test_verify_reads_at_most_one_mib_of_proof(tmp_path: Path, source: str) -> N
         "Error: invalid proof: malformed proof: more than 1048576 bytes; a proof is a few "
         f"hundred (in {where})\n"
     )
+
+
+def test_init_refuses_data_larger_than_the_free_space(tmp_path: Path) -> None:
+    target = tmp_path / "pd"
+    args = ["post", "init", "--dir", str(target), "--commitment-atx", "11" * 32, "--num-units",
+            "4", "--labels-per-unit", str(1 << 40), "--preset", "test"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)  # 4 x 2^40 labels x 16 bytes: 64 TiB
+    assert result.exit_code == 1
+    free = re.escape("has ") + r"\d+ bytes \(\d+\.\d GiB\) free"  # others write too
+    assert re.fullmatch(
+        re.escape(f"Error: {target}: {64 << 40} bytes (65536.0 GiB) still to write, but its file "
+                  "system ") + free + re.escape(
+            "\nFree some space or use fewer units; --no-space-check starts anyway.\n"),
+        result.stderr,
+    ), result.stderr  # fmt: skip
+    assert not target.exists()  # not even identity.key
+
+
+def test_a_new_identity_points_to_add_identity(tmp_path: Path) -> None:
+    target = tmp_path / "my data"
+    args = ["post", "init", "--dir", str(target), "--commitment-atx", "11" * 32, "--num-units",
+            "1", "--preset", "test", "--backend", "numpy", "--no-space-check"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == [
+        f"  identity: {target / 'identity.key'}",
+        f"  To run it on a node: mergetool add-identity --post-dir '{target}' --to NODE_DATA",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import signal
@@ -103,9 +104,10 @@ def test_prove_refuses_parameters_that_do_not_fit_the_data(tmp_path: Path) -> No
     )
 
 
-def test_k2pow_reports_groups_and_hashes(tmp_path: Path) -> None:
+def test_k2pow_reports_groups_and_hashes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _random_data(tmp_path / "pd", num_units=1)
     reports: list[PowProgress] = []
+    caplog.set_level(logging.INFO, logger="mergetool.post")
     with pytest.raises(Exception, match="no proof found"):  # k2 = every label: none wins
         generate_proof(
             tmp_path / "pd", bytes.fromhex(CHALLENGE), k1=1, k2=256,
@@ -119,6 +121,9 @@ def test_k2pow_reports_groups_and_hashes(tmp_path: Path) -> None:
     ]
     assert [r.groups_done for r in reports] == sorted(r.groups_done for r in reports)
     assert reports[-1].hashes_per_s > 0
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("k2pow")]
+    assert logged[0].startswith("k2pow: group 252 done (1 of 4), 1 hashes in ")
+    assert logged[-1].startswith("k2pow: group 255 done (4 of 4), 4 hashes in ")
 
 
 def test_k2pow_progress_on_the_status_api_and_the_bar() -> None:

@@ -17,6 +17,7 @@ from mergetool.cli.post._options import (
     echo_json,
     json_option,
     network_params,
+    nonces_option,
     preset_option,
 )
 from mergetool.post.params import MAX_THREADS
@@ -64,13 +65,7 @@ def _exit_on_sigterm() -> Iterator[None]:
     type=click.IntRange(min=2),
     help="scrypt N, to check the proof before printing it [preset].",
 )
-@click.option(
-    "--nonces",
-    type=click.IntRange(min=16),
-    default=128,
-    show_default=True,
-    help="Nonces per pass (multiple of 16).",
-)
+@nonces_option
 @click.option(
     "--threads",
     type=click.IntRange(min=1, max=MAX_THREADS),
@@ -187,13 +182,7 @@ class _ProveReporter:
     show_default=True,
     help="Worker processes for the scan.",
 )
-@click.option(
-    "--nonces",
-    type=click.IntRange(min=16),
-    default=128,
-    show_default=True,
-    help="Nonces per pass (multiple of 16).",
-)
+@nonces_option
 @click.option(
     "--data-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -53,6 +53,17 @@ def preset_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def nonces_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--nonces``: nonces per pass of the scan (``prove`` and ``profile``)."""
+    return click.option(
+        "--nonces",
+        type=click.IntRange(min=16),
+        default=128,
+        show_default=True,
+        help="Nonces per pass (multiple of 16).",
+    )(f)
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--json", "as_json", is_flag=True, help="Machine-readable output, no progress bar."
@@ -102,8 +113,12 @@ def proving_options(f: Any) -> Any:
 
     for option in reversed(
         [
-            click.option("--k1", type=click.IntRange(min=1), help="[preset]"),
-            click.option("--k2", type=click.IntRange(min=1), help="[preset]"),
+            click.option(
+                "--k1", type=click.IntRange(min=1), help="Label difficulty parameter k1 [preset]."
+            ),
+            click.option(
+                "--k2", type=click.IntRange(min=1), help="Labels a proof holds, k2 [preset]."
+            ),
             click.option(
                 "--pow-difficulty", type=HEX32, help="k2pow difficulty (hex, 32 bytes) [preset]."
             ),
@@ -112,18 +127,13 @@ def proving_options(f: Any) -> Any:
                 type=click.IntRange(min=2),
                 help="scrypt N, to check the proof before handing it out [preset].",
             ),
-            click.option(
-                "--nonces",
-                type=click.IntRange(min=16),
-                default=128,
-                show_default=True,
-                help="Nonces per pass (multiple of 16).",
-            ),
+            nonces_option,
             click.option(
                 "--threads",
                 type=click.IntRange(min=1, max=MAX_THREADS),
                 default=1,
                 show_default=True,
+                help="Worker processes for the scan and RandomX threads for the k2pow.",
             ),
             click.option(
                 "--randomx-mode",

@@ -216,7 +216,7 @@ def main() -> None:
     mem.add_argument("--identities", type=int, default=8)
     mem.add_argument("--randomx-mode", choices=["fast", "light"], default="fast")
     mem.add_argument("--threads", type=int, default=1)
-    mem.add_argument("--pow-difficulty", default="0007" + "ff" * 30)
+    mem.add_argument("--pow-difficulty", default="00ff" + "ff" * 30)
     thr = sub.add_parser("throughput")
     thr.add_argument("--identities", type=int, default=4)
     thr.add_argument("--labels-per-unit", type=int, default=1 << 16)

@@ -76,11 +76,13 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._prover: Prover | None = None
+        self._stop_requested = False
 
     # --- life cycle ----------------------------------------------------------------------
 
     def stop(self) -> None:
         """Ask a running service to stop (safe from any thread or a signal handler)."""
+        self._stop_requested = True  # (before the loop runs: ``_run`` stops at once)
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 
@@ -99,6 +101,8 @@ class Service:
         from mergetool._http import HttpServer
 
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        if self._stop_requested:
+            self._stop.set()
         passes_at_once = sum(
             min(self.config.passes_per_disk, n) for n in self._per_device().values()
         )

@@ -44,6 +44,7 @@ class _Identity:
     still_proving: int = 0  # "still proving" answers received
     gen_requests: list[bytes] = field(default_factory=list)
     metadata: list[Any] = field(default_factory=list)  # every MetadataResponse.meta
+    peers: list[str] = field(default_factory=list)  # the client address of each stream
 
 
 class NodeStandin(post_pb2_grpc.PostServiceServicer, post_pb2_grpc.PostInfoServiceServicer):
@@ -198,6 +199,7 @@ class NodeStandin(post_pb2_grpc.PostServiceServicer, post_pb2_grpc.PostInfoServi
                 ident = self._ids[node_id]
                 ident.streams += 1
                 ident.metadata.append(meta)
+                ident.peers.append(context.peer())
                 self._drop.discard(node_id)
                 self._cond.notify_all()
         if refused:

@@ -34,6 +34,9 @@ def test_several_identities_on_one_channel_each_get_a_verified_proof(
     dirs = post_dirs(3)
     with serving(config_for(node.address, dirs)) as run:
         node.wait_connected(NODE_IDS)
+        # One channel: every stream comes from the same client address (one connection).
+        assert len({node.identity(n).peers[0] for n in NODE_IDS}) == 1
+        assert not run.service.host.running  # RandomX only once a proof is asked for
         for node_id in NODE_IDS:
             meta = node.identity(node_id).metadata[0]
             assert meta.HasField("nonce") and meta.num_units == 2 and meta.labels_per_unit == 256

@@ -89,4 +89,10 @@ def test_a_served_folder_is_locked_against_a_second_service_and_post_prove(
         )  # fmt: skip
         assert result.exit_code == 1
         assert result.stderr.startswith(f"Error: {folder} is locked by process {os.getpid()}\n")
+        result = CliRunner().invoke(
+            cli, ["post", "init", "--dir", str(folder), "--node-id", ID.hex(),
+                  "--commitment-atx", "20" * 32, "--num-units", "2", "--preset", "test"],
+        )  # fmt: skip
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"Error: {folder} is locked by process {os.getpid()}\n")
     assert not (folder / ".mergetool.lock").exists()  # released when the service stopped

@@ -24,7 +24,7 @@ from mergetool._fs import (
 )
 from mergetool.backup.store import DISPLACED_PREFIX, copy_db, list_backups, stamp
 from mergetool.node import sqlite as sq
-from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder
+from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder, refuse_linked_database
 from mergetool.node.state import read_node
 from mergetool.node.versions import check_supported
 
@@ -184,6 +184,7 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     """
     folder = NodeFolder(Path(target))
     chosen = _choose_backup(folder, backup_name)
+    refuse_linked_database(folder)
     sq.ensure_not_in_use(folder.db_path)
     _check_backup(chosen)
     wanted = _backup_keys(NodeFolder(chosen))

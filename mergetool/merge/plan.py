@@ -42,6 +42,7 @@ from mergetool.node.folder import (
     SUPERVISED_KEY,
     NodeFolder,
     open_folder,
+    refuse_linked_database,
 )
 from mergetool.node.keys import IdentityKey
 from mergetool.node.migrate import migration_statements
@@ -59,11 +60,12 @@ def _check_version(state: NodeState, side: str) -> None:
 def _duplicates(entries: Iterable[KeyEntry]) -> None:
     seen: dict[bytes, KeyEntry] = {}
     for entry in entries:
-        if entry.key is None:
+        key = entry.node_view  # a symbolic link counts: the node follows it
+        if key is None:
             continue
-        first = seen.setdefault(entry.key.node_id, entry)
+        first = seen.setdefault(key.node_id, entry)
         if first is not entry:
-            raise DuplicateIdentity(first.file.path, entry.file.path, entry.key.node_id_hex)
+            raise DuplicateIdentity(first.file.path, entry.file.path, key.node_id_hex)
 
 
 def _rename_for_version(table: str, version: int) -> str:
@@ -140,7 +142,7 @@ def _check_conflicts(
     src: NodeState, dst: NodeState, chosen: list[_SourceKey], dst_keys: list[KeyEntry]
 ) -> None:
     """Refuse one identity under two names, a file name on both sides, rows already there."""
-    by_id = {e.key.node_id: e for e in dst_keys if e.key is not None}
+    by_id = {e.node_view.node_id: e for e in dst_keys if e.node_view is not None}
     names = {e.file.name for e in dst_keys}
     for k in chosen:
         other = by_id.get(k.key.node_id)
@@ -279,6 +281,7 @@ def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, No
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
         raise SupervisedNode(dst_folder.supervised_key, "target")
+    refuse_linked_database(dst_folder)
     src = read_node(src_folder)
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()

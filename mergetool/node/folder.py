@@ -94,6 +94,23 @@ class NodeFolder:
         return sorted(found, key=lambda f: f.name)
 
 
+def refuse_linked_database(folder: NodeFolder) -> None:
+    """A merge and a restore write ``local.sql``: refuse one that is a symbolic link.
+
+    The node follows the link; a restore would replace the link itself and a merge would
+    write through it, so both refuse it alike, before any write.
+    """
+    db = folder.db_path
+    if db.is_symlink():
+        raise NotANodeFolder(
+            db,
+            f"is a symbolic link (to {os.readlink(db)}); the database is written in place, "
+            "never through a link",
+            hint="Move the database file itself into the node folder in place of the link "
+            "(with the node stopped), then run again. Nothing was changed.",
+        )
+
+
 def open_folder(path: Path, *, must_exist: bool = True, side: str = "node") -> NodeFolder:
     """Check that ``path`` looks like a node data folder and return its paths."""
     folder = NodeFolder(Path(path))

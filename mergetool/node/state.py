@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 from mergetool._exceptions import InvalidKeyFile
@@ -26,10 +27,17 @@ class KeyEntry:
     file: IdentityFile
     key: IdentityKey | None
     error: InvalidKeyFile | None = field(default=None, compare=False)
+    #: for a symbolic link (which we never load as a key): the key the node reads through it
+    linked: IdentityKey | None = field(default=None, compare=False)
 
     @property
     def node_id_hex(self) -> str | None:
         return self.key.node_id_hex if self.key else None
+
+    @property
+    def node_view(self) -> IdentityKey | None:
+        """The identity the node loads from this file: it follows symbolic links."""
+        return self.key or self.linked
 
 
 @dataclass(frozen=True)
@@ -57,13 +65,22 @@ class NodeState:
         return self.rows.get(node_id, MappingProxyType({}))
 
 
+def _through_link(path: Path) -> IdentityKey | None:
+    """The key the node would load through the symbolic link ``path``, if any."""
+    try:
+        return load_key(path.resolve(strict=True))
+    except (InvalidKeyFile, OSError, RuntimeError):  # (RuntimeError: a link loop)
+        return None
+
+
 def load_keys(folder: NodeFolder) -> tuple[KeyEntry, ...]:
     entries = []
     for ident in folder.identity_files():
         try:
             entries.append(KeyEntry(ident, load_key(ident.path)))
         except InvalidKeyFile as exc:
-            entries.append(KeyEntry(ident, None, exc))
+            linked = _through_link(ident.path) if ident.is_symlink else None
+            entries.append(KeyEntry(ident, None, exc, linked))
     return tuple(entries)
 
 

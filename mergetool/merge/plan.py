@@ -283,6 +283,13 @@ def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, No
         raise SupervisedNode(dst_folder.supervised_key, "target")
     refuse_linked_database(dst_folder)
     src = read_node(src_folder)
+    if src.bad_ids:  # the copy takes every row: one the node cannot use must not travel
+        raise MergeRefused(
+            f"source database {src_folder.db_path}: {src.bad_ids[0].describe()}",
+            hint="The node cannot use such rows and a merge would copy them into the target. "
+            "Remove or repair them in the source first (mergetool inspect lists them all). "
+            "Nothing was changed.",
+        )
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()
     version = _target_version(src, dst, create_db)

@@ -93,6 +93,9 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
         for node_id, entry in keyed.items()
         if not state.rows_of(node_id)
     ]
+    found += [
+        Finding("bad_node_id", f"{state.folder.db_path}: {b.describe()}") for b in state.bad_ids
+    ]
     if state.pending_wal:
         found.append(findings.pending_wal(state.folder.wal_path, then="node running or crashed"))
     for pid, name in holders:

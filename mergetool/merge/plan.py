@@ -128,14 +128,15 @@ def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
 def _already_merged(
     src: NodeState, dst: NodeState, chosen: list[_SourceKey], dst_keys: list[KeyEntry]
 ) -> bool:
-    """Every source identity already in the target under the same name, with as many rows."""
+    """Every source identity already in the target under the same name, with at least as many
+    rows (the node goes on writing rows for it after the merge)."""
     by_name = {e.file.name: e.key for e in dst_keys}
     if not chosen and not src.rows:
         return False
     return all(
         (other := by_name.get(k.target_name)) is not None and other.node_id == k.key.node_id
         for k in chosen
-    ) and all(sum(dst.rows_of(i).values()) == sum(src.rows_of(i).values()) for i in src.rows)
+    ) and all(sum(dst.rows_of(i).values()) >= sum(src.rows_of(i).values()) for i in src.rows)
 
 
 def _check_conflicts(

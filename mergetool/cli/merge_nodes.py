@@ -21,6 +21,23 @@ from mergetool.cli._locking import holding, wait_option
 from mergetool.cli.progress import progress_bar
 from mergetool.cli.render_merge import render_plan, render_result, render_sql
 
+_REPORT_STATUSES = {"ready", "already-merged", "nothing-to-do", "refused", "failed"}
+
+
+def _is_a_report(path: Path) -> bool:
+    """Whether ``path`` holds a merge-nodes report (which a new one may replace)."""
+    try:
+        with path.open("rb") as fh:
+            doc = json.loads(fh.read(1 << 22))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("format"), int)
+        and doc.get("status") in _REPORT_STATUSES
+        and {"source", "target"} <= doc.keys()
+    )
+
 
 def _check_report_path(report: Path, source: Path, target: Path) -> None:
     """Refuse a --report path before anything happens: it must be a new or regular file that
@@ -46,6 +63,12 @@ def _check_report_path(report: Path, source: Path, target: Path) -> None:
                 f"{report}: the report would be written inside the {side} folder {folder}",
                 hint="Write it outside both node folders, e.g. --report merge-report.json.",
             )
+    if info is not None and not _is_a_report(report):
+        raise UsageProblem(
+            f"{report}: exists and is not a merge-nodes report; the report would replace it",
+            hint="Give the path of a new file (or of an earlier report), or --report - to write "
+            "it to standard output.",
+        )
     try:  # can a file be created there at all? (read-only mount, permissions, /proc, ...)
         fd, probe = tempfile.mkstemp(prefix=".mergetool-probe-", dir=report.parent)
         os.close(fd)
@@ -109,8 +132,8 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
 )
 @click.option(
     "--report",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the plan/result as JSON to this file.",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Also write the plan/result as JSON to this file ('-': standard output, as --json).",
 )
 @click.option("--no-backup", is_flag=True, help="Do not back up the target before merging.")
 @click.option(
@@ -147,6 +170,8 @@ def merge_cmd(
     """
     from mergetool.merge import plan_merge  # (SQLAlchemy: not for --help)
 
+    if report == Path("-"):  # the report on standard output is the --json document
+        report, as_json = None, True
     if report is not None:
         _check_report_path(report, source, target)
     with contextlib.ExitStack() as lock:

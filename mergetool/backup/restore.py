@@ -25,7 +25,7 @@ from mergetool._fs import (
 from mergetool.backup.store import DISPLACED_PREFIX, copy_db, list_backups, stamp
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder, refuse_linked_database
-from mergetool.node.state import read_node
+from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported
 
 
@@ -43,6 +43,9 @@ class RestorePlan:
     merge_leftovers: tuple[Path, ...]
     #: whether the target has a database now (kept in the displaced folder)
     replaces_database: bool
+    #: ``(table, rows)`` the current database holds beyond the backup's: rows merged or
+    #: written by the node since the backup, which the restored database will not have
+    rows_dropped: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form of the plan (``restore --dry-run --json``)."""
@@ -53,6 +56,7 @@ class RestorePlan:
             "keys_set_aside": list(self.keys_set_aside),
             "merge_leftovers": [p.name for p in self.merge_leftovers],
             "replaces_database": self.replaces_database,
+            "rows_dropped": dict(self.rows_dropped),
         }
 
 
@@ -176,6 +180,30 @@ def _leftovers(folder: NodeFolder) -> tuple[Path, ...]:
     return tuple(found)
 
 
+def _table_totals(state: NodeState) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for counts in state.rows.values():
+        for table, n in counts.items():
+            totals[table] = totals.get(table, 0) + n
+    return totals
+
+
+def _rows_dropped(folder: NodeFolder, backup: Path) -> tuple[tuple[str, int], ...]:
+    """Per table, how many more rows the current database holds than the backup's."""
+    if not folder.db_path.exists():
+        return ()
+    try:
+        now = _table_totals(read_node(folder))
+    except MergetoolError:  # a database SQLite cannot read: exactly when a restore is needed
+        return ()
+    then = _table_totals(read_node(NodeFolder(backup)))
+    return tuple(
+        (table, now[table] - then.get(table, 0))
+        for table in sorted(now)
+        if now[table] > then.get(table, 0)
+    )
+
+
 def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     """Check the backup (newest, or ``backup_name``) and the target; write nothing.
 
@@ -198,6 +226,7 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
         keys_set_aside=aside,
         merge_leftovers=_leftovers(folder),
         replaces_database=folder.db_path.exists(),
+        rows_dropped=_rows_dropped(folder, chosen),
     )
 
 

@@ -6,8 +6,11 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import stat
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +205,26 @@ def merge_cmd(
             _run(plan, report, as_json)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that it is reported like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    def stop(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
     data = {**plan.to_dict(), "dry_run": True}
     if report and (problem := _write_report(report, data)):
@@ -217,8 +240,19 @@ def _run(plan: Any, report: Path | None, as_json: bool) -> None:
     from mergetool.merge import execute
 
     try:
-        with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
+        with (
+            _sigterm_interrupts(),
+            progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress,
+        ):
             result = execute(plan, progress=progress)
+    except KeyboardInterrupt as exc:
+        click.echo(
+            f"Interrupted: the merge into {plan.target} may be unfinished (a journal, staged "
+            "keys or a backup may be left there). Run the same command again: it finishes or "
+            "undoes it.",
+            err=True,
+        )
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
     except MergetoolError as exc:
         if report:
             refusal = _refusal(plan.source, plan.target, False, exc, status="failed")

@@ -115,6 +115,15 @@ def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
     if create_db:
         return src.version
     _check_version(dst, "target")
+    if dst.version == 0:  # (an empty file: "upgrade the target node first" would mislead)
+        raise UnsupportedVersion(
+            dst.folder.db_path,
+            0,
+            "target database is empty or at schema version 0: it holds no node database",
+            hint="For a new node, remove the empty local.sql and merge again (a fresh one is "
+            "created at the source's version); otherwise put the node's database back "
+            "(mergetool restore, if merge-nodes backed it up). Nothing was changed.",
+        )
     if src.version > dst.version:
         raise VersionMismatch(
             f"source database {src.folder.db_path} is at version {src.version} "

@@ -573,3 +573,14 @@ def test_rerun_after_the_node_wrote_new_rows_is_already_merged(
 
     # Not "key files already exist; rename them", whose advice leads to a duplicate identity.
     assert again.already_merged and again.nothing_to_do
+
+
+def test_an_empty_target_database_is_named_as_such(src: FixtureNode, tmp_path: Path) -> None:
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="empty-d-")
+    dst.folder.db_path.write_bytes(b"")
+    error = _refused(src.folder.root, dst.folder.root, UnsupportedVersion)
+    assert error.message.startswith(
+        f"{dst.folder.db_path}: target database is empty or at schema version 0: it holds no "
+        "node database"
+    )
+    assert "remove the empty local.sql" in (error.hint or "")

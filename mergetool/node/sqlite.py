@@ -140,5 +140,10 @@ def snapshot(db_path: Path, dest_dir: Path) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(image)
     except OSError as exc:
-        raise DatabaseError(dest, f"cannot write a private copy ({exc.strerror})") from exc
+        raise DatabaseError(
+            dest,
+            f"cannot write a private copy ({exc.strerror})",
+            hint=f"The private copy of the source goes to the temporary folder {dest_dir.parent}: "
+            "free space there, or point TMPDIR at a disk with room. Nothing was changed.",
+        ) from exc
     return dest

@@ -72,6 +72,8 @@ def test_drifted_target_schema_is_refused(src: FixtureNode, dst: FixtureNode) ->
     error = _refused(src.folder.root, dst.folder.root, SchemaDrift)
     assert error.path == dst.folder.db_path
     assert "CREATE TABLE extra" in error.diff
+    assert error.hint is not None and error.hint.startswith(error.diff)  # then what to do
+    assert "restore the database from a backup" in error.hint
 
 
 def test_drifted_source_schema_is_refused(src: FixtureNode, dst: FixtureNode) -> None:

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import click
 
-from mergetool.node.fixtures import build_node
+from mergetool.node.fixtures import FIXTURE_VERSIONS, build_node
 
 
 @click.command()
 @click.argument("root", type=click.Path(path_type=Path))
-@click.option("--version", "version", default=9, show_default=True, help="local.sql user_version")
+@click.option(
+    "--version",
+    "version",
+    type=click.Choice([str(v) for v in FIXTURE_VERSIONS]),
+    default=str(FIXTURE_VERSIONS[-1]),
+    show_default=True,
+    help="local.sql user_version",
+)
 @click.option("--identities", default=2, show_default=True, help="identities with key and rows")
 @click.option("--prefix", default="", help="varies the derived test keys between folders")
 @click.option("--supervised", is_flag=True, help="add identities/local.key")
@@ -23,7 +30,7 @@ from mergetool.node.fixtures import build_node
 @click.option("--duplicate-key", is_flag=True, help="write the first key twice under two names")
 def main(
     root: Path,
-    version: int,
+    version: str,
     identities: int,
     prefix: str,
     supervised: bool,
@@ -34,7 +41,7 @@ def main(
     """Build a node data folder at ROOT."""
     node = build_node(
         root,
-        version=version,
+        version=int(version),
         identities=[f"{prefix}id-{i + 1}" for i in range(identities)],
         prefix=prefix,
         supervised=supervised,

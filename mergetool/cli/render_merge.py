@@ -7,6 +7,9 @@ from typing import Any
 
 from mergetool.node.versions import describe
 
+#: Plan warnings about running one identity on two nodes: repeated after a merge.
+EQUIVOCATION_WARNINGS = ("stop_source", "adopted_supervised")
+
 
 def _version(number: int) -> str:
     return f"{number} ({describe(number)})"
@@ -40,9 +43,10 @@ def render_plan(plan: Any) -> str:
         lines.append("  status: nothing to merge")
     else:
         lines.append(f"  identities to add ({len(plan.keys)}):")
+        width = max((len(k.target_name) for k in plan.keys), default=0)
         for k in plan.keys:
             extra = f"  (from {k.source_file.name})" if k.source_file.name != k.target_name else ""
-            lines.append(f"    {k.target_name}  {k.node_id}{extra}")
+            lines.append(f"    {k.target_name.ljust(width)}  {k.node_id}{extra}")
         rows = ", ".join(f"{t} {n}" for t, n in plan.table_rows) or "none"
         lines.append(f"  rows to copy: {rows}")
         if plan.backup:
@@ -93,4 +97,8 @@ def render_result(result: Any) -> str:
     if result.backup_dir:
         undo = f"mergetool restore {shlex.quote(str(result.plan.target))}"  # pastes as it is
         text += f"\nBackup: {result.backup_dir} (undo with: {undo})"
+    # Said again last, where the operator reads: the plan's copy scrolled away above.
+    for w in result.plan.warnings:
+        if w.code in EQUIVOCATION_WARNINGS:
+            text += f"\nWarning: {w.message}"
     return text

@@ -154,8 +154,11 @@ class MergeResult:
     recovered: str | None = None
 
     def to_dict(self) -> dict[str, object]:
+        """The plan's JSON form with the outcome: ``status`` is ``merged`` once it merged."""
+        plan = self.plan.to_dict()
         return {
-            **self.plan.to_dict(),
+            **plan,
+            "status": "merged" if self.merged else plan["status"],
             "result": {
                 "merged": self.merged,
                 "backup_dir": str(self.backup_dir) if self.backup_dir else None,

@@ -13,11 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mergetool._exceptions import UsageProblem
 from mergetool._fs import ensure_private_dir
 from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, write_key
 from mergetool.node.migrate import create_database
 from mergetool.node.schema import identity_tables, u64_to_sql
+from mergetool.node.versions import LATEST_VERSION
+
+#: Schema versions the builder writes rows for (1 and 2 lack columns its rows need).
+FIXTURE_VERSIONS = tuple(range(3, LATEST_VERSION + 1))
 
 
 def test_key(label: str) -> IdentityKey:
@@ -199,6 +204,12 @@ def build_node(
     ``duplicate_key`` writes the first identity's key a second time as ``<name>-copy.key``;
     ``supervised`` adds ``local.key``.
     """
+    if version not in FIXTURE_VERSIONS:
+        raise UsageProblem(
+            f"fixture version {version} is not supported",
+            hint=f"Supported versions: {', '.join(map(str, FIXTURE_VERSIONS))}.",
+            parameter="version",
+        )
     folder = NodeFolder(Path(root))
     ensure_private_dir(folder.identities_dir)
     create_database(folder.db_path, version)

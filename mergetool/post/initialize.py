@@ -8,6 +8,7 @@ work restarts at the first file that is missing, short, or newer than the metada
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool._fs import fsync_dir, write_new_file
 from mergetool.node.keys import IdentityKey, load_key
-from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, get_backend
+from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
 from mergetool.post.labels import batches, commitment, compute_labels_with
 from mergetool.post.metadata import (
     IDENTITY_FILE,
@@ -36,6 +37,7 @@ from mergetool.post.reader import data_entries, data_file_size
 from mergetool.post.scrypt import check_n
 
 DEFAULT_MAX_FILE_SIZE = 1 << 32
+GIB = 1 << 30
 #: How the limits of ``layout_problem`` name the values given to ``plan_init``.
 _ARGUMENT_NAMES = (
     ("MaxFileSize", "max file size"),
@@ -172,9 +174,13 @@ def _check_same_data(
     """Refuse a request for other data than ``existing`` describes, naming each difference."""
     if existing.with_progress(None, None) == wanted:
         return
-    asked = "asked" if identity_file is None else f"{IDENTITY_FILE} has"
+
+    def source(name: str) -> str:
+        """Where the requested value came from: only the node id can come from the key."""
+        return f"{IDENTITY_FILE} has" if name == "node_id" and identity_file else "asked"
+
     differ = [
-        f"{label} {show(getattr(existing, name))} ({asked}: {show(getattr(wanted, name))})"
+        f"{label} {show(getattr(existing, name))} ({source(name)}: {show(getattr(wanted, name))})"
         for name, label, show in (
             ("node_id", "node", bytes.hex),
             ("commitment_atx_id", "commitment ATX", bytes.hex),
@@ -280,6 +286,70 @@ def _open_data_file(path: Path) -> BinaryIO:
         raise
 
 
+def _check_free_space(plan: InitPlan) -> None:
+    """Refuse a plan whose files would not fit: an init must not run until the disk is full."""
+    needed = 0
+    for task in plan.tasks:  # each planned file is rewritten from its start
+        try:
+            have = (plan.directory / data_file_name(task.index)).stat().st_size
+        except OSError:
+            have = 0
+        needed += max(0, task.count * LABEL_SIZE - have)
+    where = plan.directory
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if needed > free:
+        raise PostError(
+            f"{plan.directory}: {needed} bytes ({needed / GIB:.1f} GiB) still to write, but its "
+            f"file system has {free} bytes ({free / GIB:.1f} GiB) free",
+            hint="Free some space or use fewer units; `space_check=False` starts anyway.",
+            parameter="space_check",
+        )
+
+
+class _LabelWriter:
+    """Computes labels batch by batch into data files, keeping the best VRF nonce so far."""
+
+    def __init__(self, plan: InitPlan, impl: LabelBackend, report: Progress) -> None:
+        self.plan, self.impl, self.report = plan, impl, report
+        self.step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do
+        meta = plan.metadata
+        self.key = commitment(meta.node_id, meta.commitment_atx_id)
+        self.best_index, self.best_value = meta.nonce, None
+        if plan.vrf_difficulty is not None and self.best_index is not None:
+            self.best_value = compute_labels_with(
+                impl, self.key, self.best_index, 1, scrypt_n=plan.scrypt_n, full=True
+            )[0].tobytes()
+        self.done = 0
+
+    def _batch(self, first: int, n: int) -> np.ndarray:
+        plan = self.plan
+        if plan.vrf_difficulty is None:
+            return self.impl.compute_labels(self.key, first, n, plan.scrypt_n, False)
+        # The running difficulty: the configured one, then the best so far.
+        bound = self.best_value if self.best_value is not None else plan.vrf_difficulty
+        labels, found = self.impl.compute_labels_and_vrf(self.key, first, n, plan.scrypt_n, bound)
+        if found is not None:
+            self.best_index, self.best_value = found
+        return labels
+
+    def write(self, task: FileTask) -> None:
+        """Write the file of ``task``, on disk (fsynced) before the metadata says so."""
+        path = self.plan.directory / data_file_name(task.index)
+        try:
+            with _open_data_file(path) as out:
+                for lo, n in batches(self.step, task.count):
+                    labels = self._batch(task.first_label + lo, n)
+                    out.write(np.ascontiguousarray(labels).tobytes())
+                    self.done += len(labels)
+                    self.report(self.done, self.plan.labels_to_write)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            raise PostError(f"cannot write {path}: {exc}") from exc
+
+
 def initialize(
     plan: InitPlan,
     *,
@@ -287,22 +357,18 @@ def initialize(
     device: str | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Progress | None = None,
+    space_check: bool = True,
 ) -> InitResult:
-    """Carry out ``plan``: write each planned file and the metadata after each one."""
+    """Carry out ``plan``: write each planned file and the metadata after each one.
+
+    Unless ``space_check`` is False, a plan whose files do not fit the free space of the
+    file system is refused before anything is written.
+    """
     impl = get_backend(backend, device, memory_budget=memory_budget)
-    step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do: before any write
+    writer = _LabelWriter(plan, impl, progress or no_progress)  # checks N: before any write
+    if space_check:
+        _check_free_space(plan)
     meta = plan.metadata
-    key = commitment(meta.node_id, meta.commitment_atx_id)
-    search = plan.vrf_difficulty is not None
-    best_index = meta.nonce
-    best_value: bytes | None = None
-    if search and best_index is not None:
-        best_value = compute_labels_with(
-            impl, key, best_index, 1, scrypt_n=plan.scrypt_n, full=True
-        )[0].tobytes()
-    total = plan.labels_to_write
-    done = 0
-    report = progress or no_progress
     if plan.tasks and meta.last_position is None:
         # Say from the start how far the data goes, so a reader never takes a data set
         # whose first file is still being written for a complete one.
@@ -315,32 +381,10 @@ def initialize(
         _write_identity(plan.identity_file, plan.new_identity)
     write_metadata(plan.directory, meta)
     for task in plan.tasks:
-        path = plan.directory / data_file_name(task.index)
-        try:
-            with _open_data_file(path) as out:
-                for lo, n in batches(step, task.count):
-                    first = task.first_label + lo
-                    if plan.vrf_difficulty is not None:
-                        # The running difficulty: the configured one, then the best so far.
-                        bound = best_value if best_value is not None else plan.vrf_difficulty
-                        labels, found = impl.compute_labels_and_vrf(
-                            key, first, n, plan.scrypt_n, bound
-                        )
-                        if found is not None:
-                            best_index, best_value = found
-                    else:
-                        labels = impl.compute_labels(key, first, n, plan.scrypt_n, False)
-                    out.write(np.ascontiguousarray(labels).tobytes())
-                    done += len(labels)
-                    report(done, total)
-                # On disk before the metadata says the file is complete.
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as exc:
-            raise PostError(f"cannot write {path}: {exc}") from exc
-        meta = meta.with_progress(best_index, task.first_label + task.count)
+        writer.write(task)
+        meta = meta.with_progress(writer.best_index, task.first_label + task.count)
         write_metadata(plan.directory, meta)
     return InitResult(
-        meta, impl.name, total, len(plan.tasks), best_value, plan.directory, plan.identity_file,
-        plan.kept_files,
+        meta, impl.name, plan.labels_to_write, len(plan.tasks), writer.best_value, plan.directory,
+        plan.identity_file, plan.kept_files,
     )  # fmt: skip

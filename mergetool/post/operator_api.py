@@ -77,11 +77,16 @@ class OperatorServer:
         with self._lock:
             self._status = "Idle"
 
-    def set_proving(self, start: int, end: int, position: int) -> None:
+    def set_proving(
+        self, start: int, end: int, position: int, k2pow: dict[str, object] | None = None
+    ) -> None:
+        """Proving nonces ``start .. end``; ``position`` bytes scanned (0 while k2pow runs,
+        when ``k2pow`` says how far it got: an extra key, post-service has none)."""
+        proving: dict[str, object] = {"nonces": {"start": start, "end": end}, "position": position}
+        if k2pow is not None:
+            proving["k2pow"] = k2pow
         with self._lock:
-            self._status = {
-                "Proving": {"nonces": {"start": start, "end": end}, "position": position}
-            }
+            self._status = {"Proving": proving}
 
     def set_done(self) -> None:
         with self._lock:

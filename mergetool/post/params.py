@@ -72,6 +72,28 @@ def check_label_range(commitment: bytes, start: int, count: int) -> None:
         raise InvalidParameters(f"label range {start}+{count} is outside 0 .. 2^64")
 
 
+def check_data_params(params: PostParams, labels_per_unit: int) -> None:
+    """Refuse ``params`` for data of ``labels_per_unit`` (its metadata's) when they differ.
+
+    Proving test-size data with mainnet parameters runs for minutes and finds nothing.
+    """
+    if labels_per_unit == params.labels_per_unit:
+        return
+    named = [name for name, p in PRESETS.items() if p.labels_per_unit == labels_per_unit]
+    if not named and labels_per_unit < PRESETS["mainnet"].labels_per_unit:
+        named = ["test"]  # test-size data made with other sizes than the preset's
+    hint = (
+        f'Pass `preset="{named[0]}"` if the data was made with its parameters.'
+        if named and PRESETS[named[0]] != params
+        else "Give the parameters the data was initialized with."
+    )
+    raise InvalidParameters(
+        f"the data has {labels_per_unit} labels per unit, the parameters {params.labels_per_unit}",
+        hint=hint,
+        parameter="preset",
+    )
+
+
 def preset(name: str) -> PostParams:
     """The preset called ``name`` ("mainnet" or "test")."""
     try:

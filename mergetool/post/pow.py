@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import randomx
@@ -14,6 +15,9 @@ from mergetool._exceptions import InvalidParameters, ProvingFailed
 RANDOMX_KEY = b"spacemesh-randomx-cache-key"
 MAX_POW = (1 << 56) - 1
 MAX_GROUP = 255
+
+#: Hashes between two reports of ``find_pow``'s ``on_hashes`` (a light-mode hash takes ~2 ms).
+_REPORT_EVERY = 64
 
 _vms: dict[tuple[bytes, bool, int], Any] = {}
 # Per key and mode: (flags, cache, dataset). Shared by every VM of that key: the light
@@ -92,13 +96,20 @@ def find_pow(
     threads: int = 1,
     fast: bool = False,
     cancelled: Callable[[], bool] = lambda: False,
+    on_hashes: Callable[[int], None] | None = None,
 ) -> int:
-    """The smallest pow solving k2pow for ``group``; the same for any number of threads."""
+    """The smallest pow solving k2pow for ``group``; the same for any number of threads.
+
+    ``on_hashes(n)`` is told the hashes tried so far, every few dozen hashes and at the end;
+    always from the calling thread.
+    """
     if not 0 <= group <= MAX_GROUP:
         raise ProvingFailed(f"nonce group {group} is above {MAX_GROUP}: no valid k2pow exists")
     threads = max(1, threads)
     best = [MAX_POW + 1]
+    tried = [0] * threads
     lock = threading.Lock()
+    report = on_hashes if on_hashes is not None else (lambda n: None)
 
     def worker(slot: int) -> None:
         vm = randomx_vm(RANDOMX_KEY, fast=fast, slot=slot)
@@ -107,6 +118,9 @@ def find_pow(
         for candidate in range(slot, MAX_POW + 1, threads):
             if candidate > best[0] or cancelled():
                 return
+            tried[slot] += 1
+            if threads == 1 and tried[0] % _REPORT_EVERY == 0:
+                report(tried[0])
             if bytes(vm.calculate_hash(pow_input(candidate, group, challenge, node_id))) < target:
                 with lock:
                     best[0] = min(best[0], candidate)
@@ -119,7 +133,33 @@ def find_pow(
         for t in pool:
             t.start()
         for t in pool:
-            t.join()
+            while t.is_alive():  # woken a few times a second: for reports, and for signals
+                t.join(0.25)
+                report(sum(tried))
+    report(sum(tried))
     if best[0] > MAX_POW:
         raise ProvingFailed(f"no k2pow found for nonce group {group}")
     return best[0]
+
+
+@dataclass(frozen=True)
+class PowProgress:
+    """How far the k2pow of one pass has got: groups done of total, hashes tried, seconds."""
+
+    groups_done: int
+    groups_total: int
+    hashes: int
+    seconds: float
+
+    @property
+    def hashes_per_s(self) -> float:
+        return self.hashes / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``k2pow`` entry of the operator API's ``/status`` while k2pow runs."""
+        return {
+            "groups_done": self.groups_done,
+            "groups_total": self.groups_total,
+            "hashes": self.hashes,
+            "hashes_per_s": round(self.hashes_per_s, 1),
+        }

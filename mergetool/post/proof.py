@@ -10,6 +10,9 @@ from typing import Any
 
 from mergetool._exceptions import InvalidProof
 
+#: Proof JSON is a few hundred bytes; readers stop after this many (a stream may not end).
+MAX_PROOF_BYTES = 1 << 20
+
 
 @dataclass(frozen=True)
 class Proof:

@@ -309,9 +309,20 @@ class PassRunner:
                 future.result()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if self.pool is None:
+            return
+        if exc_type is None:
             self.pool.shutdown(cancel_futures=True)
+            return
+        # Interrupted (SIGTERM, Ctrl-C, an error): end the workers now instead of waiting for
+        # their spans. ``_processes`` is CPython's; Python 3.14 adds terminate_workers().
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
 
     def run(self, pows: dict[int, int], progress: Progress | None) -> Any:
         """One pass with ``pows`` (group -> k2pow): ``(nonce, indices)`` or None."""

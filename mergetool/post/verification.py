@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,11 +79,11 @@ def _chosen_indices(
     return chosen
 
 
-def _check_labels(
-    proof: Proof, group: int, challenge: bytes, difficulty: Difficulty, chosen: list[int],
-    labels: Any,
-) -> None:  # fmt: skip
-    """Each recomputed label must count for the proof's nonce (msb, then the lazy lsb check)."""
+def _failures(
+    proof: Proof, challenge: bytes, difficulty: Difficulty, chosen: list[int], labels: Any
+) -> Iterator[InvalidProof]:
+    """Per recomputed label that does not count for the proof's nonce: why (msb, then lsb)."""
+    group = proof.nonce // 16
     encryptor = group_cipher(challenge, group, proof.pow).encryptor()
     byte = proof.nonce % 16
     for index, label in zip(chosen, labels, strict=True):
@@ -91,9 +92,9 @@ def _check_labels(
         if value < difficulty.msb:
             continue
         if value > difficulty.msb:
-            raise InvalidProof("label does not meet the difficulty (msb)", index=index)
-        if not lazy_passes(challenge, group, proof.pow, proof.nonce, raw, difficulty.lsb):
-            raise InvalidProof("label does not meet the difficulty (lsb)", index=index)
+            yield InvalidProof("label does not meet the difficulty (msb)", index=index)
+        elif not lazy_passes(challenge, group, proof.pow, proof.nonce, raw, difficulty.lsb):
+            yield InvalidProof("label does not meet the difficulty (lsb)", index=index)
 
 
 def verify_proof(
@@ -122,14 +123,15 @@ def verify_proof(
             "num_units out of range",
             detail=f"{num_units} not in [{params.min_num_units}, {params.max_num_units}]",
         )
-    group = _check_pow(proof, node_id, challenge, num_units, params, randomx_fast)
+    _check_pow(proof, node_id, challenge, num_units, params, randomx_fast)
     num_labels = num_units * params.labels_per_unit
     chosen = _chosen_indices(proof, num_labels, params, mode, node_id, challenge)
     labels = get_backend(backend, device, memory_budget=memory_budget).compute_labels_at(
         commitment(node_id, commitment_atx_id), chosen, params.scrypt_n, False
     )
     difficulty = proving_difficulty(num_labels, params.k1)
-    _check_labels(proof, group, challenge, difficulty, chosen, labels)
+    for failure in _failures(proof, challenge, difficulty, chosen, labels):
+        raise failure
 
 
 def verify_own_proof(
@@ -160,8 +162,29 @@ def verify_own_proof(
             mode=VerifyMode("all"), randomx_fast=randomx_fast, backend=backend, device=device,
         )  # fmt: skip
     except InvalidProof as exc:
+        hint = "The data may be corrupt (try `post verify-data`) or `scrypt_n` is wrong."
+        failed = exc.index is not None  # a label, not the pow or the length
+        if failed and _all_labels_fail(proof, meta, challenge, params, backend, device):
+            hint = (
+                f"Every one of the proof's {k2} labels fails: the data was most likely made "
+                "with another scrypt N. Check `scrypt_n` (or `preset`)."
+            )
         raise ProvingFailed(
             f"the proof failed its own verification ({exc.message})",
-            hint="The data may be corrupt (try `post verify-data`) or `scrypt_n` is wrong.",
+            hint=hint,
             parameter="scrypt_n",
         ) from exc
+
+
+def _all_labels_fail(
+    proof: Proof, meta: PostMetadata, challenge: bytes, params: PostParams, backend: str,
+    device: str | None,
+) -> bool:  # fmt: skip
+    """Whether none of the proof's labels, recomputed with ``params``, counts for its nonce:
+    what a wrong scrypt N does (damaged data spoils a few labels, not all)."""
+    indices = unpack_indices(proof.indices, index_bits(meta.num_labels), params.k2)
+    labels = get_backend(backend, device).compute_labels_at(
+        commitment(meta.node_id, meta.commitment_atx_id), indices, params.scrypt_n, False
+    )
+    difficulty = proving_difficulty(meta.num_labels, params.k1)
+    return len(list(_failures(proof, challenge, difficulty, indices, labels))) == len(indices)

@@ -79,6 +79,22 @@ def test_merge_nodes_has_help() -> None:
     assert "--from" in result.output and "--to" in result.output
 
 
+def _every_command() -> list[tuple[str, click.Command]]:
+    """``mergetool`` and every command under it (``post …`` included), and ``merge-nodes``."""
+    found = [(" ".join(path) or "mergetool", _resolve(path)) for path in [(), *COMMANDS]]
+    return [*found, ("merge-nodes", _merge_nodes())]
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    missing = [
+        f"{name} {param.opts[0]}"
+        for name, cmd in _every_command()
+        for param in cmd.params
+        if isinstance(param, click.Option) and not param.hidden and not (param.help or "").strip()
+    ]
+    assert not missing, f"options without help text: {missing}"
+
+
 _PROBE = """
 import json, sys
 from {module} import main

@@ -221,7 +221,9 @@ def test_dry_run_writes_nothing_anywhere(src: FixtureNode, dst: FixtureNode) -> 
     before = tree(src.folder.root), tree(dst.folder.root)
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run")
     assert result.exit_code == 0
-    assert result.stdout.endswith("Dry run: nothing was written.\n")
+    assert result.stdout.endswith(
+        "Dry run: nothing was written.\nTo merge, run the same command without --dry-run.\n"
+    )
     assert "s1.key" in result.stdout and "rows to copy:" in result.stdout
     assert (tree(src.folder.root), tree(dst.folder.root)) == before
 
@@ -509,7 +511,9 @@ def test_mergetool_merge_is_the_same_command(src: FixtureNode, dst: FixtureNode)
         cli, ["merge", "-f", str(src.folder.root), "-t", str(dst.folder.root), "--dry-run"]
     )
     assert result.exit_code == 0
-    assert result.stdout.endswith("Dry run: nothing was written.\n")
+    assert result.stdout.endswith(
+        "Dry run: nothing was written.\nTo merge, run the same command without --dry-run.\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -787,3 +791,49 @@ def test_report_dash_writes_the_report_to_standard_output(
     data = json.loads(result.stdout)
     assert data["dry_run"] is True and data["status"] == "ready"
     assert not Path("-").exists()
+
+
+# --- what the operator reads last -----------------------------------------------------------------
+
+
+def test_the_equivocation_warning_is_repeated_after_merging(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    result = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    warning = (
+        f"Warning: after the merge, do not start the source node {src.folder.root} with these "
+        "identities again: one identity on two nodes is equivocation\n"
+    )
+    merged = result.stdout.index("Merged 2 identities")
+    assert result.stdout.endswith(warning) and result.stdout.index(warning) > merged
+
+
+def test_a_finished_merge_reports_status_merged(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json", "--report", report)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "merged"
+    assert json.loads(report.read_text())["status"] == "merged"
+
+
+def test_a_dry_run_with_nothing_to_merge_says_nothing_about_applying(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    assert merge("-f", src.folder.root, "-t", dst.folder.root).exit_code == 0
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run")
+    assert result.stdout.endswith(
+        "status: already merged - nothing to do\nDry run: nothing was written.\n"
+    )
+
+
+def test_the_plan_table_keeps_its_columns_with_long_names(node_factory) -> None:
+    src = node_factory("src", identities=["a", "a-much-longer-identity-name"], prefix="al-")
+    dst = node_factory("dst", identities=["d"], prefix="al-d-")
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("    a")]
+    assert len(rows) == 2
+    columns = {row.index(row.split()[1]) for row in rows}  # where each node id starts
+    assert len(columns) == 1, rows

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from mergetool._exceptions import UsageProblem
 from mergetool.node.drift import check_drift
-from mergetool.node.fixtures import FixtureNode, test_key
+from mergetool.node.fixtures import FixtureNode, build_node, test_key
 from mergetool.node.keys import load_key
 from mergetool.node.schema import identity_tables
 
@@ -132,3 +133,25 @@ def test_make_fixture_script(tmp_path: Path) -> None:
     assert sorted(listed) == ["s-id-1.key", "s-id-2.key", "s-wal-1.key"]
     assert listed["s-id-1.key"] == test_key("s-s-id-1").node_id_hex
     assert (tmp_path / "n" / "local.sql-wal").stat().st_size > 0
+
+
+@pytest.mark.parametrize("version", ["1", "2", "10"])
+def test_make_fixture_refuses_unsupported_versions(tmp_path: Path, version: str) -> None:
+    script = str(REPO / "scripts" / "make_fixture.py")
+    args = [sys.executable, script, str(tmp_path / "n"), "--version", version]
+    out = subprocess.run(args, capture_output=True, text=True)
+    assert out.returncode == 2
+    assert out.stderr.endswith(
+        f"Error: Invalid value for '--version': '{version}' is not one of "
+        "'3', '4', '5', '6', '7', '8', '9'.\n"
+    )
+    assert not (tmp_path / "n").exists()
+
+
+def test_build_node_names_the_versions_it_supports(tmp_path: Path) -> None:
+    with pytest.raises(UsageProblem) as e:
+        build_node(tmp_path / "n", version=2)
+    assert (
+        str(e.value)
+        == "fixture version 2 is not supported\nSupported versions: 3, 4, 5, 6, 7, 8, 9."
+    )

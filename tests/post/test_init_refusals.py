@@ -131,6 +131,41 @@ def test_a_key_file_for_another_node_is_named_as_such(dataset: DataSet, tmp_path
         plan(copy, node_id=None, max_file_size=2048)
 
 
+def test_each_differing_value_names_where_it_came_from(dataset: DataSet, tmp_path: Path) -> None:
+    """The node id came from identity.key; the number of units from the caller."""
+    from mergetool.node.fixtures import test_key
+
+    copy = copy_of(dataset, tmp_path)
+    key = test_key("init-other")
+    (copy / "identity.key").write_bytes(key.to_file_bytes())
+    with pytest.raises(MetadataError) as e:
+        plan(copy, node_id=None, num_units=3, max_file_size=2048)
+    assert e.value.message == (
+        f"{copy / 'postdata_metadata.json'} describes different PoST data: "
+        f"node {NODE_ID.hex()} (identity.key has: {key.node_id.hex()}); num units 2 (asked: 3)"
+    )
+
+
+# --- free space ------------------------------------------------------------------------------
+
+
+def test_init_refuses_more_than_the_free_space(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    target = tmp_path / "pd"
+    small = plan(target)  # 2 units x 256 labels x 16 bytes = 8192 bytes to write
+    free = shutil.disk_usage(tmp_path)._replace(free=8191)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: free)
+    with pytest.raises(PostError) as e:
+        initialize(small, backend="numpy")
+    assert e.value.message == (
+        f"{target}: 8192 bytes (0.0 GiB) still to write, but its file system has 8191 bytes "
+        "(0.0 GiB) free"
+    )
+    assert e.value.parameter == "space_check"
+    assert not target.exists()  # nothing written, not even the directory
+    result = initialize(small, backend="numpy", space_check=False)
+    assert result.labels_written == 512
+
+
 # --- 3./4. limits, checked before anything is read or written --------------------------------
 
 

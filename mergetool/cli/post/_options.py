@@ -53,6 +53,17 @@ def preset_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def nonces_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--nonces``: nonces per pass of the scan (``prove`` and ``profile``)."""
+    return click.option(
+        "--nonces",
+        type=click.IntRange(min=16),
+        default=128,
+        show_default=True,
+        help="Nonces per pass (multiple of 16).",
+    )(f)
+
+
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--json", "as_json", is_flag=True, help="Machine-readable output, no progress bar."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,11 @@ if TYPE_CHECKING:
     show_default=True,
     help="Bytes the numpy backend may use.",
 )
+@click.option(
+    "--no-space-check",
+    is_flag=True,
+    help="Start even when the data does not fit the free space of the file system.",
+)
 @preset_option
 @json_option
 def init(
@@ -79,6 +85,7 @@ def init(
     backend: str,
     device: str | None,
     memory_budget: int,
+    no_space_check: bool,
     preset: str,
     as_json: bool,
 ) -> None:
@@ -111,6 +118,7 @@ def init(
             device=device,
             memory_budget=memory_budget,
             progress=for_stage(update, "labels"),
+            space_check=not no_space_check,
         )
     if as_json:
         echo_json(result.to_dict())
@@ -129,7 +137,9 @@ def _summary(result: InitResult) -> str:
         f"  VRF nonce: {meta.nonce if meta.nonce is not None else 'none found'}",
     ]
     if result.identity_file:
+        post_dir = shlex.quote(str(result.directory))
+        lines.append(f"  identity: {result.identity_file}")
         lines.append(
-            f"  identity: {result.identity_file} (move it into the node's identities/ folder)"
+            f"  To run it on a node: mergetool add-identity --post-dir {post_dir} --to NODE_DATA"
         )
     return "\n".join(lines)

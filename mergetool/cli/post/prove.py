@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,10 +17,35 @@ from mergetool.cli.post._options import (
     echo_json,
     json_option,
     network_params,
+    nonces_option,
     preset_option,
 )
 from mergetool.post.params import MAX_THREADS
 from mergetool.post.progress import for_stage
+
+if TYPE_CHECKING:
+    from mergetool.cli.progress import Bars
+    from mergetool.post.operator_api import OperatorServer
+    from mergetool.post.pow import PowProgress
+
+
+@contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the command like Ctrl-C does: through the ``with`` blocks that stop the
+    worker processes (the default action would kill this process alone and leave them)."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command(cls=MergetoolCommand)
@@ -25,25 +54,24 @@ from mergetool.post.progress import for_stage
     "directory",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
+    help="PoST data directory (as written by `mergetool post init`).",
 )
 @click.option("--challenge", type=HEX32, required=True, help="The 32-byte PoET challenge (hex).")
-@click.option("--k1", type=click.IntRange(min=1), help="[preset]")
-@click.option("--k2", type=click.IntRange(min=1), help="[preset]")
+@click.option("--k1", type=click.IntRange(min=1), help="Label difficulty parameter k1 [preset].")
+@click.option("--k2", type=click.IntRange(min=1), help="Labels a proof holds, k2 [preset].")
 @click.option("--pow-difficulty", type=HEX32, help="k2pow difficulty (hex, 32 bytes) [preset].")
 @click.option(
     "--scrypt-n",
     type=click.IntRange(min=2),
     help="scrypt N, to check the proof before printing it [preset].",
 )
+@nonces_option
 @click.option(
-    "--nonces",
-    type=click.IntRange(min=16),
-    default=128,
+    "--threads",
+    type=click.IntRange(min=1, max=MAX_THREADS),
+    default=1,
     show_default=True,
-    help="Nonces per pass (multiple of 16).",
-)
-@click.option(
-    "--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=1, show_default=True
+    help="Worker processes for the scan and RandomX threads for the k2pow.",
 )
 @click.option(
     "--randomx-mode",
@@ -70,33 +98,20 @@ def prove(
     as_json: bool,
 ) -> None:
     """Generate a proof for CHALLENGE, verify it, and print it as JSON."""
-    from contextlib import nullcontext
-
     from mergetool.cli.progress import progress_bar
     from mergetool.post.metadata import read_metadata
     from mergetool.post.operator_api import OperatorServer
+    from mergetool.post.params import check_data_params
     from mergetool.post.prove import generate_proof
     from mergetool.post.verification import verify_own_proof
 
     params = network_params(preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n)
     meta = read_metadata(directory)
+    check_data_params(params, meta.labels_per_unit)
     server = OperatorServer(operator_address) if operator_address is not None else None
     fast = randomx_mode == "fast"
-    with server or nullcontext(), progress_bar(not as_json) as update:
-        bar = for_stage(update, "proving")
-        current = [0, 0]
-
-        def on_pass(start: int, end: int) -> None:
-            current[:] = [start, end]
-            if server:
-                server.set_proving(start, end, 0)
-
-        def on_progress(done: int, total: int) -> None:
-            if server:
-                server.set_proving(current[0], current[1], done)
-            if bar:
-                bar(done, total)
-
+    with _exit_on_sigterm(), server or nullcontext(), progress_bar(not as_json) as bars:
+        reporter = _ProveReporter(server, bars)
         proof = generate_proof(
             directory,
             challenge,
@@ -106,8 +121,9 @@ def prove(
             nonces=nonces,
             threads=threads,
             randomx_fast=fast,
-            progress=on_progress,
-            on_pass=on_pass,
+            progress=reporter.scanned,
+            on_pass=reporter.pass_started,
+            on_pow=reporter.pow,
         )
         if server:
             server.set_done()
@@ -116,6 +132,32 @@ def prove(
             pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n, randomx_fast=fast,
         )  # fmt: skip
     echo_json(proof.to_dict())
+
+
+class _ProveReporter:
+    """Shows a proving run on the bars and the operator API: k2pow, then the scan, per pass."""
+
+    def __init__(self, server: OperatorServer | None, bars: Bars | None) -> None:
+        self.server, self.bars = server, bars
+        self.nonces = (0, 0)
+
+    def pass_started(self, start: int, end: int) -> None:
+        self.nonces = (start, end)
+        if self.server:
+            self.server.set_proving(start, end, 0)
+
+    def pow(self, progress: PowProgress) -> None:
+        if self.server:
+            self.server.set_proving(*self.nonces, 0, k2pow=progress.to_dict())
+        if self.bars:
+            self.bars("k2pow (groups)", progress.groups_done, progress.groups_total)
+            self.bars.note("k2pow (groups)", f"{progress.hashes_per_s:,.0f} hashes/s")
+
+    def scanned(self, done: int, total: int) -> None:
+        if self.server:
+            self.server.set_proving(*self.nonces, done)
+        if self.bars:
+            self.bars("proving", done, total)
 
 
 @click.command(cls=MergetoolCommand)
@@ -134,9 +176,13 @@ def prove(
     help="Seconds to keep scanning.",
 )
 @click.option(
-    "--threads", type=click.IntRange(min=1, max=MAX_THREADS), default=1, show_default=True
+    "--threads",
+    type=click.IntRange(min=1, max=MAX_THREADS),
+    default=1,
+    show_default=True,
+    help="Worker processes for the scan.",
 )
-@click.option("--nonces", type=click.IntRange(min=16), default=128, show_default=True)
+@nonces_option
 @click.option(
     "--data-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -20,22 +20,31 @@ from mergetool.post.progress import for_stage
 
 
 def _read_proof(name: str, error: type[Exception]) -> bytes:
-    """The bytes of the proof file, or of standard input for ``-``."""
+    """The bytes of the proof file, or of standard input for ``-``: at most MAX_PROOF_BYTES."""
     import sys
+
+    from mergetool._exceptions import InvalidProof
+    from mergetool.post.proof import MAX_PROOF_BYTES
 
     if name == "-":
         if sys.stdin is None or not hasattr(sys.stdin, "buffer"):
             raise error("--proof -: standard input is closed; give the proof file instead")
-        stream = sys.stdin.buffer
         try:
-            return stream.read()
+            data = sys.stdin.buffer.read(MAX_PROOF_BYTES + 1)
         except OSError as exc:
             raise error(f"--proof -: cannot read standard input ({exc.strerror or exc})") from exc
-    try:
-        with open(name, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise error(f"{name}: cannot read the proof ({exc.strerror or exc})") from exc
+    else:
+        try:
+            with open(name, "rb") as fh:
+                data = fh.read(MAX_PROOF_BYTES + 1)
+        except OSError as exc:
+            raise error(f"{name}: cannot read the proof ({exc.strerror or exc})") from exc
+    if len(data) > MAX_PROOF_BYTES:
+        raise InvalidProof(
+            "malformed proof",
+            detail=f"more than {MAX_PROOF_BYTES} bytes; a proof is a few hundred",
+        )
+    return data
 
 
 @click.command(cls=MergetoolCommand)
@@ -46,18 +55,22 @@ def _read_proof(name: str, error: type[Exception]) -> bytes:
     required=True,
     help="Proof JSON file, or - for stdin.",
 )
-@click.option("--node-id", type=HEX32, required=True)
-@click.option("--commitment-atx", type=HEX32, required=True)
-@click.option("--challenge", type=HEX32, required=True)
-@click.option("--num-units", type=click.IntRange(min=0), required=True)
-@click.option("--labels-per-unit", type=click.IntRange(min=1), help="[preset]")
-@click.option("--k1", type=click.IntRange(min=1), help="[preset]")
-@click.option("--k2", type=click.IntRange(min=1), help="[preset]")
+@click.option("--node-id", type=HEX32, required=True, help="Node id of the prover (hex).")
+@click.option(
+    "--commitment-atx", type=HEX32, required=True, help="Commitment ATX id of its data (hex)."
+)
+@click.option("--challenge", type=HEX32, required=True, help="The PoET challenge proved (hex).")
+@click.option(
+    "--num-units", type=click.IntRange(min=0), required=True, help="Space units of its data."
+)
+@click.option("--labels-per-unit", type=click.IntRange(min=1), help="Labels per unit [preset].")
+@click.option("--k1", type=click.IntRange(min=1), help="Label difficulty parameter k1 [preset].")
+@click.option("--k2", type=click.IntRange(min=1), help="Labels a proof holds, k2 [preset].")
 @click.option("--k3", type=click.IntRange(min=1), help="Labels to recompute out of k2 [preset].")
-@click.option("--pow-difficulty", type=HEX32, help="[preset]")
-@click.option("--scrypt-n", type=click.IntRange(min=2), help="[preset]")
-@click.option("--min-units", type=click.IntRange(min=0), help="[preset]")
-@click.option("--max-units", type=click.IntRange(min=0), help="[preset]")
+@click.option("--pow-difficulty", type=HEX32, help="k2pow difficulty (hex, 32 bytes) [preset].")
+@click.option("--scrypt-n", type=click.IntRange(min=2), help="scrypt N of the labels [preset].")
+@click.option("--min-units", type=click.IntRange(min=0), help="Fewest units allowed [preset].")
+@click.option("--max-units", type=click.IntRange(min=0), help="Most units allowed [preset].")
 @click.option(
     "--mode",
     type=click.Choice(["k3", "all", "one"]),
@@ -142,6 +155,7 @@ def verify(
     "directory",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
+    help="PoST data directory to check.",
 )
 @click.option(
     "--fraction",
@@ -149,8 +163,14 @@ def verify(
     required=True,
     help="Percent of labels to check per file.",
 )
-@click.option("--scrypt-n", type=click.IntRange(min=2), help="[preset]")
-@click.option("--from-file", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--scrypt-n", type=click.IntRange(min=2), help="scrypt N of the labels [preset].")
+@click.option(
+    "--from-file",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="First file to check (postdata_N.bin's N).",
+)
 @click.option(
     "--to-file", type=click.IntRange(min=0), help="Last file to check (inclusive) [last]."
 )

@@ -157,7 +157,9 @@ class SchemaDrift(DatabaseError):
         super().__init__(
             path,
             f"schema differs from what the node expects at version {version}",
-            hint=diff,
+            hint=f"{diff}\nThe node would refuse to start on it, and a merge must not write "
+            "into it: restore the database from a backup (mergetool restore, if merge-nodes "
+            "made one) or let the node release that wrote it repair it. Nothing was changed.",
         )
         self.version = version
         self.diff = diff

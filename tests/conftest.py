@@ -1,9 +1,12 @@
-"""Shared fixtures: node data folders built in ``tmp_path`` and the node's schema snapshots."""
+"""Shared fixtures: node data folders built in ``tmp_path``, the node's schema snapshots, and a
+process holding a database open as a running node does."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,33 @@ def _tree_digest(root: Path) -> dict[str, str]:
 def tree_digest() -> Callable[[Path], dict[str, str]]:
     """``tree_digest(root)``: mode and sha256 of every file under ``root``."""
     return _tree_digest
+
+
+_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.fixture
+def hold_database() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """``hold_database(db)``: a real process that keeps ``db`` open, as a running node does."""
+    started: list[subprocess.Popen[str]] = []
+
+    def hold(db: Path) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, str(db)], stdout=subprocess.PIPE, text=True
+        )
+        started.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        return proc
+
+    try:
+        yield hold
+    finally:
+        for proc in started:
+            proc.kill()
+            proc.wait()

@@ -17,6 +17,7 @@ from mergetool._exceptions import DatabaseError, DatabaseInUse, MergetoolError, 
 from mergetool._fs import (
     TEMP_MARK,
     Symlinks,
+    adopt_owner,
     ensure_private_dir,
     fsync_dir,
     irregular_kind,
@@ -24,8 +25,14 @@ from mergetool._fs import (
 )
 from mergetool.backup.store import DISPLACED_PREFIX, copy_db, list_backups, stamp
 from mergetool.node import sqlite as sq
-from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder
-from mergetool.node.state import read_node
+from mergetool.node.folder import (
+    KEY_SUFFIX,
+    STAGED_SUFFIX,
+    NodeFolder,
+    refuse_foreign_owner,
+    refuse_linked_database,
+)
+from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported
 
 
@@ -43,6 +50,9 @@ class RestorePlan:
     merge_leftovers: tuple[Path, ...]
     #: whether the target has a database now (kept in the displaced folder)
     replaces_database: bool
+    #: ``(table, rows)`` the current database holds beyond the backup's: rows merged or
+    #: written by the node since the backup, which the restored database will not have
+    rows_dropped: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form of the plan (``restore --dry-run --json``)."""
@@ -53,6 +63,7 @@ class RestorePlan:
             "keys_set_aside": list(self.keys_set_aside),
             "merge_leftovers": [p.name for p in self.merge_leftovers],
             "replaces_database": self.replaces_database,
+            "rows_dropped": dict(self.rows_dropped),
         }
 
 
@@ -176,6 +187,30 @@ def _leftovers(folder: NodeFolder) -> tuple[Path, ...]:
     return tuple(found)
 
 
+def _table_totals(state: NodeState) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for counts in state.rows.values():
+        for table, n in counts.items():
+            totals[table] = totals.get(table, 0) + n
+    return totals
+
+
+def _rows_dropped(folder: NodeFolder, backup: Path) -> tuple[tuple[str, int], ...]:
+    """Per table, how many more rows the current database holds than the backup's."""
+    if not folder.db_path.exists():
+        return ()
+    try:
+        now = _table_totals(read_node(folder))
+    except MergetoolError:  # a database SQLite cannot read: exactly when a restore is needed
+        return ()
+    then = _table_totals(read_node(NodeFolder(backup)))
+    return tuple(
+        (table, now[table] - then.get(table, 0))
+        for table in sorted(now)
+        if now[table] > then.get(table, 0)
+    )
+
+
 def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     """Check the backup (newest, or ``backup_name``) and the target; write nothing.
 
@@ -184,6 +219,8 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     """
     folder = NodeFolder(Path(target))
     chosen = _choose_backup(folder, backup_name)
+    refuse_linked_database(folder)
+    refuse_foreign_owner(folder)
     sq.ensure_not_in_use(folder.db_path)
     _check_backup(chosen)
     wanted = _backup_keys(NodeFolder(chosen))
@@ -197,6 +234,7 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
         keys_set_aside=aside,
         merge_leftovers=_leftovers(folder),
         replaces_database=folder.db_path.exists(),
+        rows_dropped=_rows_dropped(folder, chosen),
     )
 
 
@@ -218,6 +256,7 @@ def _set_aside_db(db: Path, dest: Path) -> None:
             if Path(f"{db}{suffix}").is_file():
                 shutil.copyfile(f"{db}{suffix}", f"{dest}{suffix}")
                 os.chmod(f"{dest}{suffix}", 0o600)
+                adopt_owner(f"{dest}{suffix}")
 
 
 def _still_as_planned(plan: RestorePlan, folder: NodeFolder) -> dict[str, bytes]:

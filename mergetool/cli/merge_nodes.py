@@ -6,8 +6,11 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import stat
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,23 @@ from mergetool.cli._errors import MergetoolCommand, traceback_option
 from mergetool.cli._locking import holding, wait_option
 from mergetool.cli.progress import progress_bar
 from mergetool.cli.render_merge import render_plan, render_result, render_sql
+
+_REPORT_STATUSES = {"ready", "already-merged", "nothing-to-do", "refused", "failed"}
+
+
+def _is_a_report(path: Path) -> bool:
+    """Whether ``path`` holds a merge-nodes report (which a new one may replace)."""
+    try:
+        with path.open("rb") as fh:
+            doc = json.loads(fh.read(1 << 22))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("format"), int)
+        and doc.get("status") in _REPORT_STATUSES
+        and {"source", "target"} <= doc.keys()
+    )
 
 
 def _check_report_path(report: Path, source: Path, target: Path) -> None:
@@ -46,6 +66,12 @@ def _check_report_path(report: Path, source: Path, target: Path) -> None:
                 f"{report}: the report would be written inside the {side} folder {folder}",
                 hint="Write it outside both node folders, e.g. --report merge-report.json.",
             )
+    if info is not None and not _is_a_report(report):
+        raise UsageProblem(
+            f"{report}: exists and is not a merge-nodes report; the report would replace it",
+            hint="Give the path of a new file (or of an earlier report), or --report - to write "
+            "it to standard output.",
+        )
     try:  # can a file be created there at all? (read-only mount, permissions, /proc, ...)
         fd, probe = tempfile.mkstemp(prefix=".mergetool-probe-", dir=report.parent)
         os.close(fd)
@@ -109,8 +135,8 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
 )
 @click.option(
     "--report",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the plan/result as JSON to this file.",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Also write the plan/result as JSON to this file ('-': standard output, as --json).",
 )
 @click.option("--no-backup", is_flag=True, help="Do not back up the target before merging.")
 @click.option(
@@ -147,6 +173,8 @@ def merge_cmd(
     """
     from mergetool.merge import plan_merge  # (SQLAlchemy: not for --help)
 
+    if report == Path("-"):  # the report on standard output is the --json document
+        report, as_json = None, True
     if report is not None:
         _check_report_path(report, source, target)
     with contextlib.ExitStack() as lock:
@@ -177,6 +205,26 @@ def merge_cmd(
             _run(plan, report, as_json)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that it is reported like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    def stop(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
     data = {**plan.to_dict(), "dry_run": True}
     if report and (problem := _write_report(report, data)):
@@ -194,8 +242,19 @@ def _run(plan: Any, report: Path | None, as_json: bool) -> None:
     from mergetool.merge import execute
 
     try:
-        with progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress:
+        with (
+            _sigterm_interrupts(),
+            progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress,
+        ):
             result = execute(plan, progress=progress)
+    except KeyboardInterrupt as exc:
+        click.echo(
+            f"Interrupted: the merge into {plan.target} may be unfinished (a journal, staged "
+            "keys or a backup may be left there). Run the same command again: it finishes or "
+            "undoes it.",
+            err=True,
+        )
+        sys.exit(143 if isinstance(exc, _Terminated) else 130)
     except MergetoolError as exc:
         if report:
             refusal = _refusal(plan.source, plan.target, False, exc, status="failed")

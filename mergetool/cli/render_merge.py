@@ -34,7 +34,8 @@ def render_plan(plan: Any) -> str:
     if plan.recovery is not None:
         lines.append(
             f"  interrupted merge found ({plan.recovery.journal.name}): "
-            f"{plan.recovery.action} ({len(plan.recovery.staged)} staged key(s))"
+            f"{plan.recovery.action} ({plan.recovery.staged_present} of "
+            f"{len(plan.recovery.staged)} key(s) staged)"
         )
     if plan.already_merged:
         lines.append("  status: already merged - nothing to do")

@@ -15,8 +15,15 @@ if TYPE_CHECKING:
     from mergetool.backup.restore import RestorePlan
 
 
+#: More names than this are summarised (a restore can move thousands of keys aside).
+_SHOWN = 10
+
+
 def _names(names: tuple[str, ...]) -> str:
-    return ", ".join(names) if names else "none"
+    if not names:
+        return "none"
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
 
 
 def render_restore_plan(plan: RestorePlan) -> str:
@@ -29,10 +36,16 @@ def render_restore_plan(plan: RestorePlan) -> str:
     if plan.merge_leftovers:
         lines.append(
             "  interrupted merge's files to move aside: "
-            + ", ".join(p.name for p in plan.merge_leftovers)
+            + _names(tuple(p.name for p in plan.merge_leftovers))
         )
     if plan.replaces_database:
         lines.append("  the current database is kept in backups/displaced-<UTC timestamp>/")
+    if plan.rows_dropped:
+        rows = ", ".join(f"{table} {n}" for table, n in plan.rows_dropped)
+        lines.append(
+            f"  warning: the current database holds rows the backup does not ({rows}): rows "
+            "merged, or written by the node since the backup, are lost by restoring"
+        )
     return "\n".join(lines)
 
 
@@ -69,10 +82,10 @@ def restore(
     if result.keys_set_aside:
         click.echo(
             "Key files the backup does not have (or has with other content) were moved, not "
-            f"deleted, to {result.set_aside_dir}: " + ", ".join(result.keys_set_aside)
+            f"deleted, to {result.set_aside_dir}: " + _names(result.keys_set_aside)
         )
     if result.merge_leftovers:
         click.echo(
             f"The journal and staged keys of an interrupted merge were moved to "
-            f"{result.set_aside_dir}: " + ", ".join(result.merge_leftovers)
+            f"{result.set_aside_dir}: " + _names(result.merge_leftovers)
         )

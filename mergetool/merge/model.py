@@ -49,6 +49,8 @@ class Recovery:
     action: str  # "roll-forward" (its database commit happened) or "roll-back"
     journal: Path
     staged: tuple[tuple[str, str], ...]  # (staged file name, final key file name)
+    #: how many of those staged files exist (a run stopped while staging wrote only some)
+    staged_present: int = 0
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ from mergetool.node.folder import (
     SUPERVISED_KEY,
     NodeFolder,
     open_folder,
+    refuse_foreign_owner,
+    refuse_linked_database,
 )
 from mergetool.node.keys import IdentityKey
 from mergetool.node.migrate import migration_statements
@@ -59,11 +61,12 @@ def _check_version(state: NodeState, side: str) -> None:
 def _duplicates(entries: Iterable[KeyEntry]) -> None:
     seen: dict[bytes, KeyEntry] = {}
     for entry in entries:
-        if entry.key is None:
+        key = entry.node_view  # a symbolic link counts: the node follows it
+        if key is None:
             continue
-        first = seen.setdefault(entry.key.node_id, entry)
+        first = seen.setdefault(key.node_id, entry)
         if first is not entry:
-            raise DuplicateIdentity(first.file.path, entry.file.path, entry.key.node_id_hex)
+            raise DuplicateIdentity(first.file.path, entry.file.path, key.node_id_hex)
 
 
 def _rename_for_version(table: str, version: int) -> str:
@@ -112,6 +115,15 @@ def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
     if create_db:
         return src.version
     _check_version(dst, "target")
+    if dst.version == 0:  # (an empty file: "upgrade the target node first" would mislead)
+        raise UnsupportedVersion(
+            dst.folder.db_path,
+            0,
+            "target database is empty or at schema version 0: it holds no node database",
+            hint="For a new node, remove the empty local.sql and merge again (a fresh one is "
+            "created at the source's version); otherwise put the node's database back "
+            "(mergetool restore, if merge-nodes backed it up). Nothing was changed.",
+        )
     if src.version > dst.version:
         raise VersionMismatch(
             f"source database {src.folder.db_path} is at version {src.version} "
@@ -126,21 +138,22 @@ def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
 def _already_merged(
     src: NodeState, dst: NodeState, chosen: list[_SourceKey], dst_keys: list[KeyEntry]
 ) -> bool:
-    """Every source identity already in the target under the same name, with as many rows."""
+    """Every source identity already in the target under the same name, with at least as many
+    rows (the node goes on writing rows for it after the merge)."""
     by_name = {e.file.name: e.key for e in dst_keys}
     if not chosen and not src.rows:
         return False
     return all(
         (other := by_name.get(k.target_name)) is not None and other.node_id == k.key.node_id
         for k in chosen
-    ) and all(sum(dst.rows_of(i).values()) == sum(src.rows_of(i).values()) for i in src.rows)
+    ) and all(sum(dst.rows_of(i).values()) >= sum(src.rows_of(i).values()) for i in src.rows)
 
 
 def _check_conflicts(
     src: NodeState, dst: NodeState, chosen: list[_SourceKey], dst_keys: list[KeyEntry]
 ) -> None:
     """Refuse one identity under two names, a file name on both sides, rows already there."""
-    by_id = {e.key.node_id: e for e in dst_keys if e.key is not None}
+    by_id = {e.node_view.node_id: e for e in dst_keys if e.node_view is not None}
     names = {e.file.name for e in dst_keys}
     for k in chosen:
         other = by_id.get(k.key.node_id)
@@ -279,7 +292,16 @@ def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, No
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
         raise SupervisedNode(dst_folder.supervised_key, "target")
+    refuse_linked_database(dst_folder)
+    refuse_foreign_owner(dst_folder)
     src = read_node(src_folder)
+    if src.bad_ids:  # the copy takes every row: one the node cannot use must not travel
+        raise MergeRefused(
+            f"source database {src_folder.db_path}: {src.bad_ids[0].describe()}",
+            hint="The node cannot use such rows and a merge would copy them into the target. "
+            "Remove or repair them in the source first (mergetool inspect lists them all). "
+            "Nothing was changed.",
+        )
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()
     version = _target_version(src, dst, create_db)

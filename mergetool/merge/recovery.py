@@ -42,10 +42,12 @@ def plan_recovery(target: NodeState, journal: Journal | None) -> Recovery | None
         committed = _all_staged(target, journal)
     else:
         committed = any(target.rows_of(bytes.fromhex(n)) for n in journal.node_ids)
+    ids = target.folder.identities_dir
     return Recovery(
         action="roll-forward" if committed else "roll-back",
         journal=journal.path,
         staged=tuple((k.staged, k.final) for k in journal.keys),
+        staged_present=sum(os.path.lexists(ids / k.staged) for k in journal.keys),
     )
 
 

@@ -94,6 +94,41 @@ class NodeFolder:
         return sorted(found, key=lambda f: f.name)
 
 
+def refuse_foreign_owner(folder: NodeFolder) -> None:
+    """Files we write must belong to the node's user: refuse a folder of another user unless
+    we run as root (which gives new files the folder's owner).
+    """
+    try:
+        owner = folder.root.stat().st_uid
+    except OSError:
+        return  # a missing folder is created by us, for us
+    if os.geteuid() not in (0, owner):
+        raise NotANodeFolder(
+            folder.root,
+            f"belongs to user id {owner}, but this runs as user id {os.geteuid()}: the files "
+            "it writes would not be the node's, and the node could not read its keys",
+            hint="Run it as the node's user (or as root, which gives new files the folder's "
+            "owner). Nothing was changed.",
+        )
+
+
+def refuse_linked_database(folder: NodeFolder) -> None:
+    """A merge and a restore write ``local.sql``: refuse one that is a symbolic link.
+
+    The node follows the link; a restore would replace the link itself and a merge would
+    write through it, so both refuse it alike, before any write.
+    """
+    db = folder.db_path
+    if db.is_symlink():
+        raise NotANodeFolder(
+            db,
+            f"is a symbolic link (to {os.readlink(db)}); the database is written in place, "
+            "never through a link",
+            hint="Move the database file itself into the node folder in place of the link "
+            "(with the node stopped), then run again. Nothing was changed.",
+        )
+
+
 def open_folder(path: Path, *, must_exist: bool = True, side: str = "node") -> NodeFolder:
     """Check that ``path`` looks like a node data folder and return its paths."""
     folder = NodeFolder(Path(path))

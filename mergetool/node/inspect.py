@@ -75,11 +75,12 @@ def _key_findings(state: NodeState) -> list[Finding]:
             found.append(findings.invalid_key(entry.error.message))
         if entry.file.is_symlink:
             found.append(findings.symlink_key(entry.file.path))
-        if entry.key is None:
+        key = entry.node_view  # the node follows symbolic links
+        if key is None:
             continue
-        other = seen.setdefault(entry.key.node_id, entry.file.name)
+        other = seen.setdefault(key.node_id, entry.file.name)
         if other != entry.file.name:
-            found.append(findings.duplicate_identity(other, entry.file.name, entry.key.node_id_hex))
+            found.append(findings.duplicate_identity(other, entry.file.name, key.node_id_hex))
     return found
 
 
@@ -91,6 +92,9 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
         findings.key_without_rows(entry.file.name, "local.sql yet")
         for node_id, entry in keyed.items()
         if not state.rows_of(node_id)
+    ]
+    found += [
+        Finding("bad_node_id", f"{state.folder.db_path}: {b.describe()}") for b in state.bad_ids
     ]
     if state.pending_wal:
         found.append(findings.pending_wal(state.folder.wal_path, then="node running or crashed"))

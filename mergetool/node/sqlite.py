@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -71,16 +72,28 @@ def user_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def _file_ids(path: Path) -> set[tuple[int, int]]:
+    """(device, inode) of ``path`` and its -wal/-shm files, those that exist."""
+    found = set()
+    for name in (str(path), f"{path}-wal", f"{path}-shm"):
+        try:
+            info = os.stat(name)
+        except OSError:
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return found
+
+
 def processes_holding(path: Path) -> list[tuple[int, str]]:
-    """Other processes with ``path`` (or its -wal/-shm) open, found through ``/proc`` on Linux."""
+    """Other processes with ``path`` (or its -wal/-shm) open, found through ``/proc`` on Linux.
+
+    Open files are compared by device and inode, not by name: a node that opened the database
+    through a bind mount, a hard link or inside a container's mount namespace is seen too.
+    """
     proc = Path("/proc")
-    if not proc.is_dir():
+    wanted = _file_ids(path)
+    if not proc.is_dir() or not wanted:
         return []
-    try:
-        target = path.resolve()
-    except OSError:
-        return []
-    wanted = {str(target), f"{target}-wal", f"{target}-shm"}
     holders = []
     me = os.getpid()
     for entry in proc.iterdir():
@@ -92,12 +105,13 @@ def processes_holding(path: Path) -> list[tuple[int, str]]:
             continue
         for fd in fds:
             try:
-                if os.readlink(fd) in wanted:
-                    name = (entry / "comm").read_text().strip()
-                    holders.append((int(entry.name), name))
-                    break
+                info = os.stat(fd)  # the open file itself, however it was reached
             except OSError:
                 continue
+            if (info.st_dev, info.st_ino) in wanted:
+                with contextlib.suppress(OSError):
+                    holders.append((int(entry.name), (entry / "comm").read_text().strip()))
+                break
     return holders
 
 
@@ -126,5 +140,10 @@ def snapshot(db_path: Path, dest_dir: Path) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(image)
     except OSError as exc:
-        raise DatabaseError(dest, f"cannot write a private copy ({exc.strerror})") from exc
+        raise DatabaseError(
+            dest,
+            f"cannot write a private copy ({exc.strerror})",
+            hint=f"The private copy of the source goes to the temporary folder {dest_dir.parent}: "
+            "free space there, or point TMPDIR at a disk with room. Nothing was changed.",
+        ) from exc
     return dest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import errno
 import json
 import os
@@ -10,6 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from cli_helpers import post_dir
 from click.testing import CliRunner, Result
 
 from mergetool.cli.main import cli
@@ -21,23 +21,6 @@ def run(*args: object) -> Result:
     result = CliRunner().invoke(cli, ["add-identity", *map(str, args)])
     assert "Traceback" not in result.output
     return result
-
-
-def post_dir(root: Path, key: IdentityKey, metadata_for: IdentityKey | None = None) -> Path:
-    root.mkdir()
-    node_id = (metadata_for or key).node_id
-    meta = {
-        "NodeId": base64.b64encode(node_id).decode(),
-        "CommitmentAtxId": base64.b64encode(bytes(32)).decode(),
-        "LabelsPerUnit": 1024,
-        "NumUnits": 4,
-        "MaxFileSize": 4096,
-        "Nonce": 3,
-        "LastPosition": 10,
-    }
-    (root / "postdata_metadata.json").write_text(json.dumps(meta))
-    (root / "identity.key").write_bytes(key.to_file_bytes())
-    return root
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ folder serialises them, so no start order leaves a half-merged node or one ident
 
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 import subprocess
 import sys
@@ -13,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_helpers import post_dir
 
 from mergetool.node.fixtures import build_node, test_key
 from mergetool.node.folder import NodeFolder
 from mergetool.node.inspect import inspect_node
-from mergetool.node.keys import IdentityKey
 
 #: Seconds between the two starts; process start-up (~0.5 s) spreads them further.
 OFFSETS = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6)
@@ -118,28 +116,12 @@ def test_with_wait_the_second_merge_waits_and_both_complete(
     assert sorted(i.file for i in report.identities) == _MERGED
 
 
-def _post_dir(root: Path, key: IdentityKey) -> Path:
-    root.mkdir(parents=True)
-    meta = {
-        "NodeId": base64.b64encode(key.node_id).decode(),
-        "CommitmentAtxId": base64.b64encode(bytes(32)).decode(),
-        "LabelsPerUnit": 1024,
-        "NumUnits": 4,
-        "MaxFileSize": 4096,
-        "Nonce": 3,
-        "LastPosition": 10,
-    }
-    (root / "postdata_metadata.json").write_text(json.dumps(meta))
-    (root / "identity.key").write_bytes(key.to_file_bytes())
-    return root
-
-
 @pytest.mark.parametrize("offset", OFFSETS)
 def test_two_add_identity_runs_never_install_one_identity_twice(
     pristine: Path, tmp_path: Path, spawn, offset: float
 ) -> None:
     _, node, _ = _nodes(pristine, tmp_path)  # 120 keys: planning reads them all
-    post = _post_dir(tmp_path / "post", test_key(f"race-new-{offset}"))
+    post = post_dir(tmp_path / "post", test_key(f"race-new-{offset}"))
     args = ["add-identity", "--post-dir", post, "--to", node.root]
     outcomes = _pair(spawn, offset, [*args, "--name", "x"], [*args, "--name", "y"], "main")
 

@@ -768,6 +768,31 @@ def test_merging_again_after_rows_went_in_without_their_key_says_to_install_the_
     assert "install only the key" in result.stderr
 
 
+def test_report_refuses_to_replace_a_file_that_is_not_a_report(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    before = tree(dst.folder.root)
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", notes)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"Error: {notes}: exists and is not a merge-nodes report; the report would replace it\n"
+    )
+    assert notes.read_text() == "my notes\n"
+    assert tree(dst.folder.root) == before
+
+
+def test_report_dash_writes_the_report_to_standard_output(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run", "--report", "-")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is True and data["status"] == "ready"
+    assert not Path("-").exists()
+
+
 # --- what the operator reads last -----------------------------------------------------------------
 
 

@@ -224,6 +224,9 @@ def test_dry_run_shows_the_plan_and_changes_nothing(merged, tree_digest) -> None
         "  keys to move aside (never deleted): s1.key, s2.key\n"
         "  interrupted merge's files to move aside: later.key.mergetool-staged\n"
         "  the current database is kept in backups/displaced-<UTC timestamp>/\n"
+        "  warning: the current database holds rows the backup does not (challenge 2, "
+        "nipost 2, poet_certificates 2, poet_registration 4, post 2): rows merged, or written "
+        "by the node since the backup, are lost by restoring\n"
         "Dry run: nothing was written.\n"
     )
     assert tree_digest(dst.folder.root) == before
@@ -240,6 +243,13 @@ def test_dry_run_json_is_the_plan_a_real_run_carries_out(merged, tree_digest) ->
         "keys_set_aside": ["s1.key", "s2.key"],
         "merge_leftovers": [],
         "replaces_database": True,
+        "rows_dropped": {
+            "challenge": 2,
+            "nipost": 2,
+            "poet_certificates": 2,
+            "poet_registration": 4,
+            "post": 2,
+        },
         "dry_run": True,
     }
     assert tree_digest(dst.folder.root) == before
@@ -257,3 +267,14 @@ def test_a_plan_is_refused_when_the_target_changed_before_it_ran(merged, tree_di
     with pytest.raises(RestoreError, match="changed since the restore was planned"):
         execute_restore(plan)
     assert tree_digest(dst.folder.root) == before
+
+
+def test_thousands_of_keys_set_aside_are_summarised(node_factory) -> None:
+    src = node_factory("many", identities=[f"k{i:02}" for i in range(14)], prefix="rs-many-")
+    dst = node_factory("dst", identities=["d1"], prefix="rs-many-d-")
+    merged = CliRunner().invoke(merge_cmd, ["-f", str(src.folder.root), "-t", str(dst.folder.root)])
+    assert merged.exit_code == 0, merged.output
+    result = run("restore", dst.folder.root)
+    assert result.exit_code == 0, result.output
+    names = ", ".join(f"k{i:02}.key" for i in range(10))
+    assert f": {names} and 4 more\n" in result.stdout

@@ -25,9 +25,9 @@ from mergetool._exceptions import (
     UsageProblem,
     VersionMismatch,
 )
-from mergetool.merge import plan_merge
+from mergetool.merge import execute, plan_merge
 from mergetool.merge.journal import Journal, StagedKey, journal_path
-from mergetool.node.fixtures import FixtureNode, build_node, test_key
+from mergetool.node.fixtures import FixtureNode, build_node, identity_rows, insert_rows, test_key
 from mergetool.node.keys import write_key
 
 
@@ -72,6 +72,8 @@ def test_drifted_target_schema_is_refused(src: FixtureNode, dst: FixtureNode) ->
     error = _refused(src.folder.root, dst.folder.root, SchemaDrift)
     assert error.path == dst.folder.db_path
     assert "CREATE TABLE extra" in error.diff
+    assert error.hint is not None and error.hint.startswith(error.diff)  # then what to do
+    assert "restore the database from a backup" in error.hint
 
 
 def test_drifted_source_schema_is_refused(src: FixtureNode, dst: FixtureNode) -> None:
@@ -552,3 +554,35 @@ def test_backups_folder_behind_a_symlink_is_fine(
     (tmp_path / "elsewhere").mkdir()
     (dst.folder.root / "backups").symlink_to(tmp_path / "elsewhere")
     assert plan_merge(src.folder.root, dst.folder.root).backup
+
+
+def test_rerun_after_the_node_wrote_new_rows_is_already_merged(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    execute(plan_merge(src.folder.root, dst.folder.root))
+    # The node runs on and registers s1 with one more PoET: the target now has more rows.
+    node_id = bytes.fromhex(src.identities["s1.key"])
+    rows = identity_rows(9, node_id, 0)["poet_registration"][:1]
+    rows[0]["address"] = "https://poet-999.spacemesh.network"
+    conn = sqlite3.connect(dst.folder.db_path)
+    try:
+        insert_rows(conn, 9, {"poet_registration": rows})
+        conn.commit()
+    finally:
+        conn.close()
+
+    again = plan_merge(src.folder.root, dst.folder.root)
+
+    # Not "key files already exist; rename them", whose advice leads to a duplicate identity.
+    assert again.already_merged and again.nothing_to_do
+
+
+def test_an_empty_target_database_is_named_as_such(src: FixtureNode, tmp_path: Path) -> None:
+    dst = build_node(tmp_path / "dst", identities=["d1"], prefix="empty-d-")
+    dst.folder.db_path.write_bytes(b"")
+    error = _refused(src.folder.root, dst.folder.root, UnsupportedVersion)
+    assert error.message.startswith(
+        f"{dst.folder.db_path}: target database is empty or at schema version 0: it holds no "
+        "node database"
+    )
+    assert "remove the empty local.sql" in (error.hint or "")

@@ -58,20 +58,6 @@ def irregular_kind(path: Path, symlinks: Symlinks) -> str | None:
     return describe_mode(info.st_mode)
 
 
-def adopt_owner(path: Path | str) -> None:
-    """Give ``path`` the owner and group of the folder it is in, when we may (as root).
-
-    A node runs as its own user: a key or database written by ``sudo mergetool`` must still
-    be the node's, or it fails with "Permission denied". Never follows a symbolic link.
-    """
-    if os.geteuid() != 0:
-        return  # only root can give files away; planning refuses a folder we do not own
-    folder = os.stat(os.path.dirname(os.path.abspath(path)))
-    mine = os.lstat(path)
-    if (mine.st_uid, mine.st_gid) != (folder.st_uid, folder.st_gid):
-        os.chown(path, folder.st_uid, folder.st_gid, follow_symlinks=False)
-
-
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -92,7 +78,6 @@ def write_new_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    adopt_owner(path)
 
 
 def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
@@ -105,7 +90,6 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        adopt_owner(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -137,6 +121,5 @@ def make_private_dirs(path: Path) -> tuple[Path, ...]:
         except FileExistsError:
             continue  # made meanwhile by someone else: theirs, not ours
         os.chmod(folder, 0o700)  # whatever the umask
-        adopt_owner(folder)
         made.append(folder)
     return tuple(made)

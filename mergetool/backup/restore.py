@@ -17,7 +17,6 @@ from mergetool._exceptions import DatabaseError, DatabaseInUse, MergetoolError, 
 from mergetool._fs import (
     TEMP_MARK,
     Symlinks,
-    adopt_owner,
     ensure_private_dir,
     fsync_dir,
     irregular_kind,
@@ -25,13 +24,7 @@ from mergetool._fs import (
 )
 from mergetool.backup.store import DISPLACED_PREFIX, copy_db, list_backups, stamp
 from mergetool.node import sqlite as sq
-from mergetool.node.folder import (
-    KEY_SUFFIX,
-    STAGED_SUFFIX,
-    NodeFolder,
-    refuse_foreign_owner,
-    refuse_linked_database,
-)
+from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder, refuse_linked_database
 from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported
 
@@ -220,7 +213,6 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     folder = NodeFolder(Path(target))
     chosen = _choose_backup(folder, backup_name)
     refuse_linked_database(folder)
-    refuse_foreign_owner(folder)
     sq.ensure_not_in_use(folder.db_path)
     _check_backup(chosen)
     wanted = _backup_keys(NodeFolder(chosen))
@@ -256,7 +248,6 @@ def _set_aside_db(db: Path, dest: Path) -> None:
             if Path(f"{db}{suffix}").is_file():
                 shutil.copyfile(f"{db}{suffix}", f"{dest}{suffix}")
                 os.chmod(f"{dest}{suffix}", 0o600)
-                adopt_owner(f"{dest}{suffix}")
 
 
 def _still_as_planned(plan: RestorePlan, folder: NodeFolder) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ from mergetool._exceptions import (
 )
 from mergetool.merge.checks import check_node_or_new_folder
 from mergetool.merge.postdata import read_node_id
-from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder, refuse_foreign_owner
+from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key
 from mergetool.node.state import load_keys, read_node
 from mergetool.node.versions import check_supported
@@ -82,7 +82,6 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
     if not folder.root.is_dir():
         raise NotANodeFolder(folder.root, "target data folder does not exist")
     check_node_or_new_folder(folder)
-    refuse_foreign_owner(folder)
     if folder.db_path.exists():  # the node must be able to open it: refuse junk, 1.3.x, too new
         check_supported(read_node(folder).version, folder.db_path, "target database")
     if folder.supervised_key.exists():

@@ -42,7 +42,6 @@ from mergetool.node.folder import (
     SUPERVISED_KEY,
     NodeFolder,
     open_folder,
-    refuse_foreign_owner,
     refuse_linked_database,
 )
 from mergetool.node.keys import IdentityKey
@@ -293,7 +292,6 @@ def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, No
     if dst_folder.supervised_key.exists():
         raise SupervisedNode(dst_folder.supervised_key, "target")
     refuse_linked_database(dst_folder)
-    refuse_foreign_owner(dst_folder)
     src = read_node(src_folder)
     if src.bad_ids:  # the copy takes every row: one the node cannot use must not travel
         raise MergeRefused(

@@ -94,24 +94,6 @@ class NodeFolder:
         return sorted(found, key=lambda f: f.name)
 
 
-def refuse_foreign_owner(folder: NodeFolder) -> None:
-    """Files we write must belong to the node's user: refuse a folder of another user unless
-    we run as root (which gives new files the folder's owner).
-    """
-    try:
-        owner = folder.root.stat().st_uid
-    except OSError:
-        return  # a missing folder is created by us, for us
-    if os.geteuid() not in (0, owner):
-        raise NotANodeFolder(
-            folder.root,
-            f"belongs to user id {owner}, but this runs as user id {os.geteuid()}: the files "
-            "it writes would not be the node's, and the node could not read its keys",
-            hint="Run it as the node's user (or as root, which gives new files the folder's "
-            "owner). Nothing was changed.",
-        )
-
-
 def refuse_linked_database(folder: NodeFolder) -> None:
     """A merge and a restore write ``local.sql``: refuse one that is a symbolic link.
 

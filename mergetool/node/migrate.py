@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import StaticPool
 
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
-from mergetool._fs import TEMP_MARK, adopt_owner
+from mergetool._fs import TEMP_MARK
 from mergetool.node import sqlite as sq
 from mergetool.node.versions import LATEST_VERSION
 
@@ -190,7 +190,6 @@ def create_database(path: Path, version: int = LATEST_VERSION) -> None:
         finally:
             conn.close()
         os.chmod(tmp, 0o600)
-        adopt_owner(tmp)
         os.replace(tmp, path)
         with sq.connection(path) as final:
             final.execute("PRAGMA journal_mode = WAL")

@@ -76,7 +76,10 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     is returned (for a warning) rather than raised."""
     try:
         write_file_atomic(
-            path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
+            path,
+            (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(),
+            mode=0o644,
+            folder_owner=False,
         )
     except OSError as exc:
         return f"{path}: cannot write the report ({exc.strerror or exc})"

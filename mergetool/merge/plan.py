@@ -20,7 +20,7 @@ from mergetool._exceptions import (
     UnsupportedVersion,
     VersionMismatch,
 )
-from mergetool._fs import missing_dirs
+from mergetool._fs import check_can_own, missing_dirs
 from mergetool.findings import Finding
 from mergetool.merge.checks import (
     check_backups_entry,
@@ -293,12 +293,17 @@ def _warnings(
     return found
 
 
-def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, NodeState, int]:
-    """Both folders read and checked on their own (paths, in use, versions, integrity), and
-    the version the merge happens at."""
+def _read_sides(
+    source: Path, target: Path, backup: bool, retire_source: bool
+) -> tuple[NodeState, NodeState, int]:
+    """Both folders read and checked on their own (paths, owners, in use, versions,
+    integrity), and the version the merge happens at."""
     src_folder = open_folder(source, side="source")
     dst_folder = NodeFolder(Path(target))
     check_target_path(src_folder, dst_folder)
+    check_can_own(dst_folder.root, dst_folder.identities_dir, dst_folder.backups_dir)
+    if retire_source:
+        check_can_own(src_folder.identities_dir)
     sq.ensure_not_in_use(src_folder.db_path)
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
@@ -340,7 +345,7 @@ def plan_merge(
     Pure: no byte of either folder changes. Raises a :class:`MergeRefused` (or another
     :class:`MergetoolError`) naming the file or value at fault.
     """
-    src, dst, version = _read_sides(source, target, backup)
+    src, dst, version = _read_sides(source, target, backup, retire_source)
     create_db = not dst.folder.db_path.exists()
     journal = read_journal(dst.folder.root)
     check_staged_leftovers(dst.folder, journal)

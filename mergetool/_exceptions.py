@@ -10,6 +10,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     │   ├── InvalidKeyFile                     a *.key file the node would reject
     │   ├── DuplicateIdentity                  one public key under two file names
     │   ├── SupervisedNode                     identities/local.key present
+    │   ├── ForeignOwner                       files written there could not keep its owner
     │   ├── DatabaseError                      SQLite failed to open/read/write
     │   │   ├── DatabaseInUse                  a running node holds the database
     │   │   └── SchemaDrift                    schema text differs from the node's
@@ -134,6 +135,19 @@ class SupervisedNode(NodeDataError):
         )
         self.path = key_path
         self.side = side
+
+
+class ForeignOwner(NodeDataError):
+    """``folder`` belongs to ``uid``/``gid``, and we (not root) cannot give new files to them."""
+
+    def __init__(self, folder: Path, uid: int, gid: int, reason: str) -> None:
+        self.folder, self.uid, self.gid = folder, uid, gid
+        super().__init__(
+            f"{folder}: {reason}; files written there would not belong to the node's user "
+            "and the node could not read them",
+            hint="Nothing was changed. Run mergetool as the folder's owner (e.g. "
+            f"sudo -u '#{uid}' ...) or as root, which gives new files the folder's owner.",
+        )
 
 
 class DatabaseError(NodeDataError):

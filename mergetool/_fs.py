@@ -2,16 +2,20 @@
 
 Every write of a node's files goes through here: a crash leaves either the old file or the
 whole new one (atomic replace, file and folder fsynced), files we create are 0600 in 0700
-folders, and no write follows a symbolic link. Reads that must not hang on a FIFO or trust a
-link ask :func:`irregular_kind` with a named :class:`Symlinks` policy.
+folders owned by the owner and group of the folder they land in (so a run as root leaves the
+node's user able to read them), and no write follows a symbolic link. Reads that must not
+hang on a FIFO or trust a link ask :func:`irregular_kind` with a named :class:`Symlinks` policy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import stat
 from pathlib import Path
+
+from mergetool._exceptions import ForeignOwner
 
 #: Part of the name of every temporary file we create, so a later run can sweep leftovers.
 TEMP_MARK = ".mergetool-tmp-"
@@ -58,6 +62,53 @@ def irregular_kind(path: Path, symlinks: Symlinks) -> str | None:
     return describe_mode(info.st_mode)
 
 
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists: where a missing folder would be made."""
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            return folder
+    return Path("/")
+
+
+def check_can_own(*folders: Path) -> None:
+    """Refuse, before any write, folders whose owner and group new files could not take.
+
+    Root can give a file any owner. Anyone else keeps their own uid, and may pick only a
+    group they belong to. A missing folder is judged by its nearest existing ancestor.
+    """
+    if os.geteuid() == 0:
+        return
+    for folder in folders:
+        _check_can_own(_existing(Path(folder)))
+
+
+def _check_can_own(where: Path) -> None:
+    info = os.stat(where)
+    uid = os.geteuid()
+    if info.st_uid != uid:
+        reason = f"belongs to user {info.st_uid}, not to this user ({uid})"
+    elif info.st_gid != os.getegid() and info.st_gid not in os.getgroups():
+        reason = f"belongs to group {info.st_gid}, which this user ({uid}) is not a member of"
+    else:
+        return
+    raise ForeignOwner(where, info.st_uid, info.st_gid, reason)
+
+
+def take_owner(target: Path | int, folder: Path) -> None:
+    """Give ``target`` (a path, never followed, or an open fd) the owner and group of ``folder``.
+
+    Only changes what differs, so a run by the folder's owner never needs the right to.
+    """
+    want = os.stat(folder)
+    have = os.fstat(target) if isinstance(target, int) else os.lstat(target)
+    if (have.st_uid, have.st_gid) == (want.st_uid, want.st_gid):
+        return
+    if isinstance(target, int):
+        os.fchown(target, want.st_uid, want.st_gid)
+    else:
+        os.chown(target, want.st_uid, want.st_gid, follow_symlinks=False)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -66,25 +117,38 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_new_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def write_new_file(
+    path: Path, data: bytes, *, mode: int = 0o600, folder_owner: bool = True
+) -> None:
     """Create ``path`` (never replacing anything) and fsync it; the caller fsyncs the folder.
 
     For files whose name alone says they are not final yet (staged keys, a backup folder that
     is renamed into place as a whole), so the temporary-name dance is not needed.
+    ``folder_owner=False``: see :func:`write_file_atomic`.
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
+        if folder_owner:
+            take_owner(fd, path.parent)
         os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file."""
+def write_file_atomic(
+    path: Path, data: bytes, *, mode: int = 0o600, folder_owner: bool = True
+) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either nothing or the whole file.
+
+    ``folder_owner=False`` keeps our own owner: for files outside node folders (a report in
+    a shared folder such as /tmp, PoST metadata), where no planning check vouched for it.
+    """
     tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
+        if folder_owner:
+            take_owner(fd, path.parent)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -113,13 +177,21 @@ def missing_dirs(path: Path) -> tuple[Path, ...]:
 
 
 def make_private_dirs(path: Path) -> tuple[Path, ...]:
-    """Create ``path`` and any missing ancestors, each 0700; return those this call made."""
-    made = []
-    for folder in missing_dirs(path):
-        try:
-            folder.mkdir(mode=0o700)
-        except FileExistsError:
-            continue  # made meanwhile by someone else: theirs, not ours
-        os.chmod(folder, 0o700)  # whatever the umask
-        made.append(folder)
+    """Create ``path`` and any missing ancestors, each 0700 and owned like its parent; return
+    those this call made."""
+    made: list[Path] = []
+    try:
+        for folder in missing_dirs(path):
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue  # made meanwhile by someone else: theirs, not ours
+            made.append(folder)
+            os.chmod(folder, 0o700)  # whatever the umask
+            take_owner(folder, folder.parent)
+    except OSError:
+        for folder in reversed(made):  # all or nothing: no folder with the wrong owner stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return tuple(made)

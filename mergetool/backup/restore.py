@@ -17,9 +17,11 @@ from mergetool._exceptions import DatabaseError, DatabaseInUse, MergetoolError, 
 from mergetool._fs import (
     TEMP_MARK,
     Symlinks,
+    check_can_own,
     ensure_private_dir,
     fsync_dir,
     irregular_kind,
+    take_owner,
     write_file_atomic,
 )
 from mergetool.backup.store import DISPLACED_PREFIX, copy_db, list_backups, stamp
@@ -219,6 +221,7 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     aside = _keys_to_set_aside(folder, wanted)
     if os.path.lexists(folder.db_path) and irregular_kind(folder.db_path, Symlinks.REFUSE):
         raise _refuse_entry(folder.db_path, "not a regular file")
+    check_can_own(folder.root, folder.identities_dir, folder.backups_dir)
     return RestorePlan(
         target=folder.root,
         backup=chosen,
@@ -248,6 +251,7 @@ def _set_aside_db(db: Path, dest: Path) -> None:
             if Path(f"{db}{suffix}").is_file():
                 shutil.copyfile(f"{db}{suffix}", f"{dest}{suffix}")
                 os.chmod(f"{dest}{suffix}", 0o600)
+                take_owner(Path(f"{dest}{suffix}"), dest.parent)
 
 
 def _still_as_planned(plan: RestorePlan, folder: NodeFolder) -> dict[str, bytes]:

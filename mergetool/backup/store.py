@@ -13,7 +13,14 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mergetool._fs import Symlinks, ensure_private_dir, fsync_dir, irregular_kind, write_new_file
+from mergetool._fs import (
+    Symlinks,
+    ensure_private_dir,
+    fsync_dir,
+    irregular_kind,
+    take_owner,
+    write_new_file,
+)
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import KEY_SUFFIX, NodeFolder
 
@@ -44,6 +51,7 @@ def copy_db(src: Path, dest: Path) -> None:
     finally:
         source.close()
     os.chmod(dest, 0o600)
+    take_owner(dest, dest.parent)
 
 
 def _copy_keys(identities: Path, dest: Path) -> None:

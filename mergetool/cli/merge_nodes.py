@@ -102,7 +102,10 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     is returned (for a warning) rather than raised."""
     try:
         write_file_atomic(
-            path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(), mode=0o644
+            path,
+            (json.dumps(data, indent=2, sort_keys=True) + "\n").encode(),
+            mode=0o644,
+            folder_owner=False,
         )
     except OSError as exc:
         return f"{path}: cannot write the report ({exc.strerror or exc})"
@@ -151,6 +154,12 @@ def _write_report(path: Path, data: dict[str, Any]) -> str | None:
     is_flag=True,
     help="Install a supervised source's local.key as <node id>.key in the target.",
 )
+@click.option(
+    "--retire-source",
+    is_flag=True,
+    help="After the merge, move the merged key files of SRC into "
+    "SRC/identities/merged-<UTC timestamp>/, where the source node no longer loads them.",
+)
 @wait_option
 @click.version_option(__version__, "--version", prog_name="merge-nodes")
 @traceback_option
@@ -164,6 +173,7 @@ def merge_cmd(
     no_backup: bool,
     post_data: tuple[Path, ...],
     adopt_supervised: bool,
+    retire_source: bool,
     wait: bool,
     traceback: bool,
 ) -> None:
@@ -188,6 +198,7 @@ def merge_cmd(
                 adopt_supervised=adopt_supervised,
                 backup=not no_backup,
                 post_data=post_data,
+                retire_source=retire_source,
             )
             if made:  # made to hold the lock: the plan says they are new all the same
                 plan = dataclasses.replace(plan, new_folders=made)
@@ -233,7 +244,7 @@ def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         click.echo("Dry run: nothing was written.")
-        if not plan.nothing_to_do:
+        if not plan.nothing_to_do or plan.retire:
             click.echo("To merge, run the same command without --dry-run.")
 
 

@@ -55,12 +55,47 @@ def render_plan(plan: Any) -> str:
             lines.append("  backup: not needed (new target)")
         else:
             lines.append("  backup: disabled (--no-backup)")
+    if plan.retire_source:
+        lines += _render_retire(plan)
     for link in plan.post_data:
         lines.append(f"  PoST data {link.directory} -> {link.identity_file} ({link.node_id})")
     if plan.warnings:
         lines.append("  warnings:")
         lines += [f"    [{w.code}] {w.message}" for w in plan.warnings]
     return "\n".join(lines)
+
+
+def _render_retire(plan: Any) -> list[str]:
+    if not plan.retire:
+        return ["  retire source keys: none left in the source's identities/"]
+    folder = plan.retire[0].new.parent
+    lines = [
+        f"  retire source keys after the merge ({len(plan.retire)}), moved into {folder}/ "
+        "(the source node skips sub-folders):"
+    ]
+    lines += [f"    {m.old} -> {m.new}" for m in plan.retire]
+    return lines
+
+
+def _retired_text(result: Any) -> str:
+    from mergetool.merge.model import retire_undo  # (mergetool.merge: SQLAlchemy)
+
+    moves = result.keys_retired
+    if not moves:
+        return ""
+    text = f"\nRetired {len(moves)} source key file(s): the source node no longer loads them."
+    text += "".join(f"\n  {m.old} -> {m.new}" for m in moves)
+    return text + f"\nTo undo, {retire_undo(moves, result.plan.target)}"
+
+
+def _retire_tip(result: Any) -> str:
+    """Merged without --retire-source: the source node would still load these keys."""
+    if result.plan.retire_source or not result.merged:
+        return ""
+    return (
+        f"\nTip: run the same command with --retire-source to move the merged key files out "
+        f"of {result.plan.source / 'identities'}/ so the source node cannot load them again."
+    )
 
 
 def render_sql(plan: Any) -> str:
@@ -86,8 +121,14 @@ def render_result(result: Any) -> str:
     else:
         head = ""
     if not result.merged:
-        return head + (
-            "Already merged: nothing to do." if result.plan.already_merged else "Nothing to merge."
+        return (
+            head
+            + (
+                "Already merged: nothing to do."
+                if result.plan.already_merged
+                else "Nothing to merge."
+            )
+            + _retired_text(result)
         )
     text = (
         f"{head}Merged {len(result.keys_installed)} identit"
@@ -101,4 +142,4 @@ def render_result(result: Any) -> str:
     for w in result.plan.warnings:
         if w.code in EQUIVOCATION_WARNINGS:
             text += f"\nWarning: {w.message}"
-    return text
+    return text + _retired_text(result) + _retire_tip(result)

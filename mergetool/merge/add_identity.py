@@ -15,6 +15,7 @@ from mergetool._exceptions import (
     SupervisedNode,
     UsageProblem,
 )
+from mergetool._fs import check_can_own
 from mergetool.merge.checks import check_node_or_new_folder
 from mergetool.merge.postdata import read_node_id
 from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
@@ -82,6 +83,7 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
     if not folder.root.is_dir():
         raise NotANodeFolder(folder.root, "target data folder does not exist")
     check_node_or_new_folder(folder)
+    check_can_own(folder.root, folder.identities_dir)
     if folder.db_path.exists():  # the node must be able to open it: refuse junk, 1.3.x, too new
         check_supported(read_node(folder).version, folder.db_path, "target database")
     if folder.supervised_key.exists():

@@ -5,9 +5,10 @@ Order of writes (each step durable before the next):
   2. create the target database if the plan says so; back up the target;
   3. write the journal, then stage keys under names the node ignores;
   4. copy every row in one SQLite transaction;
-  5. rename staged keys into place, then remove the journal.
+  5. rename staged keys into place; with ``--retire-source`` move the merged source key files
+     aside (:mod:`mergetool.merge.retire`); then remove the journal.
 A crash before 4 commits leaves the target as it was (the next run rolls the staging back);
-a crash after leaves it merged (the next run rolls the renames forward).
+a crash after leaves it merged (the next run rolls the renames and moves forward).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult
 from mergetool.merge.recovery import install_staged, recover
+from mergetool.merge.retire import retire_keys
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
@@ -146,6 +148,8 @@ def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
         node_ids=tuple(i.node_id for i in plan.identities),
         expected_rows=sum(i.total for i in plan.identities),
         keys=tuple(StagedKey(k.target_name, k.node_id) for k in plan.keys),
+        retire_folder=plan.retire[0].new.parent.name if plan.retire else None,
+        retire=tuple((m.old.name, m.node_id) for m in plan.retire),
     )
 
 
@@ -175,8 +179,17 @@ def execute(
         recovered = recover(folder, plan.recovery)
     if folder.root.exists():
         sweep_temporaries(folder)
+    retired = plan.recovery.retire if plan.recovery is not None else ()
     if plan.nothing_to_do:
-        return MergeResult(plan, False, None, (), 0, recovered)
+        if plan.retire:  # merged earlier: only the source's keys move, under a journal
+            journal = _journal(plan, folder)
+            try:
+                journal.write()
+                retire_keys(plan.retire, progress)
+                journal.remove()
+            except OSError as exc:
+                raise _failed(plan, exc, True) from exc
+        return MergeResult(plan, False, None, (), 0, recovered, retired + plan.retire)
     sq.ensure_not_in_use(folder.db_path)
     made = _prepare_target(plan, folder)
     journal = _journal(plan, folder)
@@ -193,6 +206,7 @@ def execute(
             install_staged(folder.identities_dir, staged.staged, staged.final)
             progress("install keys", n + 1, len(journal.keys))
         fsync_dir(folder.identities_dir)
+        retire_keys(plan.retire, progress)
         journal.remove()
     except (MergetoolError, OSError, sqlite3.Error) as exc:
         if not committed:
@@ -202,7 +216,13 @@ def execute(
             raise
         raise _failed(plan, exc, committed) from exc
     return MergeResult(
-        plan, True, made.backup_dir, tuple(k.final for k in journal.keys), rows, recovered
+        plan,
+        True,
+        made.backup_dir,
+        tuple(k.final for k in journal.keys),
+        rows,
+        recovered,
+        retired + plan.retire,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mergetool._exceptions import MergeFailed
 from mergetool._fs import fsync_dir, write_file_atomic
+from mergetool.merge.retire import is_retired_folder_name
 from mergetool.node.folder import JOURNAL_NAME, KEY_SUFFIX, STAGED_SUFFIX
 from mergetool.node.keys import HEX_DIGITS
 
@@ -37,6 +38,10 @@ class Journal:
     node_ids: tuple[str, ...]
     expected_rows: int
     keys: tuple[StagedKey, ...]
+    #: ``--retire-source``: the sub-folder of the source's identities/ the merged keys move
+    #: into after the commit, and ``(file name, node id)`` of each
+    retire_folder: str | None = None
+    retire: tuple[tuple[str, str], ...] = ()
 
     def write(self) -> None:
         data = {
@@ -46,6 +51,11 @@ class Journal:
             "expected_rows": self.expected_rows,
             "keys": [{"final": k.final, "node_id": k.node_id} for k in self.keys],
         }
+        if self.retire:
+            data["retire"] = {
+                "folder": self.retire_folder,
+                "keys": [{"name": name, "node_id": node_id} for name, node_id in self.retire],
+            }
         write_file_atomic(self.path, json.dumps(data, indent=1).encode())
 
     def remove(self) -> None:
@@ -81,6 +91,24 @@ def _key_name(value: object) -> str:
     return value
 
 
+def _retire(data: dict[str, object]) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """The optional retire section: a ``merged-*`` folder name and plain key names only."""
+    section = data.get("retire")
+    if section is None:
+        return None, ()
+    if not isinstance(section, dict):
+        raise ValueError(f"retire is {_show(section)}, not an object")
+    folder = section["folder"]
+    if not (isinstance(folder, str) and is_retired_folder_name(folder)):
+        raise ValueError(f"retire folder {_show(folder)} is not a merged-<UTC timestamp> name")
+    keys = []
+    for entry in _list(section, "keys"):
+        if not isinstance(entry, dict):
+            raise ValueError(f"retire entry {_show(entry)} is not an object")
+        keys.append((_key_name(entry["name"]), _node_id(entry["node_id"], "node_id")))
+    return folder, tuple(keys)
+
+
 def _list(data: dict[str, object], field: str) -> list[object]:
     value = data[field]
     if not isinstance(value, list):
@@ -102,12 +130,15 @@ def _parse(path: Path, data: object) -> Journal:
         if not isinstance(entry, dict):
             raise ValueError(f"key entry {_show(entry)} is not an object")
         keys.append(StagedKey(_key_name(entry["final"]), _node_id(entry["node_id"], "node_id")))
+    retire_folder, retire = _retire(data)
     return Journal(
         path=path,
         source=source,
         node_ids=tuple(_node_id(n, "an entry of node_ids") for n in _list(data, "node_ids")),
         expected_rows=rows,
         keys=tuple(keys),
+        retire_folder=retire_folder,
+        retire=retire,
     )
 
 

@@ -43,6 +43,29 @@ class PostDataLink:
 
 
 @dataclass(frozen=True)
+class KeyMove:
+    """A merged key file of the source moved out of its node's reach (``--retire-source``)."""
+
+    old: Path
+    new: Path
+    node_id: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"from": str(self.old), "to": str(self.new), "node_id": self.node_id}
+
+
+def retire_undo(moves: tuple[KeyMove, ...], target: Path) -> str | None:
+    """How to put retired key files back, and when that is safe."""
+    if not moves:
+        return None
+    folder, home = moves[0].new.parent, moves[0].old.parent
+    return (
+        f"only after undoing the merge (mergetool restore {target}) or removing these "
+        f"identities from the target: mv {folder}/*.key {home}/ && rmdir {folder}"
+    )
+
+
+@dataclass(frozen=True)
 class Recovery:
     """An interrupted earlier merge found in the target, and what execution does about it."""
 
@@ -51,6 +74,8 @@ class Recovery:
     staged: tuple[tuple[str, str], ...]  # (staged file name, final key file name)
     #: how many of those staged files exist (a run stopped while staging wrote only some)
     staged_present: int = 0
+    #: source key files it was retiring (``--retire-source``), finished on roll-forward only
+    retire: tuple[KeyMove, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,9 @@ class MergePlan:
     copy_sql: tuple[tuple[str, str], ...] = ()
     #: folders created for the target (it and missing parents, outermost first), each 0700
     new_folders: tuple[Path, ...] = ()
+    #: ``--retire-source`` was given: after the commit, ``retire`` moves the merged source keys
+    retire_source: bool = False
+    retire: tuple[KeyMove, ...] = ()
 
     @property
     def migrates_source(self) -> bool:
@@ -87,6 +115,15 @@ class MergePlan:
     @property
     def nothing_to_do(self) -> bool:
         return self.already_merged or (not self.keys and not self.identities)
+
+    def _retire_dict(self) -> dict[str, object] | None:
+        if not self.retire_source:
+            return None
+        return {
+            "folder": str(self.retire[0].new.parent) if self.retire else None,
+            "moves": [m.to_dict() for m in self.retire],
+            "undo": retire_undo(self.retire, self.target),
+        }
 
     def to_dict(self) -> dict[str, object]:
         """The documented JSON form of the plan (``--dry-run --json``)."""
@@ -124,6 +161,7 @@ class MergePlan:
                 "action": self.recovery.action,
                 "journal": str(self.recovery.journal),
                 "staged": [final for _, final in self.recovery.staged],
+                "retire": [m.to_dict() for m in self.recovery.retire],
             },
             "post_data": [
                 {
@@ -135,6 +173,7 @@ class MergePlan:
             ],
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
             "new_folders": [str(p) for p in self.new_folders],
+            "retire_source": self._retire_dict(),
             "sql": {
                 "source_migration": list(self.source_migration),
                 "copy": [{"table": t, "statement": sql} for t, sql in self.copy_sql],
@@ -152,6 +191,8 @@ class MergeResult:
     keys_installed: tuple[str, ...]
     rows_copied: int
     recovered: str | None = None
+    #: source key files moved out of the source node's reach (``--retire-source``)
+    keys_retired: tuple[KeyMove, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The plan's JSON form with the outcome: ``status`` is ``merged`` once it merged."""
@@ -165,5 +206,6 @@ class MergeResult:
                 "keys_installed": list(self.keys_installed),
                 "rows_copied": self.rows_copied,
                 "recovered": self.recovered,
+                "keys_retired": [m.to_dict() for m in self.keys_retired],
             },
         }

@@ -20,7 +20,7 @@ from mergetool._exceptions import (
     UnsupportedVersion,
     VersionMismatch,
 )
-from mergetool._fs import missing_dirs
+from mergetool._fs import check_can_own, missing_dirs
 from mergetool.findings import Finding
 from mergetool.merge.checks import (
     check_backups_entry,
@@ -32,10 +32,13 @@ from mergetool.merge.journal import read_journal
 from mergetool.merge.model import (
     IdentityRows,
     KeyInstall,
+    KeyMove,
     MergePlan,
+    Recovery,
 )
 from mergetool.merge.postdata import link_post_data
 from mergetool.merge.recovery import keys_after_recovery, plan_recovery
+from mergetool.merge.retire import plan_retirement, retired_keys
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import (
     KEY_SUFFIX,
@@ -146,6 +149,27 @@ def _already_merged(
         (other := by_name.get(k.target_name)) is not None and other.node_id == k.key.node_id
         for k in chosen
     ) and all(sum(dst.rows_of(i).values()) >= sum(src.rows_of(i).values()) for i in src.rows)
+
+
+def _retired_earlier(
+    src: NodeState, dst: NodeState, dst_keys: list[KeyEntry], retired: list[KeyEntry]
+) -> bool:
+    """A source whose keys an earlier ``--retire-source`` moved aside, all merged here."""
+    in_target = {e.key.node_id for e in dst_keys if e.key is not None}
+    return (
+        bool(retired)
+        and all(e.key is not None and e.key.node_id in in_target for e in retired)
+        and all(sum(dst.rows_of(i).values()) == sum(src.rows_of(i).values()) for i in src.rows)
+    )
+
+
+def _retirement(
+    src: NodeState, chosen: list[_SourceKey], recovery: Recovery | None
+) -> tuple[KeyMove, ...]:
+    """Moves of the merged source keys, less those an interrupted run is still retiring."""
+    pending = {m.old for m in recovery.retire} if recovery is not None else set()
+    keys = [(k.entry.file.path, k.key.node_id_hex) for k in chosen]
+    return plan_retirement(src.folder, [k for k in keys if k[0] not in pending])
 
 
 def _check_conflicts(
@@ -281,12 +305,17 @@ def _warnings(
     return found
 
 
-def _read_sides(source: Path, target: Path, backup: bool) -> tuple[NodeState, NodeState, int]:
-    """Both folders read and checked on their own (paths, in use, versions, integrity), and
-    the version the merge happens at."""
+def _read_sides(
+    source: Path, target: Path, backup: bool, retire_source: bool
+) -> tuple[NodeState, NodeState, int]:
+    """Both folders read and checked on their own (paths, owners, in use, versions,
+    integrity), and the version the merge happens at."""
     src_folder = open_folder(source, side="source")
     dst_folder = NodeFolder(Path(target))
     check_target_path(src_folder, dst_folder)
+    check_can_own(dst_folder.root, dst_folder.identities_dir, dst_folder.backups_dir)
+    if retire_source:
+        check_can_own(src_folder.identities_dir)
     sq.ensure_not_in_use(src_folder.db_path)
     sq.ensure_not_in_use(dst_folder.db_path)
     if dst_folder.supervised_key.exists():
@@ -327,13 +356,16 @@ def plan_merge(
     adopt_supervised: bool = False,
     backup: bool = True,
     post_data: Sequence[Path] = (),
+    retire_source: bool = False,
 ) -> MergePlan:
     """Read ``source`` and ``target``, check everything, and return what a merge would do.
 
+    With ``retire_source``, the plan also moves each merged source key file into
+    ``SRC/identities/merged-<UTC timestamp>/`` once the target has committed.
     Pure: no byte of either folder changes. Raises a :class:`MergeRefused` (or another
     :class:`MergetoolError`) naming the file or value at fault.
     """
-    src, dst, version = _read_sides(source, target, backup)
+    src, dst, version = _read_sides(source, target, backup, retire_source)
     create_db = not dst.folder.db_path.exists()
     journal = read_journal(dst.folder.root)
     check_staged_leftovers(dst.folder, journal)
@@ -342,7 +374,10 @@ def plan_merge(
     _duplicates(src.keys)
     _duplicates(dst_keys)
     chosen = _source_keys(src, adopt_supervised)
-    already = _already_merged(src, dst, chosen, dst_keys)
+    retired = retired_keys(src.folder)
+    already = _already_merged(src, dst, chosen, dst_keys) or (
+        not chosen and _retired_earlier(src, dst, dst_keys, retired)
+    )
     if not chosen and not already:
         raise _nothing_to_merge(src)
     if not already:
@@ -353,7 +388,9 @@ def plan_merge(
     keys = tuple(
         KeyInstall(k.entry.file.path, k.target_name, k.key.node_id_hex, k.adopted) for k in chosen
     )
-    warnings = _warnings(src, dst, dst_keys, keys, keyed, already)
+    # (keys retired by an earlier --retire-source still count as the source's keys)
+    known = {e.key.node_id: e.file.name for e in retired if e.key is not None} | keyed
+    warnings = _warnings(src, dst, dst_keys, keys, known, already)
     merged_ids = {e.key.node_id: e.file.name for e in dst_keys if e.key is not None}
     links, post_warnings = link_post_data(post_data, {**merged_ids, **keyed})
     copying = bool(identities) and not already
@@ -375,4 +412,6 @@ def plan_merge(
         source_migration=migration_statements(src.version, version) if migrating else (),
         copy_sql=tuple(copy_statements(version)) if copying else (),
         new_folders=missing_dirs(dst.folder.root),
+        retire_source=retire_source,
+        retire=_retirement(src, chosen, recovery) if retire_source else (),
     )

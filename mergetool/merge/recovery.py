@@ -14,7 +14,8 @@ from pathlib import Path
 from mergetool._exceptions import InvalidKeyFile, MergeFailed
 from mergetool._fs import fsync_dir
 from mergetool.merge.journal import Journal, read_journal
-from mergetool.merge.model import Recovery
+from mergetool.merge.model import KeyMove, Recovery
+from mergetool.merge.retire import retire_keys
 from mergetool.node.folder import IdentityFile, NodeFolder
 from mergetool.node.keys import load_key
 from mergetool.node.state import KeyEntry, NodeState
@@ -34,6 +35,16 @@ def _all_staged(target: NodeState, journal: Journal) -> bool:
     return True
 
 
+def _retire_moves(journal: Journal) -> tuple[KeyMove, ...]:
+    if not journal.retire or journal.retire_folder is None:
+        return ()
+    home = NodeFolder(Path(journal.source)).identities_dir
+    return tuple(
+        KeyMove(home / name, home / journal.retire_folder / name, node_id)
+        for name, node_id in journal.retire
+    )
+
+
 def plan_recovery(target: NodeState, journal: Journal | None) -> Recovery | None:
     if journal is None:
         return None
@@ -48,6 +59,7 @@ def plan_recovery(target: NodeState, journal: Journal | None) -> Recovery | None
         journal=journal.path,
         staged=tuple((k.staged, k.final) for k in journal.keys),
         staged_present=sum(os.path.lexists(ids / k.staged) for k in journal.keys),
+        retire=_retire_moves(journal) if committed else (),
     )
 
 
@@ -90,6 +102,8 @@ def recover(folder: NodeFolder, recovery: Recovery) -> str:
     if recovery.action == "roll-forward":
         for staged, final in recovery.staged:
             install_staged(ids, staged, final)
+        fsync_dir(ids)
+        retire_keys(recovery.retire)  # only ever after the target's commit
     else:
         for staged, _ in recovery.staged:
             (ids / staged).unlink(missing_ok=True)

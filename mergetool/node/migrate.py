@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.pool import StaticPool
 
 from mergetool._exceptions import DatabaseError, UnsupportedVersion
-from mergetool._fs import TEMP_MARK
+from mergetool._fs import TEMP_MARK, take_owner
 from mergetool.node import sqlite as sq
 from mergetool.node.versions import LATEST_VERSION
 
@@ -190,6 +190,7 @@ def create_database(path: Path, version: int = LATEST_VERSION) -> None:
         finally:
             conn.close()
         os.chmod(tmp, 0o600)
+        take_owner(tmp, path.parent)  # SQLite gives its -wal and -shm the owner of this file
         os.replace(tmp, path)
         with sq.connection(path) as final:
             final.execute("PRAGMA journal_mode = WAL")

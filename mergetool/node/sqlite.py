@@ -8,19 +8,15 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote
 
 from mergetool._exceptions import DatabaseError, DatabaseInUse
-from mergetool.node.wal import database_image
+
+# file_uri lives with the WAL reader, which needs it too; ``sq.file_uri`` is the usual name
+from mergetool.node.wal import file_uri as file_uri
+from mergetool.node.wal import write_image
 
 #: How long we wait for another SQLite user before calling the database busy.
 BUSY_TIMEOUT_S = 2.0
-
-
-def file_uri(path: Path | str, mode: str) -> str:
-    """An SQLite ``file:`` URI for ``path``: any byte of the name, ``?``/``#``/``%`` included."""
-    absolute = os.fsencode(os.path.abspath(path))
-    return f"file://{quote(absolute, safe=b'/')}?mode={mode}"
 
 
 def connect(
@@ -134,11 +130,8 @@ def snapshot(db_path: Path, dest_dir: Path) -> Path:
     even when its WAL holds frames nobody checkpointed.
     """
     dest = dest_dir / db_path.name
-    image = database_image(db_path)
     try:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(image)
+        write_image(db_path, dest)
     except OSError as exc:
         raise DatabaseError(
             dest,

@@ -266,7 +266,7 @@ def _write_identity(path: Path, key: IdentityKey) -> None:
     """Create ``path`` with ``key`` (0600), never replacing a file that appeared meanwhile."""
     try:
         # The node's own file writer: one place knows the format (seed || public, hex).
-        write_new_file(path, key.to_file_bytes(), mode=0o600)
+        write_new_file(path, key.to_file_bytes(), mode=0o600, folder_owner=False)
         fsync_dir(path.parent)
     except OSError as exc:
         raise PostError(f"cannot write {path}: {exc.strerror or exc}") from exc

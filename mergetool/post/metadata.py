@@ -220,7 +220,9 @@ def write_metadata(directory: Path, meta: PostMetadata) -> Path:
     # the link would leave its target stale for whoever else reads it.
     target = path.resolve() if path.is_symlink() and path.exists() else path
     try:
-        write_file_atomic(target, json.dumps(meta.to_dict(), indent=2).encode(), mode=0o644)
+        write_file_atomic(
+            target, json.dumps(meta.to_dict(), indent=2).encode(), mode=0o644, folder_owner=False
+        )
     except OSError as exc:
         raise MetadataError(f"cannot write {path}: {exc}") from exc
     return path

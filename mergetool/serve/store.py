@@ -49,7 +49,9 @@ class ProofStore:
         }
         try:
             self.ident.state_dir.mkdir(parents=True, exist_ok=True)
-            write_file_atomic(self.path, json.dumps(doc, indent=2).encode(), mode=0o644)
+            write_file_atomic(
+                self.path, json.dumps(doc, indent=2).encode(), mode=0o644, folder_owner=False
+            )
         except OSError as exc:
             raise ServeError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
 

@@ -35,6 +35,7 @@ PLAN_KEYS = {
     "warnings",
     "sql",
     "new_folders",
+    "retire_source",
 }
 
 
@@ -806,7 +807,11 @@ def test_the_equivocation_warning_is_repeated_after_merging(
         "identities again: one identity on two nodes is equivocation\n"
     )
     merged = result.stdout.index("Merged 2 identities")
-    assert result.stdout.endswith(warning) and result.stdout.index(warning) > merged
+    # last: the warning, then how to take the keys out of the source node's reach
+    last = result.stdout[result.stdout.index(warning) :]
+    assert result.stdout.index(warning) > merged
+    assert last == warning + last[len(warning) :] and last.count("\n") == 2
+    assert last[len(warning) :].startswith("Tip: run the same command with --retire-source")
 
 
 def test_a_finished_merge_reports_status_merged(

@@ -1,6 +1,6 @@
 """Run ``merge-nodes -f SRC -t DST`` and SIGKILL ourselves at the N-th write event.
 
-Usage: python crash_runner.py SRC DST N COUNT_FILE [SQL_STEPS]
+Usage: python crash_runner.py SRC DST N COUNT_FILE [SQL_STEPS [OPTION...]]
 
 Once :func:`mergetool.merge.execute` starts, every call to a file-system primitive a merge
 writes with (``os.open``, ``os.replace``, ``os.link``, ``os.unlink``, ``os.rename``,
@@ -8,6 +8,7 @@ writes with (``os.open``, ``os.replace``, ``os.link``, ``os.unlink``, ``os.renam
 SQLite VM instructions on any connection count as one event. At event N the process kills
 itself with SIGKILL, as a power cut or the OOM killer would; with an N never reached the
 merge runs to the end and COUNT_FILE receives the number of events and the name of each.
+Any OPTIONs are passed on to ``merge-nodes`` (e.g. ``--retire-source``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 
 SRC, DST, LIMIT, COUNT_FILE = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 SQL_STEPS = int(sys.argv[5]) if len(sys.argv) > 5 else 50
+OPTIONS = sys.argv[6:]
 
 armed = False
 events: list[str] = []
@@ -79,7 +81,7 @@ def _execute(*args, **kwargs):
 mergetool.merge.execute = _execute
 
 try:
-    main(["-f", SRC, "-t", DST])
+    main(["-f", SRC, "-t", DST, *OPTIONS])
 except SystemExit as exc:
     code = exc.code
 else:

@@ -115,3 +115,27 @@ def test_a_wal_that_is_not_a_file_is_named_and_never_opened(tmp_path: Path, kind
         os.mkfifo(wal)  # reading it would block forever
     with pytest.raises(DatabaseError, match=f"^{wal}: is (a folder|not a regular file)"):
         database_image(node.folder.db_path)
+
+
+def test_without_committed_wal_frames_sqlite_reads_the_file_itself(tmp_path: Path) -> None:
+    node = build_node(tmp_path / "n", identities=["a"])
+    listing = _listing(tmp_path / "n")
+    conn = open_image(node.folder.db_path)
+    try:  # file-backed, not an image in memory: memory stays flat however large the file
+        [(_, name, path)] = conn.execute("PRAGMA database_list").fetchall()
+        assert (name, path) == ("main", str(node.folder.db_path))
+        with pytest.raises(sqlite3.OperationalError, match="readonly|query_only"):
+            conn.execute("CREATE TABLE t (x)")
+    finally:
+        conn.close()
+    assert _listing(tmp_path / "n") == listing  # no -wal, no -shm
+
+
+def test_with_committed_wal_frames_the_image_is_in_memory(tmp_path: Path) -> None:
+    node = build_node(tmp_path / "n", identities=["a"], wal_identities=["w"])
+    conn = open_image(node.folder.db_path)
+    try:
+        [(_, _, path)] = conn.execute("PRAGMA database_list").fetchall()
+        assert path != str(node.folder.db_path)  # deserialized: not the file
+    finally:
+        conn.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from k2pow_stubs import StubServer, stub_servers
 
 from mergetool.node.fixtures import FixtureNode, build_node
 
@@ -70,3 +71,10 @@ def _tree_digest(root: Path) -> dict[str, str]:
 def tree_digest() -> Callable[[Path], dict[str, str]]:
     """``tree_digest(root)``: mode and sha256 of every file under ``root``."""
     return _tree_digest
+
+
+@pytest.fixture
+def stub_server() -> Iterator[Callable[..., StubServer]]:
+    """``stub_server(script, delay_s=0)``: a scripted k2pow-service, stopped when the test ends."""
+    with stub_servers() as start:
+        yield start

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mergetool._exceptions import MergetoolError
+from mergetool._exceptions import K2powCancelled, MergetoolError
 from mergetool._lock import FolderLock
 from mergetool.serve import workers
 from mergetool.serve.client import Connection
@@ -290,7 +290,7 @@ class Service:
             )  # fmt: skip
         except asyncio.CancelledError:
             return  # dropped for a newer challenge, or the service stops
-        except workers.Cancelled:
+        except (workers.Cancelled, K2powCancelled):  # the local host's or a remote solver's
             if ident.job is asyncio.current_task():  # nobody asked for that: never hang on it
                 self._fail(ident, challenge, RuntimeError("the run was stopped unexpectedly"))
         except Exception as exc:  # noqa: BLE001 - a run's failure is reported, never fatal

@@ -69,6 +69,22 @@ def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Pa
         (["--address", ADDRESS, "--nonces", "24"], "nonces must be a positive multiple of 16"),
         (["--address", ADDRESS, "--passes-per-disk", "0"], "Invalid value for '--passes-per-disk'"),
         (["--address", ADDRESS, "--log-format", "xml"], "Invalid value for '--log-format'"),
+        (
+            ["--address", ADDRESS, "--reconnect-interval-s", "-1"],
+            "Invalid value for '--reconnect-interval-s'",
+        ),
+        (
+            ["--address", ADDRESS, "--operator-address", "nonsense"],
+            "Error: --operator-address must be HOST:PORT, got 'nonsense'",
+        ),
+        (
+            ["--address", ADDRESS, "--remote-k2pow", "ftp://k2pow"],
+            "Error: remote k2pow URL must look like http://HOST:PORT, got 'ftp://k2pow'",
+        ),
+        (
+            ["--address", ADDRESS, "--remote-k2pow-parallelism", "0"],
+            "Invalid value for '--remote-k2pow-parallelism'",
+        ),
     ],
 )
 def test_bad_option_values_exit_2(
@@ -78,6 +94,7 @@ def test_bad_option_values_exit_2(
     result = serve(*args, "--dir", str(folder))
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+    assert "INFO" not in result.stderr  # refused before anything started
     assert "Traceback" not in result.output
     assert not (folder / ".mergetool.lock").exists()  # nothing written, nothing locked
     assert not (folder / ".mergetool-serve").exists()

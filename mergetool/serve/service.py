@@ -9,6 +9,7 @@ Usable from Python with an injected clock; the CLI only parses options and rende
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -84,7 +85,8 @@ class Service:
         """Ask a running service to stop (safe from any thread or a signal handler)."""
         self._stop_requested = True  # (before the loop runs: ``_run`` stops at once)
         if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+            with contextlib.suppress(RuntimeError):  # the loop has ended: nothing to stop
+                self._loop.call_soon_threadsafe(self._stop.set)
 
     async def run(self) -> None:
         """Serve until ``stop()``; raises ServeError when the node stays unreachable."""

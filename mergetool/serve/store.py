@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from mergetool._exceptions import ServeError
+from mergetool._fs import write_file_atomic
 from mergetool.serve.config import IdentityConfig
 from mergetool.serve.state import Finished
 
@@ -36,8 +37,6 @@ class ProofStore:
 
     def save(self, finished: Finished, *, delivered: bool = False) -> None:
         """Write (or replace) the proof file durably: a crash leaves the old file or the new."""
-        from mergetool.node.keys import write_file_atomic
-
         doc = {
             "version": _VERSION,
             **_data_set(self.ident),

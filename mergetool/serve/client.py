@@ -138,7 +138,8 @@ class Connection:
             self.handler.on_connection(ident, False, problem, refused)
             if retries is not None and failures > retries:
                 raise ServeError(
-                    f"giving up after {failures} failed attempts to connect identity "
+                    f"giving up after {failures} failed attempt{'s' if failures > 1 else ''} "
+                    f"to connect identity "
                     f"{ident.node_id.hex()} ({ident.folder}): {problem}",
                     hint="Raise --max-retries (or leave it out to retry forever).",
                 )

@@ -94,6 +94,8 @@ class Service:
         try:
             for ident in self.identities:
                 locks.append(FolderLock(ident.config.folder).acquire())
+            for ident in self.identities:
+                ident.store.prepare()
             await self._run()
         finally:
             for lock in locks:

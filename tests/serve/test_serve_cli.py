@@ -48,6 +48,22 @@ def test_folder_defects_exit_1_naming_the_folder(
     assert result.stderr.startswith(f"Error: {a}: NumUnits 2 is outside the network's [1, 1]\n")
 
 
+def test_a_state_folder_that_cannot_be_made_is_refused_before_connecting(
+    post_dirs: Callable[[int], list[Path]], tmp_path: Path
+) -> None:
+    (folder,) = post_dirs(1)
+    (tmp_path / "file").write_text("")
+    state = tmp_path / "file" / "state"
+    result = serve("--address", ADDRESS, "--dir", str(folder), "--state-dir", str(state),
+                   "--max-retries", "0")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: cannot use the state folder {state} of {folder.resolve()}: Not a directory\n"
+        "Finished proofs are kept there; give --state-dir a writable folder.\n"
+    )
+    assert not (folder / ".mergetool.lock").exists()  # the lock is released
+
+
 def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Path]]) -> None:
     (folder,) = post_dirs(1)
     meta = json.loads((folder / "postdata_metadata.json").read_text())

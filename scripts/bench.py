@@ -6,6 +6,8 @@ Usage: python scripts/bench.py [--quick] [--skip-labels] [--skip-proving] [--ski
 Sections: label throughput per backend and scrypt N; proving scan speed next to OpenSSL's AES;
 proof verification time at mainnet parameters; merge time next to the manual sqlite3 recipe.
 Each section is skipped, with a note in the report, when its API or tool is missing.
+Sections of an existing report that this script does not write (the hand-measured
+k2pow-service and serve figures) are kept, after the generated ones.
 """
 
 from __future__ import annotations
@@ -319,6 +321,29 @@ def merge_section(sizes: list[int]) -> list[str]:
 # --- report ----------------------------------------------------------------------------------
 
 
+#: The sections this script writes; any other ``## `` section of the report is hand-measured
+#: (``bench_k2pow.py``, ``bench_serve.py``) and kept as it is.
+GENERATED = (
+    "Machine",
+    "Labels (initialization)",
+    "Proving (data scan)",
+    "Proof verification",
+    "Merge",
+)
+
+
+def kept_sections(old_report: str) -> list[str]:
+    """The lines of every ``## `` section of ``old_report`` that this script does not write."""
+    kept: list[str] = []
+    keeping = False
+    for line in old_report.splitlines():
+        if line.startswith("## "):
+            keeping = line[3:].strip() not in GENERATED
+        if keeping:
+            kept.append(line)
+    return kept
+
+
 def _section(title: str, enabled: bool, build: Callable[[], list[str]]) -> list[str]:
     if not enabled:
         return [f"## {title}", "", "Skipped on this run (flag).", ""]
@@ -384,6 +409,8 @@ def main(
     lines += _section("Proving (data scan)", not skip_proving, lambda: proving_section(quick))
     lines += _section("Proof verification", not skip_verify, verify_section)
     lines += _section("Merge", not skip_merge, lambda: merge_section(sizes))
+    if output.exists():  # hand-measured sections (k2pow-service, serve) survive a re-run
+        lines += kept_sections(output.read_text())
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("\n".join(lines).rstrip() + "\n")
     say(f"wrote {output}")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from k2pow_stubs import StubServer, stub_servers
 
 from mergetool.node.fixtures import FixtureNode, build_node
 
@@ -103,3 +104,10 @@ def hold_database() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
         for proc in started:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def stub_server() -> Iterator[Callable[..., StubServer]]:
+    """``stub_server(script, delay_s=0)``: a scripted k2pow-service, stopped when the test ends."""
+    with stub_servers() as start:
+        yield start

@@ -15,9 +15,11 @@ PUBLIC = [
     "DatabaseError",
     "DatabaseInUse",
     "DuplicateIdentity",
+    "FolderLocked",
     "IdentityKey",
     "InvalidKeyFile",
     "InvalidProof",
+    "K2powCancelled",
     "MergeFailed",
     "MergePlan",
     "MergeRefused",
@@ -28,11 +30,13 @@ PUBLIC = [
     "NodeReport",
     "NotANodeFolder",
     "PostError",
+    "RemoteK2powFailed",
     "RestoreError",
     "RestorePlan",
     "RestoreResult",
     "RowsAlreadyPresent",
     "SchemaDrift",
+    "ServeError",
     "SetupReport",
     "StatusReport",
     "SupervisedNode",
@@ -55,7 +59,11 @@ PUBLIC = [
     "upgrade_database",
     "wait_safe",
 ]
-EXCEPTIONS = [n for n in PUBLIC if n[0].isupper() and n.endswith(("Error", "Refused", "Failed"))]
+EXCEPTIONS = [
+    n
+    for n in PUBLIC
+    if n[0].isupper() and n.endswith(("Error", "Refused", "Failed", "Locked", "Cancelled"))
+]
 
 
 def test_all_is_pinned_and_sorted() -> None:
@@ -101,3 +109,13 @@ def test_importing_mergetool_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_serve_and_k2pow_errors_are_the_library_classes() -> None:
+    from mergetool import _exceptions, k2pow
+
+    assert mergetool.FolderLocked is _exceptions.FolderLocked
+    assert mergetool.ServeError is _exceptions.ServeError
+    assert mergetool.RemoteK2powFailed is k2pow.RemoteK2powFailed
+    assert mergetool.K2powCancelled is k2pow.K2powCancelled
+    assert mergetool.FolderLocked.exit_code == mergetool.ServeError.exit_code == 1

@@ -82,11 +82,16 @@ def gen_proof_response(ident: IdentityConfig, challenge: bytes, decision: Decisi
 
 
 def describe(
-    exc: grpc.aio.AioRpcError, config: ServeConfig, ident: IdentityConfig
+    exc: grpc.aio.AioRpcError, config: ServeConfig, ident: IdentityConfig, *, opened: bool = False
 ) -> tuple[str, bool]:
-    """What an operator needs to know about a failed/ended stream, and whether it is a refusal."""
+    """What an operator needs to know about a failed/ended stream, and whether it is a refusal.
+
+    ``opened``: the node had talked on this stream, so it was reached and then lost.
+    """
     code, details = exc.code(), exc.details() or ""
     where = config.address
+    if opened and code == grpc.StatusCode.UNAVAILABLE:
+        return f"lost the connection to the node at {where}: {details}; reconnecting", False
     if code == grpc.StatusCode.UNKNOWN and "already registered" in details:
         return (
             f"the node at {where} refused identity {ident.node_id.hex()} ({ident.folder}): "
@@ -138,7 +143,8 @@ class Connection:
             self.handler.on_connection(ident, False, problem, refused)
             if retries is not None and failures > retries:
                 raise ServeError(
-                    f"giving up after {failures} failed attempts to connect identity "
+                    f"giving up after {failures} failed attempt{'s' if failures > 1 else ''} "
+                    f"to connect identity "
                     f"{ident.node_id.hex()} ({ident.folder}): {problem}",
                     hint="Raise --max-retries (or leave it out to retry forever).",
                 )
@@ -169,7 +175,7 @@ class Connection:
                 if delivered is not None:
                     self.handler.on_delivered(ident, delivered)
         except grpc.aio.AioRpcError as exc:
-            problem, refused = describe(exc, self.config, ident)
+            problem, refused = describe(exc, self.config, ident, opened=opened)
             return problem, refused, opened
         finally:
             stopping.cancel()

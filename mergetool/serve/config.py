@@ -180,6 +180,10 @@ def plan_serve(
         raise InvalidParameters("an https:// address needs --ca-cert, --cert and --key")
     if tls is not None and not https:
         raise InvalidParameters("--ca-cert/--cert/--key need an https:// --address")
+    if options.get("operator_address") is not None:
+        from mergetool._http import parse_address
+
+        parse_address(str(options["operator_address"]), what="--operator-address")
     identities = [check_folder(Path(f), params, state_dir) for f in folders]
     seen: dict[bytes, Path] = {}
     for ident in identities:

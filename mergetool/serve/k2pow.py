@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from mergetool._exceptions import ProvingFailed
 from mergetool.serve import workers
 
 _POLL_S = 0.05
@@ -29,7 +28,8 @@ class K2powSolver(Protocol):
         cancelled: Callable[[], bool] = lambda: False,
         on_group: Callable[[int, int], None] | None = None,
     ) -> dict[int, int]:
-        """``{group: pow}`` for every group; ProvingFailed when it cannot be done."""
+        """``{group: pow}`` for every group; ProvingFailed when it cannot be done, and
+        ``workers.Cancelled`` / ``K2powCancelled`` once ``cancelled()`` (stale work dropped)."""
         ...
 
 
@@ -114,10 +114,6 @@ class RandomxHost:
 
 def remote_solver(url: str, parallelism: int) -> K2powSolver:
     """A solver speaking post-rs's k2pow-service HTTP API (``mergetool.k2pow.client``)."""
-    try:
-        from mergetool.k2pow.client import RemoteK2pow
-    except ImportError as exc:
-        raise ProvingFailed(
-            f"--remote-k2pow {url}: this build of mergetool has no k2pow client"
-        ) from exc
-    return RemoteK2pow(url, parallelism=parallelism)  # type: ignore[no-any-return]
+    from mergetool.k2pow.client import RemoteK2pow
+
+    return RemoteK2pow(url, parallelism=parallelism)

@@ -163,7 +163,8 @@ class Prover:
                 on_group=on_group,
             )  # fmt: skip
         )
-        # A cancelled run's thread ends later with workers.Cancelled: nobody needs that.
+        # A cancelled run's thread ends later with workers.Cancelled (K2powCancelled from a
+        # remote solver): nobody needs that.
         call.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
             while not call.done():

@@ -9,13 +9,14 @@ Usable from Python with an injected clock; the CLI only parses options and rende
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mergetool._exceptions import MergetoolError
+from mergetool._exceptions import K2powCancelled, MergetoolError
 from mergetool._lock import FolderLock
 from mergetool.serve import workers
 from mergetool.serve.client import Connection
@@ -84,7 +85,8 @@ class Service:
         """Ask a running service to stop (safe from any thread or a signal handler)."""
         self._stop_requested = True  # (before the loop runs: ``_run`` stops at once)
         if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+            with contextlib.suppress(RuntimeError):  # the loop has ended: nothing to stop
+                self._loop.call_soon_threadsafe(self._stop.set)
 
     async def run(self) -> None:
         """Serve until ``stop()``; raises ServeError when the node stays unreachable."""
@@ -92,6 +94,8 @@ class Service:
         try:
             for ident in self.identities:
                 locks.append(FolderLock(ident.config.folder).acquire())
+            for ident in self.identities:
+                ident.store.prepare()
             await self._run()
         finally:
             for lock in locks:
@@ -290,7 +294,7 @@ class Service:
             )  # fmt: skip
         except asyncio.CancelledError:
             return  # dropped for a newer challenge, or the service stops
-        except workers.Cancelled:
+        except (workers.Cancelled, K2powCancelled):  # the local host's or a remote solver's
             if ident.job is asyncio.current_task():  # nobody asked for that: never hang on it
                 self._fail(ident, challenge, RuntimeError("the run was stopped unexpectedly"))
         except Exception as exc:  # noqa: BLE001 - a run's failure is reported, never fatal

@@ -7,10 +7,13 @@ the caller re-verifies it first and discards it when it is for another data set.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from typing import Any
 
 from mergetool._exceptions import ServeError
+from mergetool._fs import write_file_atomic
 from mergetool.serve.config import IdentityConfig
 from mergetool.serve.state import Finished
 
@@ -34,10 +37,22 @@ class ProofStore:
         self.ident = ident
         self.path = ident.state_dir / f"{ident.node_id.hex()}.proof.json"
 
+    def prepare(self) -> None:
+        """Create the state folder now: one that cannot hold proofs is refused before any work."""
+        folder = self.ident.state_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "not writable")
+        except OSError as exc:
+            raise ServeError(
+                f"cannot use the state folder {folder} of {self.ident.folder}: "
+                f"{exc.strerror or exc}",
+                hint="Finished proofs are kept there; give --state-dir a writable folder.",
+            ) from exc
+
     def save(self, finished: Finished, *, delivered: bool = False) -> None:
         """Write (or replace) the proof file durably: a crash leaves the old file or the new."""
-        from mergetool.node.keys import write_file_atomic
-
         doc = {
             "version": _VERSION,
             **_data_set(self.ident),

@@ -48,6 +48,22 @@ def test_folder_defects_exit_1_naming_the_folder(
     assert result.stderr.startswith(f"Error: {a}: NumUnits 2 is outside the network's [1, 1]\n")
 
 
+def test_a_state_folder_that_cannot_be_made_is_refused_before_connecting(
+    post_dirs: Callable[[int], list[Path]], tmp_path: Path
+) -> None:
+    (folder,) = post_dirs(1)
+    (tmp_path / "file").write_text("")
+    state = tmp_path / "file" / "state"
+    result = serve("--address", ADDRESS, "--dir", str(folder), "--state-dir", str(state),
+                   "--max-retries", "0")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: cannot use the state folder {state} of {folder.resolve()}: Not a directory\n"
+        "Finished proofs are kept there; give --state-dir a writable folder.\n"
+    )
+    assert not (folder / ".mergetool.lock").exists()  # the lock is released
+
+
 def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Path]]) -> None:
     (folder,) = post_dirs(1)
     meta = json.loads((folder / "postdata_metadata.json").read_text())
@@ -69,6 +85,22 @@ def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Pa
         (["--address", ADDRESS, "--nonces", "24"], "nonces must be a positive multiple of 16"),
         (["--address", ADDRESS, "--passes-per-disk", "0"], "Invalid value for '--passes-per-disk'"),
         (["--address", ADDRESS, "--log-format", "xml"], "Invalid value for '--log-format'"),
+        (
+            ["--address", ADDRESS, "--reconnect-interval-s", "-1"],
+            "Invalid value for '--reconnect-interval-s'",
+        ),
+        (
+            ["--address", ADDRESS, "--operator-address", "nonsense"],
+            "Error: --operator-address must be HOST:PORT, got 'nonsense'",
+        ),
+        (
+            ["--address", ADDRESS, "--remote-k2pow", "ftp://k2pow"],
+            "Error: remote k2pow URL must look like http://HOST:PORT, got 'ftp://k2pow'",
+        ),
+        (
+            ["--address", ADDRESS, "--remote-k2pow-parallelism", "0"],
+            "Invalid value for '--remote-k2pow-parallelism'",
+        ),
     ],
 )
 def test_bad_option_values_exit_2(
@@ -78,6 +110,7 @@ def test_bad_option_values_exit_2(
     result = serve(*args, "--dir", str(folder))
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+    assert "INFO" not in result.stderr  # refused before anything started
     assert "Traceback" not in result.output
     assert not (folder / ".mergetool.lock").exists()  # nothing written, nothing locked
     assert not (folder / ".mergetool-serve").exists()

@@ -39,7 +39,13 @@ def test_node_drops_mid_proof_and_resends_the_same_challenge(
         check_proof(node.wait_proof(ID, timeout=30), ID, C1)
     assert run.kinds().count("proof-started") == 1
     assert run.solver.calls == [(ID, C1)]
-    assert "disconnected" in run.kinds() and run.kinds().count("connected") == 2
+    assert run.kinds().count("connected") == 2
+    lost = run.wait_event("disconnected")
+    assert (lost.node_id, lost.level) == (ID, "warning")
+    assert lost.message == (
+        f"lost the connection to the node at {node.address}: dropped by the node stand-in; "
+        "reconnecting"
+    )
 
 
 def test_new_challenge_mid_proof_drops_the_stale_work(

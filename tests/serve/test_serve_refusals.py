@@ -96,3 +96,24 @@ def test_a_served_folder_is_locked_against_a_second_service_and_post_prove(
         assert result.exit_code == 1
         assert result.stderr.startswith(f"Error: {folder} is locked by process {os.getpid()}\n")
     assert not (folder / ".mergetool.lock").exists()  # released when the service stopped
+
+
+def test_max_retries_counts_failed_connects_in_a_row_and_resets_on_success(
+    node: NodeStandin, post_dirs: Callable[[int], list[Path]]
+) -> None:
+    run = Running(Service(config_for(node.address, post_dirs(1), max_retries=1)))
+    run.start()
+    try:
+        for dropped in range(1, 4):  # more drops than --max-retries allows failures in a row
+            node.wait_for(lambda n, d=dropped: n.identity(ID).streams == d and n.connected(ID))
+            node.drop(ID)
+        node.wait_for(lambda n: n.identity(ID).streams == 4 and n.connected(ID))
+        assert run.error is None  # each drop followed a stream the node accepted
+        node.stop()  # now every attempt fails: the second one in a row ends the service
+        error = run.join()
+    finally:
+        run.stop()
+    assert isinstance(error, ServeError)
+    assert error.message.startswith(
+        f"giving up after 2 failed attempts to connect identity {ID.hex()}"
+    )

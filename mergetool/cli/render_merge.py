@@ -35,6 +35,11 @@ def render_plan(plan: Any) -> str:
         lines.append(
             f"  interrupted merge found ({plan.recovery.journal.name}): "
             f"{plan.recovery.action} ({len(plan.recovery.staged)} staged key(s))"
+            + (
+                f", then {len(plan.recovery.retire)} source key(s) it was retiring"
+                if plan.recovery.retire
+                else ""
+            )
         )
     if plan.already_merged:
         lines.append("  status: already merged - nothing to do")

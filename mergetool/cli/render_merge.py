@@ -36,6 +36,11 @@ def render_plan(plan: Any) -> str:
             f"  interrupted merge found ({plan.recovery.journal.name}): "
             f"{plan.recovery.action} ({plan.recovery.staged_present} of "
             f"{len(plan.recovery.staged)} key(s) staged)"
+            + (
+                f", then {len(plan.recovery.retire)} source key(s) it was retiring"
+                if plan.recovery.retire
+                else ""
+            )
         )
     if plan.already_merged:
         lines.append("  status: already merged - nothing to do")

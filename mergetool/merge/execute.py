@@ -14,6 +14,7 @@ a crash after leaves it merged (the next run rolls the renames and moves forward
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -144,7 +145,7 @@ def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
 def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
     return Journal(
         path=journal_path(folder.root),
-        source=str(plan.source),
+        source=os.path.abspath(plan.source),  # a re-run may start in another folder
         node_ids=tuple(i.node_id for i in plan.identities),
         expected_rows=sum(i.total for i in plan.identities),
         keys=tuple(StagedKey(k.target_name, k.node_id) for k in plan.keys),

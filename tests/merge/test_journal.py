@@ -38,6 +38,20 @@ def test_a_written_journal_reads_back(tmp_path: Path) -> None:
     assert read_journal(tmp_path) == journal
 
 
+def test_a_journal_with_retire_moves_reads_back(tmp_path: Path) -> None:
+    journal = Journal(
+        journal_path(tmp_path),
+        "/data/src",
+        (ID,),
+        3,
+        (StagedKey("a.key", ID),),
+        retire_folder="merged-20261130T214630Z-2",
+        retire=(("a.key", ID),),
+    )
+    journal.write()
+    assert read_journal(tmp_path) == journal
+
+
 def test_no_journal_is_none(tmp_path: Path) -> None:
     assert read_journal(tmp_path) is None
 
@@ -71,6 +85,15 @@ def test_upper_case_hex_is_read_as_the_node_writes_ids(tmp_path: Path) -> None:
         (_valid(source=["x"]), "source is ['x'], not a path"),
         ([1, 2], "it holds a list, not an object"),
         ({"format": 1}, "'source' is missing"),
+        (_valid(retire=[]), "retire is [], not an object"),
+        (
+            _valid(retire={"folder": "../../etc", "keys": []}),
+            "retire folder '../../etc' is not a merged-<UTC timestamp> name",
+        ),
+        (
+            _valid(retire={"folder": "merged-20261130T214630Z", "keys": [{"name": "a/b.key"}]}),
+            "'a/b.key' is not a plain",
+        ),
     ],
 )
 def test_malformed_journal_is_refused(tmp_path: Path, data: object, reason: str) -> None:

@@ -6,11 +6,9 @@ import contextlib
 import dataclasses
 import json
 import os
-import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +19,11 @@ from mergetool._exceptions import MergetoolError, UsageProblem
 from mergetool._fs import write_file_atomic
 from mergetool.cli._errors import MergetoolCommand, traceback_option
 from mergetool.cli._locking import holding, wait_option
+from mergetool.cli._signals import sigterm_raises
 from mergetool.cli.progress import progress_bar
 from mergetool.cli.render_merge import render_plan, render_result, render_sql
 
-_REPORT_STATUSES = {"ready", "already-merged", "nothing-to-do", "refused", "failed"}
+_REPORT_STATUSES = {"ready", "merged", "already-merged", "nothing-to-do", "refused", "failed"}
 
 
 def _is_a_report(path: Path) -> bool:
@@ -220,22 +219,6 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an interruption so that it is reported like Ctrl-C."""
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    def stop(signum: int, frame: object) -> None:
-        raise _Terminated
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
     data = {**plan.to_dict(), "dry_run": True}
     if report and (problem := _write_report(report, data)):
@@ -254,7 +237,7 @@ def _run(plan: Any, report: Path | None, as_json: bool) -> None:
 
     try:
         with (
-            _sigterm_interrupts(),
+            sigterm_raises(lambda _: _Terminated()),
             progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress,
         ):
             result = execute(plan, progress=progress)

@@ -842,3 +842,14 @@ def test_the_plan_table_keeps_its_columns_with_long_names(node_factory) -> None:
     assert len(rows) == 2
     columns = {row.index(row.split()[1]) for row in rows}  # where each node id starts
     assert len(columns) == 1, rows
+
+
+def test_an_earlier_report_may_be_replaced(
+    src: FixtureNode, dst: FixtureNode, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
+    assert merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report).exit_code == 0
+    assert json.loads(report.read_text())["status"] == "merged"
+    again = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
+    assert again.exit_code == 0, again.output
+    assert json.loads(report.read_text())["status"] == "already-merged"

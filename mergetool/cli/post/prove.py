@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from mergetool.cli._errors import MergetoolCommand
+from mergetool.cli._signals import sigterm_raises
 from mergetool.cli.post._options import (
     HEX32,
     echo_json,
@@ -30,23 +29,10 @@ if TYPE_CHECKING:
     from mergetool.post.pow import PowProgress
 
 
-@contextmanager
-def _exit_on_sigterm() -> Iterator[None]:
+def _exit_on_sigterm() -> AbstractContextManager[None]:
     """SIGTERM ends the command like Ctrl-C does: through the ``with`` blocks that stop the
     worker processes (the default action would kill this process alone and leave them)."""
-
-    def terminate(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    try:
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return sigterm_raises(lambda signum: SystemExit(128 + signum))
 
 
 @click.command(cls=MergetoolCommand)

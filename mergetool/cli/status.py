@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from mergetool._exceptions import UsageProblem
 from mergetool.cli._errors import MergetoolCommand
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+
+
+class _Seconds(click.FloatRange):
+    """Seconds within a range; nan and inf are no number of seconds (nan passes any range)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return super().convert(seconds, param, ctx)
 
 
 def render_text(report: Any) -> str:
@@ -70,21 +85,21 @@ def _progress(report: Any) -> None:
 @click.option(
     "--timeout",
     "wait_s",
-    type=click.FloatRange(min=0),
+    type=_Seconds(min=0),
     default=3600.0,
     show_default=True,
     help="With --wait-safe: give up (exit 1) after this many seconds.",
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.1),
+    type=_Seconds(min=0.1, max=3600),
     default=5.0,
     show_default=True,
     help="With --wait-safe: seconds between polls.",
 )
 @click.option(
     "--connect-timeout",
-    type=click.FloatRange(min=0.1, max=600),
+    type=_Seconds(min=0.1, max=600),
     default=5.0,
     show_default=True,
     help="Seconds to wait for the node and each service to answer.",
@@ -119,6 +134,16 @@ def status_cmd(
     from mergetool.status.read import read_status
     from mergetool.status.read import wait_safe as wait
 
+    given = [
+        flag
+        for name, flag in (("wait_s", "--timeout"), ("interval", "--interval"))
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    ]
+    if given and not wait_safe:
+        raise UsageProblem(
+            f"{' and '.join(given)} only apply with --wait-safe "
+            "(--connect-timeout bounds the wait for each answer)"
+        )
     tls = None
     if any((ca_cert, cert, key, domain)) or node.startswith("https://"):
         tls = read_tls(ca_cert, cert, key, domain)

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mergetool._exceptions import InvalidInputFile
+from mergetool._fs import read_regular_file
 from mergetool.check.findings import Finding, error
 
 _MAX_REPORT_BYTES = 64 << 20
@@ -18,8 +19,7 @@ _CODE = "against_invalid"
 def read_identities(path: Path) -> tuple[str, dict[bytes, str]]:
     """(node folder named in the report, node id -> key file name) of an inspect report."""
     try:
-        with Path(path).open("rb") as fh:
-            raw = fh.read(_MAX_REPORT_BYTES + 1)
+        raw = read_regular_file(Path(path), _MAX_REPORT_BYTES)
     except OSError as exc:
         raise InvalidInputFile(path, f"cannot read it ({exc.strerror or exc})", code=_CODE) from exc
     if len(raw) > _MAX_REPORT_BYTES:

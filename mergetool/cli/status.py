@@ -14,6 +14,28 @@ from mergetool._exceptions import UsageProblem
 from mergetool.cli._errors import MergetoolCommand
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+_MAX_PEM_BYTES = 1 << 20
+
+
+def _pem(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
+    """Refuse a TLS file that is no PEM file of its kind (gRPC would only say "failed to create
+    security handshaker"), or a FIFO or device (reading it would hang or never end)."""
+    from mergetool._fs import read_regular_file
+
+    if path is None:
+        return None
+    try:
+        data = read_regular_file(path, _MAX_PEM_BYTES)
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    if len(data) > _MAX_PEM_BYTES:
+        raise click.BadParameter(f"{path}: far too large for a PEM file")
+    private = param.name == "key"
+    marker = b"PRIVATE KEY-----" if private else b"-----BEGIN CERTIFICATE-----"
+    if marker not in data:
+        what = "private key" if private else "certificate"
+        raise click.BadParameter(f"{path}: not a PEM {what} (no {marker.decode()} line in it)")
+    return path
 
 
 class _Seconds(click.FloatRange):
@@ -104,9 +126,13 @@ def _progress(report: Any) -> None:
     show_default=True,
     help="Seconds to wait for the node and each service to answer.",
 )
-@click.option("--ca-cert", type=_FILE, help="CA certificate of the node's TLS listener.")
-@click.option("--cert", type=_FILE, help="Client certificate for the node's TLS listener.")
-@click.option("--key", type=_FILE, help="Private key of the client certificate.")
+@click.option(
+    "--ca-cert", type=_FILE, callback=_pem, help="CA certificate of the node's TLS listener."
+)
+@click.option(
+    "--cert", type=_FILE, callback=_pem, help="Client certificate for the node's TLS listener."
+)
+@click.option("--key", type=_FILE, callback=_pem, help="Private key of the client certificate.")
 @click.option("--domain", help="Name to expect in the node's certificate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from mergetool.cli.main import cli
 from mergetool.k2pow.client import RemoteK2pow
 from mergetool.k2pow.job import make_job
+from mergetool.k2pow.service import HARDEST_TARGET
 from mergetool.post.pow import find_pow
 
 ENTRY = "from mergetool.cli.main import main; main()"
@@ -69,7 +70,7 @@ def test_ctrl_c_cancels_running_jobs_and_says_which(
     service_process: tuple[subprocess.Popen[str], str],
 ) -> None:
     proc, url = service_process
-    endless = make_job(NODE_ID, 9, CHALLENGE, bytes(32))  # no hash is below zero
+    endless = make_job(NODE_ID, 9, CHALLENGE, HARDEST_TARGET)  # one hash in ~2^52 solves it
     with urllib.request.urlopen(url + endless.path, timeout=5) as resp:
         assert resp.status == 201
     proc.send_signal(signal.SIGINT)

@@ -25,6 +25,8 @@ Route = Callable[[str], tuple[int, bytes, str]]
 
 def parse_address(address: str, *, what: str = "operator address") -> tuple[str, int]:
     """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port); raises InvalidParameters otherwise."""
+    if address.startswith("[") and address.endswith("]"):  # [::1] alone: no port
+        raise InvalidParameters(f"{what} must be HOST:PORT, got {address!r}: add the port")
     host, sep, port = address.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]

@@ -90,6 +90,7 @@ def test_ctrl_c_cancels_running_jobs_and_says_which(
     [
         (["--bind-address", "nowhere"], "bind address must be HOST:PORT, got 'nowhere'"),
         (["--bind-address", "::1:3000"], "write an IPv6 address in brackets"),
+        (["--bind-address", "[::1]"], "bind address must be HOST:PORT, got '[::1]': add the port"),
         (["--cores", "0"], "Invalid value for '--cores'"),
         (["--randomx-mode", "turbo"], "Invalid value for '--randomx-mode'"),
     ],

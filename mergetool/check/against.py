@@ -57,7 +57,11 @@ def check_against(keys: Mapping[bytes, Path], reports: Sequence[Path]) -> list[F
     that is on two nodes, naming both files."""
     found: list[Finding] = []
     seen: dict[bytes, str] = {node_id: str(path) for node_id, path in keys.items()}
-    for report in map(Path, reports):
+    # A file given twice is one other node, not two nodes sharing every identity.
+    unique: dict[Path, Path] = {}
+    for given in map(Path, reports):
+        unique.setdefault(given.resolve(), given)
+    for report in unique.values():
         try:
             other_dir, identities = read_identities(report)
         except InvalidInputFile as exc:

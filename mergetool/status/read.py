@@ -67,6 +67,7 @@ def read_status(
     or not. A node or service that does not answer within ``timeout_s`` is listed in
     ``errors``; bad arguments raise InvalidParameters / UsageProblem."""
     specs = [s if isinstance(s, OperatorSpec) else parse_operator(s) for s in operators]
+    specs = list(dict.fromkeys(specs))  # one service given twice is not two services
     node_target(node, tls)  # a bad address is a bad argument, not an unreachable node
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=1 + len(specs)) as pool:

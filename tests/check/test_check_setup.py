@@ -63,6 +63,15 @@ def test_an_identity_on_two_nodes_names_both_files(
     assert not report.ok
 
 
+def test_a_report_given_twice_is_one_other_node(
+    setup: Setup, node_factory: Callable[..., FixtureNode]
+) -> None:
+    other = node_factory("other", identities=("id-2", "other-1"))
+    against = _inspect_json(other.folder.root, setup.root / "other.json")
+    report = check_setup(setup.node, against=[against, against], preset="test")
+    assert [f.code for f in report.findings if f.level == "error"] == ["equivocation"]
+
+
 def test_nodes_without_a_shared_identity_pass(
     setup: Setup, node_factory: Callable[..., FixtureNode]
 ) -> None:

@@ -188,3 +188,17 @@ def test_wait_safe_refuses_waits_that_never_end(kwargs: dict[str, float], messag
     with pytest.raises(InvalidParameters) as info:
         wait_safe("127.0.0.1:1", **kwargs)
     assert info.value.message.startswith(message)
+
+
+def test_a_service_given_twice_is_one_service(
+    node_address: str, serve_api: IdentitiesServer
+) -> None:
+    serve_api.serve(serve_entry(ALPHA))
+    report = read_status(
+        node_address, operators=[url_of(serve_api), url_of(serve_api) + "/"], timeout_s=2
+    )
+    assert report.errors == ()
+    assert [(i.name, i.safe_to_stop) for i in report.identities] == [
+        ("alpha.key", True),
+        ("beta.key", False),
+    ]

@@ -108,8 +108,10 @@ def read_post_rs_status(url: str, timeout_s: float) -> ServiceState:
     return parse_post_rs_status(status_url, _get_json(status_url, timeout_s))
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _count(value: Any) -> int | None:
+    """A count or size the API gave (None for anything else: a negative one means nothing)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None
 
 
 def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
@@ -120,14 +122,14 @@ def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
         raise Unreachable(url, f"answered an unknown state {state!r} for {entry['node_id']}")
     phase = entry.get("phase")
     phase = phase if isinstance(phase, dict) else {}
-    groups = (_int(phase.get("k2pow_groups_done")), _int(phase.get("k2pow_groups_total")))
+    groups = (_count(phase.get("k2pow_groups_done")), _count(phase.get("k2pow_groups_total")))
     service = ServiceState(
         url,
         state,
         connected=entry.get("connected") if isinstance(entry.get("connected"), bool) else None,
         phase=phase.get("name") if phase.get("name") in _PHASES else None,
-        bytes_read=_int(phase.get("bytes_read")),
-        bytes_total=_int(phase.get("bytes_total")),
+        bytes_read=_count(phase.get("bytes_read")),
+        bytes_total=_count(phase.get("bytes_total")),
         k2pow_groups=groups if None not in groups else None,  # type: ignore[arg-type]
         name=entry.get("name") if isinstance(entry.get("name"), str) else None,
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from status_helpers import ALPHA, IdentitiesServer, serve_entry, url_of
+from status_helpers import ALPHA, BETA, IdentitiesServer, serve_entry, url_of
 
 from mergetool._exceptions import InvalidParameters, Unreachable
 from mergetool.post.operator_api import OperatorServer
@@ -94,6 +94,16 @@ def test_serve_identities_over_http(serve_api: IdentitiesServer) -> None:
     assert node_id == ALPHA
     assert (state.describe(), state.name, state.connected) == ("reading 25 %", "alpha.key", True)
     assert state.source == url_of(serve_api) + "/identities"
+
+
+def test_negative_counts_from_serve_are_ignored(serve_api: IdentitiesServer) -> None:
+    phase = {"name": "k2pow", "k2pow_groups_done": -1, "k2pow_groups_total": -3}
+    reading = {"name": "reading", "bytes_read": 5 << 40, "bytes_total": -10}
+    serve_api.serve(
+        serve_entry(ALPHA, "proving", phase=phase), serve_entry(BETA, "proving", phase=reading)
+    )
+    states = [s.describe() for _, s in read_serve_identities(url_of(serve_api), 2)]
+    assert states == ["k2pow", "reading, 5120.0 GiB read"]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -100,6 +101,15 @@ def test_bad_option_values_exit_2(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_more_cpus_than_workers_allowed_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 1000)
+    result = CliRunner().invoke(cli, ["k2pow-service", "--bind-address", "nowhere"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: bind address must be HOST:PORT, got 'nowhere'\n",
+    )
 
 
 def test_a_taken_port_exits_1_naming_the_address() -> None:

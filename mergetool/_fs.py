@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import os
 import stat
 from pathlib import Path
@@ -107,6 +108,32 @@ def take_owner(target: Path | int, folder: Path) -> None:
         os.fchown(target, want.st_uid, want.st_gid)
     else:
         os.chown(target, want.st_uid, want.st_gid, follow_symlinks=False)
+
+
+class NotRegularFile(OSError):
+    """``path`` is a FIFO, device, socket or directory where a regular file must be."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"it is {kind}, not a regular file", str(path))
+
+
+def read_regular_file(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the regular file ``path`` (a link to one counts).
+
+    Anything else raises NotRegularFile before a byte is read: a FIFO would hang the read and
+    a device like /dev/zero never ends. Other failures raise OSError as ``open`` does.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # (opening a FIFO must not wait either)
+    try:
+        kind = describe_mode(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotRegularFile(path, kind)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        return fh.read(limit + 1)
 
 
 def fsync_dir(path: Path) -> None:

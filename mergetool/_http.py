@@ -1,13 +1,18 @@
-"""A small HTTP server for operator APIs: GETs answered by a route function, from a thread.
+"""A small HTTP server for operator APIs (GETs answered by a route function, from a thread),
+and the GET that reads such APIs within a time limit.
 
-Shared by ``post prove --operator-address`` and ``serve --operator-address``.
+Shared by ``post prove --operator-address``, ``serve --operator-address``, ``k2pow-service``
+and ``status``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import socket
 import threading
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +25,8 @@ Route = Callable[[str], tuple[int, bytes, str]]
 
 def parse_address(address: str, *, what: str = "operator address") -> tuple[str, int]:
     """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port); raises InvalidParameters otherwise."""
+    if address.startswith("[") and address.endswith("]"):  # [::1] alone: no port
+        raise InvalidParameters(f"{what} must be HOST:PORT, got {address!r}: add the port")
     host, sep, port = address.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -30,6 +37,51 @@ def parse_address(address: str, *, what: str = "operator address") -> tuple[str,
     if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise InvalidParameters(f"{what} must be HOST:PORT, got {address!r}")
     return host or "127.0.0.1", int(port)
+
+
+def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, bytes]:
+    """GET ``url``: (status, reason, at most ``max_bytes + 1`` bytes of the body).
+
+    The whole exchange ends within about ``timeout_s``: a socket timeout alone bounds each
+    read, so a server trickling its answer a byte at a time is cut off too (TimeoutError).
+    Other failures raise OSError or http.client.HTTPException (e.g. an answer that is not HTTP).
+    """
+    parts = urllib.parse.urlsplit(url)
+    https = parts.scheme == "https"
+    conn_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn = conn_class(parts.hostname or "", parts.port, timeout=timeout_s)
+    cut = threading.Event()
+    #: the connected socket (the response keeps reading it after ``conn.sock`` is let go)
+    sockets: list[socket.socket] = []
+
+    def cut_off() -> None:
+        cut.set()
+        for sock in sockets:  # shut down, a blocked read returns at once
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(timeout_s, cut_off)
+    timer.daemon = True
+    timer.start()
+    try:
+        conn.connect()
+        assert conn.sock is not None
+        sockets.append(conn.sock)
+        if cut.is_set():
+            raise TimeoutError
+        conn.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")))
+        response = conn.getresponse()
+        body = response.read(max_bytes + 1)
+        if cut.is_set():
+            raise TimeoutError
+        return response.status, response.reason, body
+    except (OSError, http.client.HTTPException):
+        if cut.is_set():
+            raise TimeoutError from None
+        raise
+    finally:
+        timer.cancel()
+        conn.close()
 
 
 def json_response(doc: Any, status: int = 200) -> tuple[int, bytes, str]:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mergetool._exceptions import InvalidInputFile
+from mergetool._fs import read_regular_file
 from mergetool.check.findings import Finding, error
 
 _MAX_REPORT_BYTES = 64 << 20
@@ -18,8 +19,7 @@ _CODE = "against_invalid"
 def read_identities(path: Path) -> tuple[str, dict[bytes, str]]:
     """(node folder named in the report, node id -> key file name) of an inspect report."""
     try:
-        with Path(path).open("rb") as fh:
-            raw = fh.read(_MAX_REPORT_BYTES + 1)
+        raw = read_regular_file(Path(path), _MAX_REPORT_BYTES)
     except OSError as exc:
         raise InvalidInputFile(path, f"cannot read it ({exc.strerror or exc})", code=_CODE) from exc
     if len(raw) > _MAX_REPORT_BYTES:
@@ -57,7 +57,11 @@ def check_against(keys: Mapping[bytes, Path], reports: Sequence[Path]) -> list[F
     that is on two nodes, naming both files."""
     found: list[Finding] = []
     seen: dict[bytes, str] = {node_id: str(path) for node_id, path in keys.items()}
-    for report in map(Path, reports):
+    # A file given twice is one other node, not two nodes sharing every identity.
+    unique: dict[Path, Path] = {}
+    for given in map(Path, reports):
+        unique.setdefault(given.resolve(), given)
+    for report in unique.values():
         try:
             other_dir, identities = read_identities(report)
         except InvalidInputFile as exc:

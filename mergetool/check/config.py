@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mergetool._exceptions import InvalidInputFile
+from mergetool._fs import read_regular_file
 from mergetool.check.address import MAINNET_HRP, address_problem
 from mergetool.check.findings import Finding, error, note, warning
 from mergetool.post.params import PostParams
@@ -59,8 +60,7 @@ def _locate(text: str, keys: tuple[str, ...]) -> tuple[int, int] | tuple[None, N
 def read_config(path: Path) -> tuple[dict[str, Any], str]:
     """The config as a dict and its text; InvalidInputFile names the line/column at fault."""
     try:
-        with Path(path).open("rb") as fh:
-            raw = fh.read(_MAX_CONFIG_BYTES + 1)
+        raw = read_regular_file(Path(path), _MAX_CONFIG_BYTES)
     except OSError as exc:
         raise _problem(
             path, f"cannot read it ({exc.strerror or exc})", code="config_invalid"

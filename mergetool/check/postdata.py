@@ -170,10 +170,11 @@ def check_post_dirs(directories: Sequence[Path], expected: Expected) -> list[Fin
     by_id: dict[bytes, list[Path]] = {}
     for directory in _unique(directories):
         if not directory.is_dir():
+            what = "not a directory" if directory.exists() else "does not exist"
             found.append(
                 error(
                     "post_dir_invalid",
-                    f"{directory}: not a directory; give each PoST data folder with --dir.",
+                    f"{directory}: {what}; give each PoST data folder with --dir.",
                     directory,
                 )
             )

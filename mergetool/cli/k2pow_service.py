@@ -42,7 +42,7 @@ def _describe(event: Any) -> str:
 @click.option(
     "--cores",
     type=click.IntRange(min=1, max=MAX_THREADS),
-    help="Workers, each solving one job at a time.  [default: all CPUs]",
+    help=f"Workers, each solving one job at a time.  [default: all CPUs, at most {MAX_THREADS}]",
 )
 @click.option(
     "--randomx-mode",
@@ -60,7 +60,7 @@ def k2pow_service(bind_address: str, cores: int | None, randomx_mode: str) -> No
     """
     from mergetool.k2pow.service import K2powService
 
-    workers = cores or os.cpu_count() or 1
+    workers = cores or min(os.cpu_count() or 1, MAX_THREADS)
     service = K2powService(
         bind_address,
         cores=workers,

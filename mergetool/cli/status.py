@@ -3,14 +3,51 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from mergetool._exceptions import UsageProblem
 from mergetool.cli._errors import MergetoolCommand
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+_MAX_PEM_BYTES = 1 << 20
+
+
+def _pem(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
+    """Refuse a TLS file that is no PEM file of its kind (gRPC would only say "failed to create
+    security handshaker"), or a FIFO or device (reading it would hang or never end)."""
+    from mergetool._fs import read_regular_file
+
+    if path is None:
+        return None
+    try:
+        data = read_regular_file(path, _MAX_PEM_BYTES)
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    if len(data) > _MAX_PEM_BYTES:
+        raise click.BadParameter(f"{path}: far too large for a PEM file")
+    private = param.name == "key"
+    marker = b"PRIVATE KEY-----" if private else b"-----BEGIN CERTIFICATE-----"
+    if marker not in data:
+        what = "private key" if private else "certificate"
+        raise click.BadParameter(f"{path}: not a PEM {what} (no {marker.decode()} line in it)")
+    return path
+
+
+class _Seconds(click.FloatRange):
+    """Seconds within a range; nan and inf are no number of seconds (nan passes any range)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        seconds = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return super().convert(seconds, param, ctx)
 
 
 def render_text(report: Any) -> str:
@@ -70,28 +107,32 @@ def _progress(report: Any) -> None:
 @click.option(
     "--timeout",
     "wait_s",
-    type=click.FloatRange(min=0),
+    type=_Seconds(min=0),
     default=3600.0,
     show_default=True,
     help="With --wait-safe: give up (exit 1) after this many seconds.",
 )
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.1),
+    type=_Seconds(min=0.1, max=3600),
     default=5.0,
     show_default=True,
     help="With --wait-safe: seconds between polls.",
 )
 @click.option(
     "--connect-timeout",
-    type=click.FloatRange(min=0.1, max=600),
+    type=_Seconds(min=0.1, max=600),
     default=5.0,
     show_default=True,
     help="Seconds to wait for the node and each service to answer.",
 )
-@click.option("--ca-cert", type=_FILE, help="CA certificate of the node's TLS listener.")
-@click.option("--cert", type=_FILE, help="Client certificate for the node's TLS listener.")
-@click.option("--key", type=_FILE, help="Private key of the client certificate.")
+@click.option(
+    "--ca-cert", type=_FILE, callback=_pem, help="CA certificate of the node's TLS listener."
+)
+@click.option(
+    "--cert", type=_FILE, callback=_pem, help="Client certificate for the node's TLS listener."
+)
+@click.option("--key", type=_FILE, callback=_pem, help="Private key of the client certificate.")
 @click.option("--domain", help="Name to expect in the node's certificate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
@@ -119,6 +160,16 @@ def status_cmd(
     from mergetool.status.read import read_status
     from mergetool.status.read import wait_safe as wait
 
+    given = [
+        flag
+        for name, flag in (("wait_s", "--timeout"), ("interval", "--interval"))
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    ]
+    if given and not wait_safe:
+        raise UsageProblem(
+            f"{' and '.join(given)} only apply with --wait-safe "
+            "(--connect-timeout bounds the wait for each answer)"
+        )
     tls = None
     if any((ca_cert, cert, key, domain)) or node.startswith("https://"):
         tls = read_tls(ca_cert, cert, key, domain)

@@ -19,10 +19,14 @@ from typing import Any
 from mergetool._exceptions import InvalidParameters, MergetoolError
 from mergetool._http import listen
 from mergetool.k2pow.job import Job, parse_job_path
-from mergetool.post.params import MAX_THREADS
+from mergetool.post.difficulty import scaled_pow_target
+from mergetool.post.params import MAX_NUM_UNITS, MAX_THREADS, PRESETS
 
 #: Finished results kept for clients that come back for them; the oldest go first.
 MAX_RESULTS = 65536
+#: The hardest target a network asks: mainnet's difficulty for the most units a proof may have.
+#: A job asking for less (zero: no hash is below it) would hold a worker until the service stops.
+HARDEST_TARGET = scaled_pow_target(PRESETS["mainnet"].pow_difficulty, MAX_NUM_UNITS)
 #: How long ``stop()`` waits for running jobs to notice the stop.
 STOP_WAIT_S = 5.0
 
@@ -120,6 +124,12 @@ class K2powService:
             job = parse_job_path(path)
         except InvalidParameters as exc:
             return 500, exc.message
+        if job.target < HARDEST_TARGET:  # (32 bytes big-endian: bytes order is number order)
+            return 500, (
+                f"difficulty {job.target.hex()} is harder than any network asks (the hardest, "
+                f"mainnet's for {MAX_NUM_UNITS} units, is {HARDEST_TARGET.hex()}): "
+                "the job would never finish"
+            )
         with self._lock:
             if job in self._results:
                 return 200, str(self._results[job])

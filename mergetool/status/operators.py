@@ -4,14 +4,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from mergetool._exceptions import InvalidParameters, Unreachable
+from mergetool._http import http_get
 from mergetool.status.model import ServiceState
 
 _MAX_ANSWER_BYTES = 4 << 20
@@ -29,7 +30,9 @@ class OperatorSpec:
 
 
 def parse_operator(text: str) -> OperatorSpec:
-    """``URL`` or ``NAME=URL`` (a URL without a scheme gets ``http://``)."""
+    """``URL`` or ``NAME=URL`` (a URL without a scheme gets ``http://``); InvalidParameters
+    (exit 2) names the value when it is not an http(s) URL of a host and port."""
+    given = text
     name: str | None = None
     head, sep, tail = text.partition("=")
     if sep and "/" not in head and ":" not in head:
@@ -39,29 +42,37 @@ def parse_operator(text: str) -> OperatorSpec:
     url = text.strip().rstrip("/")
     if "://" not in url:
         url = "http://" + url
-    scheme, _, rest = url.partition("://")
-    if scheme not in ("http", "https") or not rest:
+    example = "expected an http(s) URL like http://127.0.0.1:50051"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidParameters(f"--operator {given!r}: {example} (it holds a space or a control)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no port
+    except ValueError as exc:  # a bad port, an unclosed [IPv6 bracket
+        raise InvalidParameters(f"--operator {given!r}: {example} ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameters(f"--operator {given!r}: {example}")
+    if parts.query or parts.fragment or parts.username is not None:
         raise InvalidParameters(
-            f"--operator {text!r}: expected an http(s) URL like http://127.0.0.1:50051"
+            f"--operator {given!r}: {example}, without user, ?query or #fragment"
         )
     return OperatorSpec(url, name)
 
 
 def _get_json(url: str, timeout_s: float) -> Any:
+    """The JSON answer to ``GET url``; Unreachable names the URL and what went wrong."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as answer:  # noqa: S310 - http(s) only
-            body = answer.read(_MAX_ANSWER_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise Unreachable(url, f"answered HTTP {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise Unreachable(url, f"no answer within {timeout_s:g} s") from exc
-        reason = exc.reason.strerror if isinstance(exc.reason, OSError) else exc.reason
-        raise Unreachable(url, f"no answer ({reason or exc.reason})") from exc
+        status, reason, body = http_get(url, timeout_s=timeout_s, max_bytes=_MAX_ANSWER_BYTES)
     except TimeoutError as exc:
         raise Unreachable(url, f"no answer within {timeout_s:g} s") from exc
+    except http.client.HTTPException as exc:
+        raise Unreachable(
+            url, f"answered something that is not HTTP ({type(exc).__name__})"
+        ) from exc
     except OSError as exc:
         raise Unreachable(url, f"no answer ({exc.strerror or exc})") from exc
+    if status != 200:
+        raise Unreachable(url, f"answered HTTP {status} {reason}")
     if len(body) > _MAX_ANSWER_BYTES:
         raise Unreachable(url, "answered far more than an operator API does")
     try:
@@ -97,8 +108,10 @@ def read_post_rs_status(url: str, timeout_s: float) -> ServiceState:
     return parse_post_rs_status(status_url, _get_json(status_url, timeout_s))
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _count(value: Any) -> int | None:
+    """A count or size the API gave (None for anything else: a negative one means nothing)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None
 
 
 def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
@@ -109,14 +122,14 @@ def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
         raise Unreachable(url, f"answered an unknown state {state!r} for {entry['node_id']}")
     phase = entry.get("phase")
     phase = phase if isinstance(phase, dict) else {}
-    groups = (_int(phase.get("k2pow_groups_done")), _int(phase.get("k2pow_groups_total")))
+    groups = (_count(phase.get("k2pow_groups_done")), _count(phase.get("k2pow_groups_total")))
     service = ServiceState(
         url,
         state,
         connected=entry.get("connected") if isinstance(entry.get("connected"), bool) else None,
         phase=phase.get("name") if phase.get("name") in _PHASES else None,
-        bytes_read=_int(phase.get("bytes_read")),
-        bytes_total=_int(phase.get("bytes_total")),
+        bytes_read=_count(phase.get("bytes_read")),
+        bytes_total=_count(phase.get("bytes_total")),
         k2pow_groups=groups if None not in groups else None,  # type: ignore[arg-type]
         name=entry.get("name") if isinstance(entry.get("name"), str) else None,
     )

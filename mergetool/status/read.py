@@ -3,12 +3,13 @@ whether each service may be stopped; ``wait_safe`` polls until all may be."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from mergetool._exceptions import Unreachable
+from mergetool._exceptions import InvalidParameters, Unreachable
 from mergetool.serve.config import TlsFiles
 from mergetool.status.model import IdentityStatus, NodeIdentity, ServiceState, StatusReport
 from mergetool.status.node import node_target, read_post_states
@@ -66,6 +67,7 @@ def read_status(
     or not. A node or service that does not answer within ``timeout_s`` is listed in
     ``errors``; bad arguments raise InvalidParameters / UsageProblem."""
     specs = [s if isinstance(s, OperatorSpec) else parse_operator(s) for s in operators]
+    specs = list(dict.fromkeys(specs))  # one service given twice is not two services
     node_target(node, tls)  # a bad address is a bad argument, not an unreachable node
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=1 + len(specs)) as pool:
@@ -144,6 +146,9 @@ def wait_safe(
 ) -> StatusReport:
     """Poll :func:`read_status` every ``interval_s`` until every identity is safe to stop or
     ``wait_s`` has passed; the last report says which (``report.safe_to_stop``)."""
+    for name, value, least in (("wait_s", wait_s, 0.0), ("interval_s", interval_s, 1e-3)):
+        if not (math.isfinite(value) and value >= least):  # (nan would never time out)
+            raise InvalidParameters(f"`{name}` must be a number of seconds >= {least:g}")
     specs = [s if isinstance(s, OperatorSpec) else parse_operator(s) for s in operators]
     node_target(node, tls)
     deadline = clock() + wait_s

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from mergetool.check.address import encode_address
 from mergetool.post.initialize import initialize, plan_init
 from mergetool.post.params import PRESETS
 
+T = TypeVar("T")
 TEST = PRESETS["test"]
 COINBASE = encode_address(bytes(4) + bytes(range(20)))
 GOOD_CONFIG = {
@@ -55,3 +59,13 @@ def init_post_dir(directory: Path, node_id: bytes, commitment: bytes, num_units:
     )
     initialize(plan, backend="numpy")
     return directory
+
+
+def in_time(call: Callable[[], T], seconds: float = 10.0) -> T:
+    """``call()``'s result, failing the test (not hanging it) when it blocks, e.g. on a FIFO."""
+    result: list[T] = []
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"still blocked after {seconds} s"
+    return result[0]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from check_helpers import Setup
+from check_helpers import Setup, in_time
 
 from mergetool.check.setup import check_setup
 from mergetool.node.fixtures import FixtureNode
@@ -63,6 +63,15 @@ def test_an_identity_on_two_nodes_names_both_files(
     assert not report.ok
 
 
+def test_a_report_given_twice_is_one_other_node(
+    setup: Setup, node_factory: Callable[..., FixtureNode]
+) -> None:
+    other = node_factory("other", identities=("id-2", "other-1"))
+    against = _inspect_json(other.folder.root, setup.root / "other.json")
+    report = check_setup(setup.node, against=[against, against], preset="test")
+    assert [f.code for f in report.findings if f.level == "error"] == ["equivocation"]
+
+
 def test_nodes_without_a_shared_identity_pass(
     setup: Setup, node_factory: Callable[..., FixtureNode]
 ) -> None:
@@ -91,6 +100,19 @@ def test_an_against_file_that_is_no_inspect_report(setup: Setup, text: str, reas
     assert finding.message == (
         f"{bad}: {reason}; make it on the other machine with "
         "`mergetool inspect --json NODE_DIR > FILE`."
+    )
+
+
+def test_an_against_fifo_is_refused_at_once(setup: Setup) -> None:
+    import os
+
+    fifo = setup.root / "other.json"
+    os.mkfifo(fifo)
+    report = in_time(lambda: check_setup(setup.node, against=[fifo], preset="test"))
+    [finding] = [f for f in report.findings if f.code == "against_invalid"]
+    assert finding.message == (
+        f"{fifo}: cannot read it (it is a FIFO (named pipe), not a regular file); make it on the "
+        "other machine with `mergetool inspect --json NODE_DIR > FILE`."
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_helpers import COINBASE, GOOD_CONFIG
+from check_helpers import COINBASE, GOOD_CONFIG, in_time
 
 from mergetool.check.address import encode_address
 from mergetool.check.config import check_config
@@ -194,3 +194,18 @@ def test_post_values_are_compared_with_mainnet_unless_preset_test(tmp_path: Path
     assert _check(tmp_path, doc, "test") == []
     same = _with("post", post_pow_difficulty=MAINNET.pow_difficulty.hex(), post_min_numunits=4)
     assert _check(tmp_path, same) == []
+
+
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    found = in_time(lambda: check_config(fifo, MAINNET, "mainnet"))
+    assert [(f.code, f.level, f.message) for f in found] == [
+        (
+            "config_invalid",
+            "error",
+            f"{fifo}: cannot read it (it is a FIFO (named pipe), not a regular file)",
+        )
+    ]

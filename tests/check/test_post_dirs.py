@@ -130,8 +130,10 @@ def test_unreadable_metadata_names_the_file(setup: Setup) -> None:
     (folder / METADATA_FILE).write_text("{")
     [message] = _messages(setup, "post_metadata_invalid")
     assert message.startswith(f"cannot read {folder / METADATA_FILE}: not valid JSON")
-    assert _messages(setup, "post_dir_invalid", [setup.root / "nowhere", *setup.dirs]) == [
-        f"{setup.root / 'nowhere'}: not a directory; give each PoST data folder with --dir."
+    dirs = [setup.root / "nowhere", setup.config, *setup.dirs]
+    assert _messages(setup, "post_dir_invalid", dirs) == [
+        f"{setup.root / 'nowhere'}: does not exist; give each PoST data folder with --dir.",
+        f"{setup.config}: not a directory; give each PoST data folder with --dir.",
     ]
 
 

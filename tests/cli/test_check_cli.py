@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 def _commitment(node: FixtureNode, node_hex: str) -> str:
-    with sqlite3.connect(node.folder.db_path) as conn:
+    # closing(): sqlite3's own `with` only commits; a connection left to the garbage collector
+    # removes local.sql-wal/-shm whenever it runs, e.g. while a test compares the tree.
+    with closing(sqlite3.connect(node.folder.db_path)) as conn:
         (atx,) = conn.execute(
             "SELECT commit_atx FROM post WHERE id = ?", (bytes.fromhex(node_hex),)
         )

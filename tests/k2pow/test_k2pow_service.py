@@ -11,13 +11,13 @@ import pytest
 from mergetool._exceptions import InvalidParameters, PostError
 from mergetool.k2pow.client import RemoteK2pow
 from mergetool.k2pow.job import make_job
-from mergetool.k2pow.service import K2powEvent, K2powService
+from mergetool.k2pow.service import HARDEST_TARGET, K2powEvent, K2powService
 from mergetool.post.pow import find_pow
 
 NODE_ID = b"\x11" * 32
 CHALLENGE = b"\x22" * 32
 ONE_IN_8 = b"\x20" + b"\xff" * 31
-NEVER = bytes(32)  # no hash is below zero: a job that runs until the service stops
+NEVER = HARDEST_TARGET  # one hash in ~2^52 is below it: a job that runs until the service stops
 
 
 def _path(group: int, target: bytes) -> str:
@@ -58,6 +58,11 @@ def test_health_and_a_job_over_http(service: K2powService) -> None:
         (f"/job/{'11' * 32}/1/00/{'ff' * 32}", "challenge must be 16 hex digits, got '00'"),
         (f"/job/{'11' * 32}/1/0000000000000000/ff", "difficulty must be 64 hex digits"),
         (f"/job/{'11' * 32}/1/0000000000000000", "expected /job/<miner>/<nonce_group>/"),
+        (
+            f"/job/{'11' * 32}/1/0000000000000000/{'00' * 32}",
+            f"difficulty {'00' * 32} is harder than any network asks (the hardest, mainnet's for "
+            f"4294967295 units, is {HARDEST_TARGET.hex()}): the job would never finish",
+        ),
     ],
 )
 def test_a_bad_request_is_a_500_with_the_reason(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 from mergetool.cli.main import cli
 from mergetool.k2pow.client import RemoteK2pow
 from mergetool.k2pow.job import make_job
+from mergetool.k2pow.service import HARDEST_TARGET
 from mergetool.post.pow import find_pow
 
 ENTRY = "from mergetool.cli.main import main; main()"
@@ -69,7 +71,7 @@ def test_ctrl_c_cancels_running_jobs_and_says_which(
     service_process: tuple[subprocess.Popen[str], str],
 ) -> None:
     proc, url = service_process
-    endless = make_job(NODE_ID, 9, CHALLENGE, bytes(32))  # no hash is below zero
+    endless = make_job(NODE_ID, 9, CHALLENGE, HARDEST_TARGET)  # one hash in ~2^52 solves it
     with urllib.request.urlopen(url + endless.path, timeout=5) as resp:
         assert resp.status == 201
     proc.send_signal(signal.SIGINT)
@@ -89,6 +91,7 @@ def test_ctrl_c_cancels_running_jobs_and_says_which(
     [
         (["--bind-address", "nowhere"], "bind address must be HOST:PORT, got 'nowhere'"),
         (["--bind-address", "::1:3000"], "write an IPv6 address in brackets"),
+        (["--bind-address", "[::1]"], "bind address must be HOST:PORT, got '[::1]': add the port"),
         (["--cores", "0"], "Invalid value for '--cores'"),
         (["--randomx-mode", "turbo"], "Invalid value for '--randomx-mode'"),
     ],
@@ -98,6 +101,15 @@ def test_bad_option_values_exit_2(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_more_cpus_than_workers_allowed_is_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 1000)
+    result = CliRunner().invoke(cli, ["k2pow-service", "--bind-address", "nowhere"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: bind address must be HOST:PORT, got 'nowhere'\n",
+    )
 
 
 def test_a_taken_port_exits_1_naming_the_address() -> None:

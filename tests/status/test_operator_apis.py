@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from status_helpers import ALPHA, IdentitiesServer, serve_entry, url_of
+from status_helpers import ALPHA, BETA, IdentitiesServer, serve_entry, url_of
 
 from mergetool._exceptions import InvalidParameters, Unreachable
 from mergetool.post.operator_api import OperatorServer
@@ -27,7 +32,7 @@ from mergetool.status.operators import (
         ("127.0.0.1:50051/", OperatorSpec("http://127.0.0.1:50051")),
         ("alpha=127.0.0.1:1", OperatorSpec("http://127.0.0.1:1", "alpha")),
         ("alpha.key=https://h:1", OperatorSpec("https://h:1", "alpha.key")),
-        ("http://h:1/?a=b", OperatorSpec("http://h:1/?a=b")),
+        ("http://[::1]:1/api", OperatorSpec("http://[::1]:1/api")),
     ],
 )
 def test_operator_values(text: str, spec: OperatorSpec) -> None:
@@ -91,6 +96,16 @@ def test_serve_identities_over_http(serve_api: IdentitiesServer) -> None:
     assert state.source == url_of(serve_api) + "/identities"
 
 
+def test_negative_counts_from_serve_are_ignored(serve_api: IdentitiesServer) -> None:
+    phase = {"name": "k2pow", "k2pow_groups_done": -1, "k2pow_groups_total": -3}
+    reading = {"name": "reading", "bytes_read": 5 << 40, "bytes_total": -10}
+    serve_api.serve(
+        serve_entry(ALPHA, "proving", phase=phase), serve_entry(BETA, "proving", phase=reading)
+    )
+    states = [s.describe() for _, s in read_serve_identities(url_of(serve_api), 2)]
+    assert states == ["k2pow", "reading, 5120.0 GiB read"]
+
+
 @pytest.mark.parametrize(
     ("doc", "message"),
     [
@@ -143,4 +158,80 @@ def test_a_silent_service_is_bounded_by_the_timeout() -> None:
         with pytest.raises(Unreachable) as info:
             read_post_rs_status(url, 0.3)
         assert time.monotonic() - start < 2
+    assert info.value.message == f"{url}/status: no answer within 0.3 s"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("alpha=http://[::1:5", " (Invalid IPv6 URL)"),
+        ("http://127.0.0.1:abc", " (Port could not be cast to integer value as 'abc')"),
+        ("http://127.0.0.1:99999", " (Port out of range 0-65535)"),
+        ("http://127.0.0.1:1\n/x", " (it holds a space or a control)"),
+        ("http://user:pw@127.0.0.1:1", ", without user, ?query or #fragment"),
+        ("http://h:1/?a=b", ", without user, ?query or #fragment"),
+    ],
+)
+def test_operator_urls_that_are_no_host_and_port(text: str, reason: str) -> None:
+    with pytest.raises(InvalidParameters) as info:
+        parse_operator(text)
+    assert str(info.value) == (
+        f"--operator {text!r}: expected an http(s) URL like http://127.0.0.1:50051{reason}"
+    )
+
+
+def _raw_server(answer: Callable[[socket.socket], None]) -> tuple[str, Callable[[], None]]:
+    """A loopback TCP server that reads a request and lets ``answer`` reply, in a thread."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                with contextlib.suppress(OSError):
+                    answer(conn)
+
+    threading.Thread(target=run, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        listener.close()
+
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", close
+
+
+def test_an_answer_that_is_not_http_is_named() -> None:
+    url, close = _raw_server(lambda conn: conn.sendall(b"HELLO garbage\r\n\r\n"))
+    try:
+        with pytest.raises(Unreachable) as info:
+            read_post_rs_status(url, 2)
+    finally:
+        close()
+    assert info.value.message == (
+        f"{url}/status: answered something that is not HTTP (BadStatusLine)"
+    )
+
+
+def test_a_service_trickling_its_answer_is_bounded_by_the_timeout() -> None:
+    def trickle(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(100):  # each byte well within the timeout, the whole far beyond it
+            conn.sendall(b" ")
+            time.sleep(0.05)
+
+    url, close = _raw_server(trickle)
+    start = time.monotonic()
+    try:
+        with pytest.raises(Unreachable) as info:
+            read_post_rs_status(url, 0.3)
+    finally:
+        close()
+    assert time.monotonic() - start < 2
     assert info.value.message == f"{url}/status: no answer within 0.3 s"

@@ -174,3 +174,31 @@ def test_bad_node_addresses_are_bad_arguments(address: str, message: str) -> Non
     assert info.value.message == message and info.value.exit_code == 2
     assert node_target("http://h:9094/", None) == "h:9094"
     assert node_target("[::1]:9094", None) == "[::1]:9094"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"wait_s": float("nan")}, "`wait_s` must be a number of seconds >= 0"),
+        ({"wait_s": 1, "interval_s": float("inf")}, "`interval_s` must be a number of seconds"),
+        ({"wait_s": 1, "interval_s": 0}, "`interval_s` must be a number of seconds >= 0.001"),
+    ],
+)
+def test_wait_safe_refuses_waits_that_never_end(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(InvalidParameters) as info:
+        wait_safe("127.0.0.1:1", **kwargs)
+    assert info.value.message.startswith(message)
+
+
+def test_a_service_given_twice_is_one_service(
+    node_address: str, serve_api: IdentitiesServer
+) -> None:
+    serve_api.serve(serve_entry(ALPHA))
+    report = read_status(
+        node_address, operators=[url_of(serve_api), url_of(serve_api) + "/"], timeout_s=2
+    )
+    assert report.errors == ()
+    assert [(i.name, i.safe_to_stop) for i in report.identities] == [
+        ("alpha.key", True),
+        ("beta.key", False),
+    ]

@@ -111,6 +111,27 @@ def test_wait_safe_exits_0_when_safe_and_1_at_the_timeout(
         ),
         (["--node", "127.0.0.1:1", "--timeout", "-1"], "Invalid value for '--timeout'"),
         (["--operator", "x"], "Missing option '--node'"),
+        (
+            ["--node", "127.0.0.1:1", "--wait-safe", "--timeout", "nan"],
+            "Error: Invalid value for '--timeout': 'nan' is not a number of seconds\n",
+        ),
+        (
+            ["--node", "127.0.0.1:1", "--wait-safe", "--interval", "inf"],
+            "Error: Invalid value for '--interval': 'inf' is not a number of seconds\n",
+        ),
+        (
+            ["--node", "127.0.0.1:1", "--wait-safe", "--interval", "1e308"],
+            "Error: Invalid value for '--interval': 1e+308 is not in the range 0.1<=x<=3600.",
+        ),
+        (
+            ["--node", "127.0.0.1:1", "--connect-timeout", "NaN"],
+            "Error: Invalid value for '--connect-timeout': 'NaN' is not a number of seconds\n",
+        ),
+        (
+            ["--node", "127.0.0.1:1", "--timeout", "5", "--interval", "1"],
+            "Error: --timeout and --interval only apply with --wait-safe (--connect-timeout "
+            "bounds the wait for each answer)\n",
+        ),
     ],
 )
 def test_bad_option_values_exit_2(args: list[str], message: str, tmp_path: Path) -> None:

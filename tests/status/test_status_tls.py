@@ -70,3 +70,39 @@ def test_plaintext_to_the_tls_listener_is_an_error(tls_node: NodeStandin) -> Non
     code, out, err = _status("--node", f"127.0.0.1:{tls_node.port}")
     assert code == 1
     assert err.startswith(f"Error: node 127.0.0.1:{tls_node.port}: PostStates failed (")
+
+
+def test_tls_files_that_are_no_pem_files_are_named(tls: TlsSet, tmp_path: Path) -> None:
+    import os
+    import threading
+
+    files = tls.write(tmp_path)
+    garbage, fifo = tmp_path / "garbage.pem", tmp_path / "fifo.pem"
+    garbage.write_text("garbage\n")
+    os.mkfifo(fifo)
+    good = {"--ca-cert": files["ca"], "--cert": files["cert"], "--key": files["key"]}
+    cases = [
+        ("--ca-cert", garbage, "not a PEM certificate (no -----BEGIN CERTIFICATE----- line in it)"),
+        (
+            "--cert",
+            files["key"],
+            "not a PEM certificate (no -----BEGIN CERTIFICATE----- line in it)",
+        ),
+        ("--key", files["cert"], "not a PEM private key (no PRIVATE KEY----- line in it)"),
+        ("--ca-cert", fifo, "cannot read it (it is a FIFO (named pipe), not a regular file)"),
+    ]
+    for flag, path, reason in cases:
+        args = [a for f, p in {**good, flag: path}.items() for a in (f, str(p))]
+        answer: list[tuple[int, str, str]] = []
+        worker = threading.Thread(
+            target=lambda a=args, out=answer: out.append(
+                _status("--node", "https://127.0.0.1:1", *a)
+            ),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(10)
+        assert answer, f"{flag} {path}: still blocked after 10 s"
+        code, _, err = answer[0]
+        assert code == 2
+        assert err.endswith(f"Error: Invalid value for '{flag}': {path}: {reason}\n")

@@ -20,14 +20,25 @@ from mergetool._exceptions import FolderLocked, MergetoolError
 
 LOCK_FILE = ".mergetool.lock"
 _POLL_S = 0.05
+_PID_TRIES = 20  # x 10 ms: how long a refusal waits for a fresh holder to write its PID
 
 
-def _holder(fd: int) -> int | None:
+def _read_pid(fd: int) -> int | None:
     try:
         text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None
+
+
+def _holder(fd: int) -> int | None:
+    """The PID the holder wrote; it may have the lock but not have written it yet."""
+    for _ in range(_PID_TRIES):
+        pid = _read_pid(fd)
+        if pid is not None:
+            return pid
+        time.sleep(_POLL_S / 5)
+    return None
 
 
 class FolderLock:

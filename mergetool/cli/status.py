@@ -14,27 +14,19 @@ from mergetool._exceptions import UsageProblem
 from mergetool.cli._errors import MergetoolCommand
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
-_MAX_PEM_BYTES = 1 << 20
 
 
 def _pem(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
-    """Refuse a TLS file that is no PEM file of its kind (gRPC would only say "failed to create
-    security handshaker"), or a FIFO or device (reading it would hang or never end)."""
-    from mergetool._fs import read_regular_file
+    """Refuse, while parsing, a TLS file that is no PEM file of its kind (see ``read_pem``)."""
+    from mergetool._exceptions import InvalidParameters
+    from mergetool.serve.config import read_pem
 
     if path is None:
         return None
     try:
-        data = read_regular_file(path, _MAX_PEM_BYTES)
-    except OSError as exc:
-        raise click.BadParameter(f"{path}: cannot read it ({exc.strerror or exc})") from exc
-    if len(data) > _MAX_PEM_BYTES:
-        raise click.BadParameter(f"{path}: far too large for a PEM file")
-    private = param.name == "key"
-    marker = b"PRIVATE KEY-----" if private else b"-----BEGIN CERTIFICATE-----"
-    if marker not in data:
-        what = "private key" if private else "certificate"
-        raise click.BadParameter(f"{path}: not a PEM {what} (no {marker.decode()} line in it)")
+        read_pem(path, private=param.name == "key")
+    except InvalidParameters as exc:
+        raise click.BadParameter(exc.message) from exc
     return path
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mergetool._exceptions import InvalidParameters, MergetoolError, ServeError
+from mergetool._fs import read_regular_file
 from mergetool.post.params import PostParams
 
 #: Where finished proofs are kept when no --state-dir is given: inside each data folder.
@@ -95,6 +96,9 @@ def parse_node_address(address: str, *, flag: str = "--address") -> tuple[str, b
     return f"{host}:{port}", parts.scheme == "https"
 
 
+MAX_PEM_BYTES = 1 << 20
+
+
 def read_tls(
     ca_cert: Path | None, cert: Path | None, key: Path | None, domain: str | None
 ) -> TlsFiles:
@@ -104,14 +108,27 @@ def read_tls(
     ]
     if missing:
         raise InvalidParameters(f"an https:// address needs {', '.join(missing)}")
-    blobs = []
-    for path in (ca_cert, cert, key):
-        assert path is not None
-        try:
-            blobs.append(Path(path).read_bytes())
-        except OSError as exc:
-            raise InvalidParameters(f"cannot read {path}: {exc.strerror or exc}") from exc
-    return TlsFiles(*blobs, domain=domain)
+    assert ca_cert is not None and cert is not None and key is not None
+    return TlsFiles(read_pem(ca_cert), read_pem(cert), read_pem(key, private=True), domain=domain)
+
+
+def read_pem(path: Path, *, private: bool = False) -> bytes:
+    """A PEM certificate (or private key) file; InvalidParameters naming it when it is none.
+
+    A FIFO or device is refused before reading (it would hang, or never end), and so is a file
+    without the PEM line gRPC needs (it would only say "failed to create security handshaker").
+    """
+    try:
+        data = read_regular_file(Path(path), MAX_PEM_BYTES)
+    except OSError as exc:
+        raise InvalidParameters(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    if len(data) > MAX_PEM_BYTES:
+        raise InvalidParameters(f"{path}: far too large for a PEM file")
+    marker = b"PRIVATE KEY-----" if private else b"-----BEGIN CERTIFICATE-----"
+    if marker not in data:
+        what = "private key" if private else "certificate"
+        raise InvalidParameters(f"{path}: not a PEM {what} (no {marker.decode()} line in it)")
+    return data
 
 
 def _key_name(folder: Path) -> str | None:

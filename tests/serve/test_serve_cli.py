@@ -150,3 +150,23 @@ def test_sigterm_stops_within_seconds_and_names_the_identity_mid_proof(
     assert events[-1]["mid_proof"] == [NODE_IDS[0].hex()]
     assert not (folder / ".mergetool.lock").exists()
     assert not os.path.exists(folder / ".mergetool-serve" / f"{NODE_IDS[0].hex()}.proof.json")
+
+
+def test_tls_files_that_are_no_pem_files_exit_2_at_once(
+    post_dirs: Callable[[int], list[Path]], tmp_path: Path
+) -> None:
+    (folder,) = post_dirs(1)
+    fifo, text = tmp_path / "ca.fifo", tmp_path / "cert.txt"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    text.write_text("not a certificate\n")
+    tls = ["--address", "https://127.0.0.1:1", "--key", str(text), "--dir", str(folder)]
+    result = serve(*tls, "--ca-cert", str(fifo), "--cert", str(text))
+    assert result.exit_code == 2, result.output
+    assert (
+        f"Error: {fifo}: cannot read it (it is a FIFO (named pipe), not a regular file)"
+        in result.stderr
+    )
+    result = serve(*tls, "--ca-cert", str(text), "--cert", str(text))
+    assert result.exit_code == 2, result.output
+    assert f"{text}: not a PEM certificate (no -----BEGIN CERTIFICATE----- line" in result.stderr
+    assert not (folder / ".mergetool.lock").exists()

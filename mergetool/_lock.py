@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from mergetool._exceptions import FolderLocked, MergetoolError
+from mergetool._fs import take_owner
 
 LOCK_FILE = ".mergetool.lock"
 _POLL_S = 0.05
@@ -69,6 +70,10 @@ class FolderLock:
                     break
                 os.close(fd)  # its holder removed that file on release: lock the new one
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            # under sudo the file must still be the node user's, like every file we write;
+            # a user who may not give it away keeps it (planning refuses such folders anyway)
+            with contextlib.suppress(PermissionError):
+                take_owner(fd, self.folder)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException:

@@ -11,6 +11,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     │   ├── DuplicateIdentity                  one public key under two file names
     │   ├── SupervisedNode                     identities/local.key present
     │   ├── ForeignOwner                       files written there could not keep its owner
+    │   ├── FolderNotWritable                  we may not create files in a folder
     │   ├── DatabaseError                      SQLite failed to open/read/write
     │   │   ├── DatabaseInUse                  a running node holds the database
     │   │   └── SchemaDrift                    schema text differs from the node's
@@ -45,6 +46,7 @@ one at fault, and the CLI's error boundary shows each as its flag (``--from-file
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -147,6 +149,19 @@ class ForeignOwner(NodeDataError):
             "and the node could not read them",
             hint="Nothing was changed. Run mergetool as the folder's owner (e.g. "
             f"sudo -u '#{uid}' ...) or as root, which gives new files the folder's owner.",
+        )
+
+
+class FolderNotWritable(NodeDataError):
+    """We may not create or replace files in ``folder`` (permissions or a read-only mount)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        super().__init__(
+            f"{folder}: this user ({os.geteuid()}) may not create files in this folder "
+            "(it is not writable, or on a read-only file system)",
+            hint="Nothing was changed. Make it writable by this user (e.g. chmod u+w "
+            f"'{folder}'), remount it read-write, or run mergetool as its owner.",
         )
 
 

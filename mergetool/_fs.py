@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from mergetool._exceptions import ForeignOwner
+from mergetool._exceptions import FolderNotWritable, ForeignOwner
 
 #: Part of the name of every temporary file we create, so a later run can sweep leftovers.
 TEMP_MARK = ".mergetool-tmp-"
@@ -71,15 +71,20 @@ def _existing(path: Path) -> Path:
 
 
 def check_can_own(*folders: Path) -> None:
-    """Refuse, before any write, folders whose owner and group new files could not take.
+    """Refuse, before any write, folders we may not write in, or whose owner and group new
+    files could not take.
 
     Root can give a file any owner. Anyone else keeps their own uid, and may pick only a
     group they belong to. A missing folder is judged by its nearest existing ancestor.
     """
-    if os.geteuid() == 0:
-        return
     for folder in folders:
-        _check_can_own(_existing(Path(folder)))
+        where = _existing(Path(folder))
+        # access() also answers EROFS for root; without this check the first write fails
+        # deep in execution, on a temporary file's name
+        if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+            raise FolderNotWritable(where)
+        if os.geteuid() != 0:
+            _check_can_own(where)
 
 
 def _check_can_own(where: Path) -> None:

@@ -11,12 +11,13 @@ meanwhile notices (its inode is no longer the path's) and tries again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import time
 from pathlib import Path
 
-from mergetool._exceptions import FolderLocked, MergetoolError
+from mergetool._exceptions import FolderLocked, FolderNotWritable, MergetoolError
 from mergetool._fs import take_owner
 
 LOCK_FILE = ".mergetool.lock"
@@ -55,6 +56,8 @@ class FolderLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise FolderNotWritable(self.folder) from exc
             raise MergetoolError(f"cannot lock {self.folder}: {exc.strerror}") from exc
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         try:

@@ -12,6 +12,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
     │   ├── SupervisedNode                     identities/local.key present
     │   ├── ForeignOwner                       files written there could not keep its owner
     │   ├── FolderNotWritable                  we may not create files in a folder
+    │   ├── DiskFull                           a write failed for lack of space (or file size)
     │   ├── DatabaseError                      SQLite failed to open/read/write
     │   │   ├── DatabaseInUse                  a running node holds the database
     │   │   └── SchemaDrift                    schema text differs from the node's
@@ -162,6 +163,19 @@ class FolderNotWritable(NodeDataError):
             "(it is not writable, or on a read-only file system)",
             hint="Nothing was changed. Make it writable by this user (e.g. chmod u+w "
             f"'{folder}'), remount it read-write, or run mergetool as its owner.",
+        )
+
+
+class DiskFull(NodeDataError):
+    """Writing ``path`` failed: the disk (or the file size allowed us) is full."""
+
+    def __init__(self, path: Path, reason: str, folder: Path, free_bytes: int | None) -> None:
+        self.path, self.folder, self.free_bytes = path, folder, free_bytes
+        free = "" if free_bytes is None else f"; {free_bytes / 2**20:.1f} MiB free in {folder}"
+        super().__init__(
+            f"{path}: the disk is full, or we may not write more there ({reason}){free}",
+            hint=f"Free some space in {folder} (the merge needs about the size of the "
+            "source's database and a backup of the target's), then run the same command again.",
         )
 
 

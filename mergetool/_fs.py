@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import os
+import shutil
 import stat
 from pathlib import Path
 
-from mergetool._exceptions import FolderNotWritable, ForeignOwner
+from mergetool._exceptions import DiskFull, FolderNotWritable, ForeignOwner
 
 #: Part of the name of every temporary file we create, so a later run can sweep leftovers.
 TEMP_MARK = ".mergetool-tmp-"
@@ -112,6 +114,20 @@ def take_owner(target: Path | int, folder: Path) -> None:
         os.fchown(target, want.st_uid, want.st_gid)
     else:
         os.chown(target, want.st_uid, want.st_gid, follow_symlinks=False)
+
+
+#: OSError numbers that mean "no room": the file system is full, or the file-size limit is hit.
+NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def disk_full(path: Path, reason: str) -> DiskFull:
+    """The error for a write to ``path`` that failed for lack of space, with the free space."""
+    folder = _existing(Path(path).parent)
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    return DiskFull(Path(path), reason, folder, free)
 
 
 def fsync_dir(path: Path) -> None:

@@ -167,13 +167,13 @@ class FolderNotWritable(NodeDataError):
 
 
 class DiskFull(NodeDataError):
-    """Writing ``path`` failed: the disk (or the file size allowed us) is full."""
+    """Writing ``path`` in ``folder`` failed: the disk (or the file size allowed us) is full."""
 
     def __init__(self, path: Path, reason: str, folder: Path, free_bytes: int | None) -> None:
         self.path, self.folder, self.free_bytes = path, folder, free_bytes
-        free = "" if free_bytes is None else f"; {free_bytes / 2**20:.1f} MiB free in {folder}"
-        super().__init__(
-            f"{path}: the disk is full, or we may not write more there ({reason}){free}",
+        free = "" if free_bytes is None else f"; {free_bytes / 2**20:.1f} MiB free there"
+        super().__init__(  # the folder, not the file: it may be one of our temporary names
+            f"{folder}: the disk is full, or we may not write more there ({reason}){free}",
             hint=f"Free some space in {folder} (the merge needs about the size of the "
             "source's database and a backup of the target's), then run the same command again.",
         )

@@ -47,7 +47,6 @@ one at fault, and the CLI's error boundary shows each as its flag (``--from-file
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -154,29 +153,19 @@ class ForeignOwner(NodeDataError):
 
 
 class FolderNotWritable(NodeDataError):
-    """We may not create or replace files in ``folder`` (permissions or a read-only mount)."""
+    """We may not create files in ``folder`` (permissions or a read-only mount)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
         self.folder = folder
-        super().__init__(
-            f"{folder}: this user ({os.geteuid()}) may not create files in this folder "
-            "(it is not writable, or on a read-only file system)",
-            hint="Nothing was changed. Make it writable by this user (e.g. chmod u+w "
-            f"'{folder}'), remount it read-write, or run mergetool as its owner.",
-        )
 
 
 class DiskFull(NodeDataError):
-    """Writing ``path`` in ``folder`` failed: the disk (or the file size allowed us) is full."""
+    """A write in ``folder`` failed: the disk (or the file size allowed us) is full."""
 
-    def __init__(self, path: Path, reason: str, folder: Path, free_bytes: int | None) -> None:
-        self.path, self.folder, self.free_bytes = path, folder, free_bytes
-        free = "" if free_bytes is None else f"; {free_bytes / 2**20:.1f} MiB free there"
-        super().__init__(  # the folder, not the file: it may be one of our temporary names
-            f"{folder}: the disk is full, or we may not write more there ({reason}){free}",
-            hint=f"Free some space in {folder} (the merge needs about the size of the "
-            "source's database and a backup of the target's), then run the same command again.",
-        )
+    def __init__(self, folder: Path, message: str, *, hint: str, free: int | None) -> None:
+        super().__init__(message, hint=hint)
+        self.folder, self.free_bytes = folder, free
 
 
 class DatabaseError(NodeDataError):

@@ -84,7 +84,7 @@ def check_can_own(*folders: Path) -> None:
         # access() also answers EROFS for root; without this check the first write fails
         # deep in execution, on a temporary file's name
         if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
-            raise FolderNotWritable(where)
+            raise not_writable(where)
         if os.geteuid() != 0:
             _check_can_own(where)
 
@@ -120,14 +120,35 @@ def take_owner(target: Path | int, folder: Path) -> None:
 NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
+def not_writable(folder: Path) -> FolderNotWritable:
+    """The error for a folder this user may not create files in."""
+    return FolderNotWritable(
+        folder,
+        f"{folder}: this user ({os.geteuid()}) may not create files in this folder "
+        "(it is not writable, or on a read-only file system)",
+        hint="Nothing was changed. Make it writable by this user (e.g. chmod u+w "
+        f"'{folder}'), remount it read-write, or run mergetool as its owner.",
+    )
+
+
 def disk_full(path: Path, reason: str) -> DiskFull:
-    """The error for a write to ``path`` that failed for lack of space, with the free space."""
+    """The error for a write to ``path`` that failed for lack of space, with the free space.
+
+    It names the folder, not the file: that may be one of our temporary names.
+    """
     folder = _existing(Path(path).parent)
     try:
         free: int | None = shutil.disk_usage(folder).free
     except OSError:
         free = None
-    return DiskFull(Path(path), reason, folder, free)
+    space = "" if free is None else f"; {free / 2**20:.1f} MiB free there"
+    return DiskFull(
+        folder,
+        f"{folder}: the disk is full, or we may not write more there ({reason}){space}",
+        hint=f"Free some space in {folder} (the merge needs about the size of the "
+        "source's database and a backup of the target's), then run the same command again.",
+        free=free,
+    )
 
 
 def fsync_dir(path: Path) -> None:

@@ -17,8 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from mergetool._exceptions import FolderLocked, FolderNotWritable, MergetoolError
-from mergetool._fs import take_owner
+from mergetool._exceptions import FolderLocked, MergetoolError
+from mergetool._fs import not_writable, take_owner
 
 LOCK_FILE = ".mergetool.lock"
 _POLL_S = 0.05
@@ -57,7 +57,7 @@ class FolderLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise FolderNotWritable(self.folder) from exc
+                raise not_writable(self.folder) from exc
             raise MergetoolError(f"cannot lock {self.folder}: {exc.strerror}") from exc
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         try:

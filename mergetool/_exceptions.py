@@ -11,6 +11,8 @@ carries the structured fields a caller needs and the process exit code the CLI u
     │   ├── DuplicateIdentity                  one public key under two file names
     │   ├── SupervisedNode                     identities/local.key present
     │   ├── ForeignOwner                       files written there could not keep its owner
+    │   ├── FolderNotWritable                  we may not create files in a folder
+    │   ├── DiskFull                           a write failed for lack of space (or file size)
     │   ├── DatabaseError                      SQLite failed to open/read/write
     │   │   ├── DatabaseInUse                  a running node holds the database
     │   │   └── SchemaDrift                    schema text differs from the node's
@@ -148,6 +150,22 @@ class ForeignOwner(NodeDataError):
             hint="Nothing was changed. Run mergetool as the folder's owner (e.g. "
             f"sudo -u '#{uid}' ...) or as root, which gives new files the folder's owner.",
         )
+
+
+class FolderNotWritable(NodeDataError):
+    """We may not create files in ``folder`` (permissions or a read-only mount)."""
+
+    def __init__(self, folder: Path, message: str, *, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.folder = folder
+
+
+class DiskFull(NodeDataError):
+    """A write in ``folder`` failed: the disk (or the file size allowed us) is full."""
+
+    def __init__(self, folder: Path, message: str, *, hint: str, free: int | None) -> None:
+        super().__init__(message, hint=hint)
+        self.folder, self.free_bytes = folder, free
 
 
 class DatabaseError(NodeDataError):

@@ -13,10 +13,11 @@ import contextlib
 import enum
 import errno
 import os
+import shutil
 import stat
 from pathlib import Path
 
-from mergetool._exceptions import ForeignOwner
+from mergetool._exceptions import DiskFull, FolderNotWritable, ForeignOwner
 
 #: Part of the name of every temporary file we create, so a later run can sweep leftovers.
 TEMP_MARK = ".mergetool-tmp-"
@@ -72,15 +73,20 @@ def _existing(path: Path) -> Path:
 
 
 def check_can_own(*folders: Path) -> None:
-    """Refuse, before any write, folders whose owner and group new files could not take.
+    """Refuse, before any write, folders we may not write in, or whose owner and group new
+    files could not take.
 
     Root can give a file any owner. Anyone else keeps their own uid, and may pick only a
     group they belong to. A missing folder is judged by its nearest existing ancestor.
     """
-    if os.geteuid() == 0:
-        return
     for folder in folders:
-        _check_can_own(_existing(Path(folder)))
+        where = _existing(Path(folder))
+        # access() also answers EROFS for root; without this check the first write fails
+        # deep in execution, on a temporary file's name
+        if where.is_dir() and not os.access(where, os.W_OK | os.X_OK):
+            raise not_writable(where)
+        if os.geteuid() != 0:
+            _check_can_own(where)
 
 
 def _check_can_own(where: Path) -> None:
@@ -134,6 +140,41 @@ def read_regular_file(path: Path, limit: int) -> bytes:
         raise
     with fh:
         return fh.read(limit + 1)
+
+
+#: OSError numbers that mean "no room": the file system is full, or the file-size limit is hit.
+NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def not_writable(folder: Path) -> FolderNotWritable:
+    """The error for a folder this user may not create files in."""
+    return FolderNotWritable(
+        folder,
+        f"{folder}: this user ({os.geteuid()}) may not create files in this folder "
+        "(it is not writable, or on a read-only file system)",
+        hint="Nothing was changed. Make it writable by this user (e.g. chmod u+w "
+        f"'{folder}'), remount it read-write, or run mergetool as its owner.",
+    )
+
+
+def disk_full(path: Path, reason: str) -> DiskFull:
+    """The error for a write to ``path`` that failed for lack of space, with the free space.
+
+    It names the folder, not the file: that may be one of our temporary names.
+    """
+    folder = _existing(Path(path).parent)
+    try:
+        free: int | None = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    space = "" if free is None else f"; {free / 2**20:.1f} MiB free there"
+    return DiskFull(
+        folder,
+        f"{folder}: the disk is full, or we may not write more there ({reason}){space}",
+        hint=f"Free some space in {folder} (the merge needs about the size of the "
+        "source's database and a backup of the target's), then run the same command again.",
+        free=free,
+    )
 
 
 def fsync_dir(path: Path) -> None:

@@ -11,12 +11,14 @@ meanwhile notices (its inode is no longer the path's) and tries again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import time
 from pathlib import Path
 
 from mergetool._exceptions import FolderLocked, MergetoolError
+from mergetool._fs import not_writable, take_owner
 
 LOCK_FILE = ".mergetool.lock"
 _POLL_S = 0.05
@@ -65,6 +67,8 @@ class FolderLock:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise not_writable(self.folder) from exc
             raise MergetoolError(f"cannot lock {self.folder}: {exc.strerror}") from exc
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         try:
@@ -80,6 +84,10 @@ class FolderLock:
                     break
                 os.close(fd)  # its holder removed that file on release: lock the new one
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            # under sudo the file must still be the node user's, like every file we write;
+            # a user who may not give it away keeps it (planning refuses such folders anyway)
+            with contextlib.suppress(PermissionError):
+                take_owner(fd, self.folder)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except BaseException:

@@ -93,3 +93,17 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(MergetoolError, match=f"cannot lock {tmp_path / 'nope'}: No such file"):
         lock_folder(tmp_path / "nope")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand a folder to nobody")
+def test_lock_file_takes_the_folders_owner_under_sudo(tmp_path: Path) -> None:
+    import grp
+    import pwd
+
+    uid, gid = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
+    folder = tmp_path / "node"
+    folder.mkdir()
+    os.chown(folder, uid, gid)
+    with lock_folder(folder):
+        info = os.stat(folder / LOCK_FILE)
+        assert (info.st_uid, info.st_gid) == (uid, gid)

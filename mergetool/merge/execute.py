@@ -22,8 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
-from mergetool._fs import TEMP_MARK, ensure_private_dir, fsync_dir, missing_dirs, write_new_file
+from mergetool._exceptions import DatabaseError, DiskFull, MergeFailed, MergetoolError
+from mergetool._fs import (
+    NO_SPACE,
+    TEMP_MARK,
+    disk_full,
+    ensure_private_dir,
+    fsync_dir,
+    missing_dirs,
+    write_new_file,
+)
 from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult
@@ -136,6 +144,8 @@ def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
             made.backup_dir = make_backup(folder)
     except (OSError, MergetoolError) as exc:
         made.undo(folder)
+        if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in NO_SPACE):
+            raise _failed(plan, exc, False) from exc
         if isinstance(exc, MergetoolError):
             raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
@@ -154,7 +164,18 @@ def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
     )
 
 
-def _failed(plan: MergePlan, exc: OSError | sqlite3.Error, committed: bool) -> MergeFailed:
+def _failed(
+    plan: MergePlan, exc: OSError | sqlite3.Error | DiskFull, committed: bool
+) -> MergeFailed:
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+        exc = disk_full(Path(exc.filename or plan.target), exc.strerror or str(exc))
+    if isinstance(exc, DiskFull):  # the cause and the next step are known
+        state = (
+            "rows are merged but keys are not all in place"
+            if committed
+            else "the merge was rolled back, the target is unchanged"
+        )
+        return MergeFailed(f"{exc.message}; {state}", hint=exc.hint)
     where = getattr(exc, "filename", None) or plan.target
     detail = getattr(exc, "strerror", None) or str(exc)
     if not committed:
@@ -213,7 +234,7 @@ def execute(
         if not committed:
             _undo_staging(folder, journal)
             made.undo(folder)
-        if isinstance(exc, MergetoolError):
+        if isinstance(exc, MergetoolError) and not isinstance(exc, DiskFull):
             raise
         raise _failed(plan, exc, committed) from exc
     return MergeResult(

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mergetool._exceptions import DatabaseError, DatabaseInUse
+from mergetool._fs import disk_full
 
 # file_uri lives with the WAL reader, which needs it too; ``sq.file_uri`` is the usual name
 from mergetool.node.wal import file_uri as file_uri
@@ -57,10 +58,9 @@ def translate(path: Path, exc: sqlite3.Error) -> DatabaseError:
         return DatabaseError(
             path, f"cannot open it ({text})", hint="Check that it exists and its permissions."
         )
-    if "disk" in text and "full" in text:
-        return DatabaseError(
-            path, f"the disk is full ({text})", hint="Free some space, then retry."
-        )
+    if ("disk" in text and "full" in text) or "disk I/O error" in text:
+        # SQLite says "disk I/O error" when a write fails with EFBIG (file-size limit)
+        return disk_full(path, text)
     return DatabaseError(path, text)
 
 

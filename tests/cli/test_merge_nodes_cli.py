@@ -456,11 +456,17 @@ def test_disk_full_while_merging_is_a_clean_error(
     monkeypatch.setattr(execute_module, "write_new_file", disk_full)
     result = merge("-f", src.folder.root, "-t", dst.folder.root)
     assert result.exit_code == 1
-    staged = dst.folder.identities_dir / "s1.key.mergetool-staged"
-    assert result.stderr == (
-        f"Error: {staged}: No space left on device; the merge was rolled back, "
-        "the target is unchanged\n"
+    ids = dst.folder.identities_dir
+    assert result.stderr.startswith(
+        f"Error: {ids}: the disk is full, or we may not write more there (No space left on "
+        "device); "
     )
+    assert result.stderr.endswith(
+        " MiB free there; the merge was rolled back, the target is unchanged\n"
+        f"Free some space in {ids} (the merge needs about the size of the source's database "
+        "and a backup of the target's), then run the same command again.\n"
+    )
+    assert "mergetool-staged" not in result.stderr
     after = tree(dst.folder.root)
     assert {k: v for k, v in after.items() if not k.startswith("local.sql-")} == {
         k: v for k, v in before.items() if not k.startswith("local.sql-")

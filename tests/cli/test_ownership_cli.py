@@ -210,3 +210,27 @@ def test_refused_before_writing_when_the_owner_cannot_be_kept(shared_tmp: Path) 
     assert added.returncode == 1, added.stdout + added.stderr
     assert f"Error: {dst.folder.root}: belongs to user 0" in added.stderr
     assert tree_state(dst.folder.root) == before
+
+
+def test_a_target_folder_we_may_not_write_is_refused_by_the_plan(shared_tmp: Path) -> None:
+    src = build_node(shared_tmp / "src", identities=["s1"], prefix="own-w-s-")
+    dst = build_node(shared_tmp / "dst", identities=["d1"], prefix="own-w-d-")
+    chown_tree(src.folder.root, NOBODY, NOGROUP)
+    chown_tree(dst.folder.root, NOBODY, NOGROUP)
+    identities = dst.folder.identities_dir
+    for folder in (dst.folder.root, identities):
+        folder.chmod(0o500)
+        before = tree_state(dst.folder.root)
+        for extra in (["--dry-run"], []):  # (a real run meets it when taking the lock)
+            proc = as_nobody("merge", "-f", src.folder.root, "-t", dst.folder.root, *extra)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            assert "Traceback" not in proc.stderr
+            assert (
+                f"Error: {folder}: this user ({NOBODY}) may not create files in this folder (it "
+                "is not writable, or on a read-only file system)"
+            ) in proc.stderr
+            hint = f"Nothing was changed. Make it writable by this user (e.g. chmod u+w '{folder}')"
+            assert hint in proc.stderr
+            assert "mergetool-tmp" not in proc.stderr
+            assert tree_state(dst.folder.root) == before
+        folder.chmod(0o700)

@@ -1,8 +1,8 @@
-"""Regenerate ``mergetool/serve/proto/post_pb2.py`` and ``post_pb2_grpc.py`` from ``post.proto``.
+"""Regenerate ``mergetool/nodeapi/proto/post_pb2.py`` and ``post_pb2_grpc.py`` from ``post.proto``.
 
 Usage: ``python scripts/gen_proto.py [OUT_DIR]`` (default: beside the .proto). Needs the
 ``test`` extra (grpcio-tools). The stubs import each other through the package path, so the
-generated ``post_pb2_grpc.py`` is rewritten to import ``mergetool.serve.proto.post_pb2``.
+generated ``post_pb2_grpc.py`` is rewritten to import ``mergetool.nodeapi.proto.post_pb2``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-PROTO_DIR = Path(__file__).resolve().parents[1] / "mergetool" / "serve" / "proto"
+PROTO_DIR = Path(__file__).resolve().parents[1] / "mergetool" / "nodeapi" / "proto"
 OUTPUTS = ("post_pb2.py", "post_pb2_grpc.py")
 
 
@@ -30,7 +30,7 @@ def generate(out_dir: Path) -> None:
             text = (Path(tmp) / name).read_text()
             text = text.replace(
                 "import post_pb2 as post__pb2",
-                "from mergetool.serve.proto import post_pb2 as post__pb2",
+                "from mergetool.nodeapi.proto import post_pb2 as post__pb2",
             )
             (out_dir / name).write_text(text)
 

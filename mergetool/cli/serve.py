@@ -113,7 +113,8 @@ def serve(
     import asyncio
     import signal
 
-    from mergetool.serve.config import parse_node_address, plan_serve, read_tls
+    from mergetool.nodeapi.address import parse_node_address, read_tls
+    from mergetool.serve.config import plan_serve
     from mergetool.serve.service import Service
 
     params = network_params(

@@ -19,7 +19,7 @@ _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
 def _pem(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
     """Refuse, while parsing, a TLS file that is no PEM file of its kind (see ``read_pem``)."""
     from mergetool._exceptions import InvalidParameters
-    from mergetool.serve.config import read_pem
+    from mergetool.nodeapi.address import read_pem
 
     if path is None:
         return None
@@ -148,7 +148,7 @@ def status_cmd(
     Exits 0 when everything answered (with --wait-safe: when every identity is safe to stop),
     1 otherwise: `mergetool status --node … --wait-safe && systemctl stop …`.
     """
-    from mergetool.serve.config import read_tls
+    from mergetool.nodeapi.address import read_tls
     from mergetool.status.read import read_status
     from mergetool.status.read import wait_safe as wait
 

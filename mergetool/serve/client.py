@@ -14,13 +14,10 @@ from typing import Any, Protocol
 import grpc
 
 from mergetool._exceptions import ServeError
+from mergetool.nodeapi.channel import open_aio_channel
+from mergetool.nodeapi.proto import post_pb2, post_pb2_grpc
 from mergetool.serve.config import IdentityConfig, ServeConfig
-from mergetool.serve.proto import post_pb2, post_pb2_grpc
 from mergetool.serve.state import Decision
-
-#: The node allows client pings at most once a minute (more gets GOAWAY too_many_pings).
-KEEPALIVE_MS = 120_000
-MAX_MESSAGE = 10 << 20
 
 
 class StreamHandler(Protocol):
@@ -33,27 +30,9 @@ class StreamHandler(Protocol):
 
 def open_channel(config: ServeConfig) -> grpc.aio.Channel:
     """The one channel all streams share (mutual TLS for an https:// address)."""
-    options: list[tuple[str, Any]] = [
-        ("grpc.keepalive_time_ms", KEEPALIVE_MS),
-        ("grpc.keepalive_timeout_ms", 20_000),
-        ("grpc.keepalive_permit_without_calls", 0),
-        ("grpc.http2.max_pings_without_data", 0),
-        ("grpc.max_receive_message_length", MAX_MESSAGE),
-        ("grpc.max_send_message_length", MAX_MESSAGE),
-        # Each stream keeps its own reconnect timing; the channel should not back off for long.
-        ("grpc.initial_reconnect_backoff_ms", 200),
-        ("grpc.max_reconnect_backoff_ms", max(1000, int(config.reconnect_interval_s * 1000))),
-    ]
-    if config.tls is None:
-        return grpc.aio.insecure_channel(config.target, options=options)
-    if config.tls.domain:
-        options.append(("grpc.ssl_target_name_override", config.tls.domain))
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=config.tls.ca_cert,
-        private_key=config.tls.key,
-        certificate_chain=config.tls.cert,
+    return open_aio_channel(
+        config.target, config.tls, max_reconnect_backoff_s=config.reconnect_interval_s
     )
-    return grpc.aio.secure_channel(config.target, credentials, options=options)
 
 
 def metadata_of(ident: IdentityConfig) -> Any:

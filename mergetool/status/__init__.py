@@ -10,7 +10,7 @@ _EXPORTS: dict[str, str] = {
     "OperatorSpec": "mergetool.status.operators",
     "ServiceState": "mergetool.status.model",
     "StatusReport": "mergetool.status.model",
-    "TlsFiles": "mergetool.serve.config",
+    "TlsFiles": "mergetool.nodeapi.address",
     "read_status": "mergetool.status.read",
     "wait_safe": "mergetool.status.read",
 }

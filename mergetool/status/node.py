@@ -1,10 +1,11 @@
 """The node's ``PostInfoService.PostStates`` on its post listener (plaintext, or mutual TLS
-with the files ``serve`` takes: :class:`mergetool.serve.config.TlsFiles`)."""
+with :class:`mergetool.nodeapi.address.TlsFiles`)."""
 
 from __future__ import annotations
 
 from mergetool._exceptions import InvalidParameters, Unreachable
-from mergetool.serve.config import TlsFiles, parse_node_address
+from mergetool.nodeapi.address import TlsFiles, parse_node_address
+from mergetool.nodeapi.channel import open_channel
 from mergetool.status.model import NODE_STATES, NodeIdentity
 
 
@@ -23,17 +24,10 @@ def read_post_states(address: str, *, tls: TlsFiles | None, timeout_s: float) ->
     """The node's identities and their PostStates (one per key file), bounded by ``timeout_s``."""
     import grpc
 
-    from mergetool.serve.proto import post_pb2, post_pb2_grpc
+    from mergetool.nodeapi.proto import post_pb2, post_pb2_grpc
 
     target = node_target(address, tls)
-    if tls is None:
-        channel = grpc.insecure_channel(target)
-    else:
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=tls.ca_cert, private_key=tls.key, certificate_chain=tls.cert
-        )
-        options = [("grpc.ssl_target_name_override", tls.domain)] if tls.domain else []
-        channel = grpc.secure_channel(target, credentials, options=options)
+    channel = open_channel(target, tls)
     try:
         stub = post_pb2_grpc.PostInfoServiceStub(channel)
         answer = stub.PostStates(post_pb2.PostStatesRequest(), timeout=timeout_s)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mergetool._exceptions import InvalidParameters, Unreachable
-from mergetool.serve.config import TlsFiles
+from mergetool.nodeapi.address import TlsFiles
 from mergetool.status.model import IdentityStatus, NodeIdentity, ServiceState, StatusReport
 from mergetool.status.node import node_target, read_post_states
 from mergetool.status.operators import (

@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from mergetool.serve.proto import post_pb2, post_pb2_grpc
+from mergetool.nodeapi.proto import post_pb2, post_pb2_grpc
 
 ALREADY_REGISTERED = "post service already registered"
 NO_COINBASE = "connection not allowed: node has no coinbase set in config"

@@ -12,7 +12,7 @@ import pytest
 from node_standin import ALREADY_REGISTERED, NO_COINBASE, NodeStandin
 from serve_helpers import NODE_IDS
 
-from mergetool.serve.proto import post_pb2, post_pb2_grpc
+from mergetool.nodeapi.proto import post_pb2, post_pb2_grpc
 
 CHALLENGE = bytes(range(32))
 

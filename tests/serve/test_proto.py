@@ -25,7 +25,7 @@ def test_committed_stubs_are_current(tmp_path: Path) -> None:
 
 
 def test_wire_names_and_field_numbers_follow_the_spec() -> None:
-    from mergetool.serve.proto import post_pb2
+    from mergetool.nodeapi.proto import post_pb2
 
     pool = post_pb2.DESCRIPTOR
     assert pool.package == "spacemesh.v1"

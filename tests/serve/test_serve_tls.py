@@ -17,7 +17,7 @@ from node_standin import NodeStandin
 from serve_helpers import NODE_IDS, config_for, serving
 from test_serve_proofs import check_proof
 
-from mergetool.serve.config import read_tls
+from mergetool.nodeapi.address import read_tls
 
 CHALLENGE = bytes(32)  # an initial proof's challenge: 32 zero bytes
 

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from mergetool.serve.proto import post_pb2 as post__pb2
+from mergetool.nodeapi.proto import post_pb2 as post__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from k2pow_stubs import StubServer, stub_servers
 
 from mergetool.node.fixtures import FixtureNode, build_node
+from tests.k2pow_stubs import StubServer, stub_servers
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent

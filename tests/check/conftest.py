@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from check_helpers import GOOD_CONFIG, Setup, init_post_dir
 
 from mergetool.check.postdata import read_commitments
 from mergetool.node.fixtures import build_node
 from mergetool.node.keys import write_key
+from tests.check.check_helpers import GOOD_CONFIG, Setup, init_post_dir
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from check_helpers import Setup, in_time
 
 from mergetool.check.setup import check_setup
 from mergetool.node.fixtures import FixtureNode
 from mergetool.node.inspect import inspect_node
+from tests.check.check_helpers import Setup, in_time
 
 
 def _inspect_json(node: Path, out: Path) -> Path:

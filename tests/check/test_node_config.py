@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_helpers import COINBASE, GOOD_CONFIG, in_time
 
 from mergetool.check.address import encode_address
 from mergetool.check.config import check_config
 from mergetool.post.params import PRESETS
+from tests.check.check_helpers import COINBASE, GOOD_CONFIG, in_time
 
 MAINNET = PRESETS["mainnet"]
 

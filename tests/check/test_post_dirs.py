@@ -7,11 +7,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from check_helpers import Setup, init_post_dir
-
 from mergetool.check.setup import check_setup
 from mergetool.node.fixtures import test_key
 from mergetool.post.metadata import METADATA_FILE, read_metadata, write_metadata
+from tests.check.check_helpers import Setup, init_post_dir
 
 
 def _run(s: Setup, dirs: list[Path] | None = None, preset: str = "test") -> list[tuple[str, str]]:

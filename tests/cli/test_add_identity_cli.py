@@ -9,12 +9,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from cli_helpers import post_dir
 from click.testing import CliRunner, Result
 
 from mergetool.cli.main import cli
 from mergetool.node.fixtures import FixtureNode, test_key
 from mergetool.node.keys import IdentityKey
+from tests.cli.cli_helpers import post_dir
 
 
 def run(*args: object) -> Result:

@@ -8,12 +8,12 @@ import time
 from collections.abc import Callable
 
 import pytest
-from k2pow_stubs import StubServer
 
 from mergetool._exceptions import InvalidParameters, K2powCancelled, RemoteK2powFailed
 from mergetool.k2pow.client import RemoteK2pow
 from mergetool.k2pow.service import K2powService
 from mergetool.post.pow import find_pow
+from tests.k2pow_stubs import StubServer
 
 NODE_ID = bytes(range(32))
 CHALLENGE = bytes(range(100, 132))

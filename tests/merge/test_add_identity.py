@@ -8,7 +8,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from merge_helpers import leftovers, mode, tree_state, write_metadata
 
 from mergetool._exceptions import (
     DuplicateIdentity,
@@ -24,6 +23,7 @@ from mergetool._exceptions import (
 from mergetool.merge.add_identity import add_identity, plan_add_identity
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
 from mergetool.node.keys import IdentityKey
+from tests.merge.merge_helpers import leftovers, mode, tree_state, write_metadata
 
 
 def post_dir(root: Path, key: IdentityKey, *, metadata_for: IdentityKey | None = None) -> Path:

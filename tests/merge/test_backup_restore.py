@@ -6,13 +6,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from merge_helpers import assert_healthy, key_names, leftovers, mode, table_rows, tree_state
 
 from mergetool._exceptions import RestoreError
 from mergetool.backup import list_backups, make_backup, restore
 from mergetool.merge import execute, plan_merge
 from mergetool.node.fixtures import FixtureNode, build_node
 from mergetool.node.folder import NodeFolder
+from tests.merge.merge_helpers import (
+    assert_healthy,
+    key_names,
+    leftovers,
+    mode,
+    table_rows,
+    tree_state,
+)
 
 
 def test_make_backup_copies_database_and_keys_privately(dst: FixtureNode) -> None:

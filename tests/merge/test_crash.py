@@ -19,11 +19,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from merge_helpers import assert_healthy, global_rows, key_names, leftovers, rows_of, table_rows
 
 from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.merge.journal import JOURNAL_NAME, STAGED_SUFFIX
 from mergetool.node.fixtures import FixtureNode, build_node
+from tests.merge.merge_helpers import (
+    assert_healthy,
+    global_rows,
+    key_names,
+    leftovers,
+    rows_of,
+    table_rows,
+)
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
 #: SQLite VM instructions per event: small enough for many kill points inside the transaction.

@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from merge_helpers import tree_state
 
 from mergetool._exceptions import (
     DatabaseError,
@@ -29,6 +28,7 @@ from mergetool.merge import execute, plan_merge
 from mergetool.merge.journal import Journal, StagedKey, journal_path
 from mergetool.node.fixtures import FixtureNode, build_node, identity_rows, insert_rows, test_key
 from mergetool.node.keys import write_key
+from tests.merge.merge_helpers import tree_state
 
 
 def _set_user_version(root: Path, version: int) -> None:

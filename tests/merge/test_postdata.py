@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from merge_helpers import write_metadata
 
 from mergetool._exceptions import PostDataMismatch
 from mergetool.merge import plan_merge
 from mergetool.merge.postdata import link_post_data, read_node_id
 from mergetool.node.fixtures import FixtureNode, test_key
+from tests.merge.merge_helpers import write_metadata
 
 
 def test_read_node_id(tmp_path: Path) -> None:

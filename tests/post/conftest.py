@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from post_helpers import VECTORS, DataSet, build, make_params
+
+from tests.post.post_helpers import VECTORS, DataSet, build, make_params
 
 
 @pytest.fixture(scope="session")

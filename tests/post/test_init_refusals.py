@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from post_helpers import ATX_ID, NODE_ID, DataSet
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool.post.initialize import initialize, plan_init
@@ -19,6 +18,7 @@ from mergetool.post.metadata import (
     read_metadata,
     write_metadata,
 )
+from tests.post.post_helpers import ATX_ID, NODE_ID, DataSet
 
 U64_MAX = (1 << 64) - 1
 OTHER_NODE = bytes(range(1, 33))

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from post_helpers import DataSet
 
 from mergetool._exceptions import InvalidParameters, PostError
 from mergetool.cli.main import cli
 from mergetool.post.operator_api import OperatorServer, parse_address
 from mergetool.post.params import MAX_THREADS
 from mergetool.post.profile import profile
+from tests.post.post_helpers import DataSet
 
 ATX = "11" * 32
 NODE = "00" * 31 + "07"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
 
 from mergetool._exceptions import InvalidParameters, MetadataError
 from mergetool.post.initialize import initialize, plan_init
 from mergetool.post.labels import commitment, compute_labels
 from mergetool.post.metadata import PostMetadata, read_metadata, write_metadata
+from tests.post.post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
 
 
 def test_metadata_json_is_post_rs_shaped(tmp_path: Path) -> None:

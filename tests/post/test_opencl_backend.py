@@ -228,9 +228,8 @@ class _Stop(Exception):
 
 
 def _init(directory: Path, impl, difficulty: bytes | None, stop_at: int | None = None) -> None:  # type: ignore[no-untyped-def]
-    from post_helpers import ATX_ID, NODE_ID
-
     from mergetool.post.initialize import initialize, plan_init
+    from tests.post.post_helpers import ATX_ID, NODE_ID
 
     plan = plan_init(
         directory, node_id=NODE_ID, commitment_atx_id=ATX_ID, num_units=3, labels_per_unit=100,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from post_helpers import ATX_ID, CHALLENGE, NODE_ID, DataSet, build, make_params
 
 from mergetool._exceptions import (
     DataVerificationFailed,
@@ -25,6 +24,7 @@ from mergetool.post.pow import pow_is_valid
 from mergetool.post.proof import Proof
 from mergetool.post.prove import generate_proof
 from mergetool.post.verification import VerifyMode, verify_proof
+from tests.post.post_helpers import ATX_ID, CHALLENGE, NODE_ID, DataSet, build, make_params
 
 
 def prove(ds: DataSet, **kw: object) -> Proof:

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from post_helpers import CHALLENGE, build, make_params
 
 from mergetool.post.cipher import group_cipher, lazy_passes
 from mergetool.post.difficulty import Difficulty, proving_difficulty
@@ -21,6 +20,7 @@ from mergetool.post.scan import (
     pick_winner,
     scan_range,
 )
+from tests.post.post_helpers import CHALLENGE, build, make_params
 
 MSBS = [0, 1, 7, 128, 255]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from post_helpers import VECTORS
 
 from mergetool._exceptions import InvalidParameters
 from mergetool.post.backends.numpy_backend import NumpyBackend
 from mergetool.post.labels import commitment, compute_labels
 from mergetool.post.scrypt import keccak512, romix_numpy, scrypt_jane
 from mergetool.post.scrypt_packed import romix_packed
+from tests.post.post_helpers import VECTORS
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 

@@ -6,13 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from post_helpers import CHALLENGE, DataSet
 
 from mergetool._exceptions import InvalidProof
 from mergetool.post.backends import opencl
 from mergetool.post.pos_verification import verify_data
 from mergetool.post.prove import generate_proof
 from mergetool.post.verification import VerifyMode, verify_proof
+from tests.post.post_helpers import CHALLENGE, DataSet
 
 needs_device = pytest.mark.skipif(
     not opencl.is_available(), reason="no OpenCL platform/device here (install pocl-opencl-icd)"

@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from node_standin import NodeStandin
-from serve_helpers import ATX_ID, FILE_SIZE, NODE_IDS, UNITS
 
 from mergetool.post.initialize import initialize, plan_init
 from mergetool.post.params import PRESETS
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import ATX_ID, FILE_SIZE, NODE_IDS, UNITS
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from typing import Any
 
 import grpc
 import pytest
-from node_standin import ALREADY_REGISTERED, NO_COINBASE, NodeStandin
-from serve_helpers import NODE_IDS
 
 from mergetool.nodeapi.proto import post_pb2, post_pb2_grpc
+from tests.serve.node_standin import ALREADY_REGISTERED, NO_COINBASE, NodeStandin
+from tests.serve.serve_helpers import NODE_IDS
 
 CHALLENGE = bytes(range(32))
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from node_standin import NodeStandin
-from serve_helpers import NODE_IDS
 
 from mergetool.cli.main import cli
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import NODE_IDS
 
 ADDRESS = "http://127.0.0.1:1"  # never dialled: every check here fails before connecting
 

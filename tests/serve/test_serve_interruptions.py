@@ -6,9 +6,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from node_standin import NodeStandin
-from serve_helpers import NODE_IDS, config_for, serving
-from test_serve_proofs import check_proof
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import NODE_IDS, config_for, serving
+from tests.serve.test_serve_proofs import check_proof
 
 C1, C2 = bytes(range(100, 132)), bytes(range(200, 232))
 ID = NODE_IDS[0]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from node_standin import NodeStandin
-from serve_helpers import ATX_ID, NODE_IDS, config_for, serving
-
 from mergetool.post.params import PRESETS
 from mergetool.post.proof import Proof
 from mergetool.post.verification import VerifyMode, verify_proof
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import ATX_ID, NODE_IDS, config_for, serving
 
 CHALLENGE = bytes(range(100, 132))
 

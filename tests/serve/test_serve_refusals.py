@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from node_standin import NodeStandin
-from serve_helpers import NODE_IDS, Running, config_for, serving
 
 from mergetool._exceptions import FolderLocked, ServeError
 from mergetool.cli.main import cli
 from mergetool.serve.service import Service
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import NODE_IDS, Running, config_for, serving
 
 ID = NODE_IDS[0]
 

@@ -7,14 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from k2pow_stubs import StubServer
-from node_standin import NodeStandin
-from serve_helpers import NODE_IDS, config_for, serving
-from test_serve_proofs import CHALLENGE, check_proof
-
 from mergetool.k2pow.job import parse_job_path
 from mergetool.k2pow.service import K2powService
 from mergetool.post.pow import find_pow
+from tests.k2pow_stubs import StubServer
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import NODE_IDS, config_for, serving
+from tests.serve.test_serve_proofs import CHALLENGE, check_proof
 
 OTHER = bytes(range(200, 232))
 _ONE_VM = threading.Lock()  # find_pow's default RandomX VM is not for two threads at once

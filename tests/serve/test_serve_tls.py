@@ -13,11 +13,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from node_standin import NodeStandin
-from serve_helpers import NODE_IDS, config_for, serving
-from test_serve_proofs import check_proof
 
 from mergetool.nodeapi.address import read_tls
+from tests.serve.node_standin import NodeStandin
+from tests.serve.serve_helpers import NODE_IDS, config_for, serving
+from tests.serve.test_serve_proofs import check_proof
 
 CHALLENGE = bytes(32)  # an initial proof's challenge: 32 zero bytes
 

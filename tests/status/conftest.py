@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from status_helpers import NAMES, IdentitiesServer, NodeStandin
 
 from mergetool.post.operator_api import OperatorServer
+from tests.status.status_helpers import NAMES, IdentitiesServer, NodeStandin
 
 
 @pytest.fixture

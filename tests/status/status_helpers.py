@@ -14,7 +14,7 @@ from typing import Any
 
 # The node stand-in is shared with the serve tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
-from node_standin import NodeStandin  # noqa: E402
+from tests.serve.node_standin import NodeStandin  # noqa: E402
 
 __all__ = ["NAMES", "ALPHA", "BETA", "IdentitiesServer", "NodeStandin", "serve_entry", "url_of"]
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from status_helpers import ALPHA, BETA, IdentitiesServer, serve_entry, url_of
 
 from mergetool._exceptions import InvalidParameters, Unreachable
 from mergetool.post.operator_api import OperatorServer
@@ -23,6 +22,7 @@ from mergetool.status.operators import (
     read_post_rs_status,
     read_serve_identities,
 )
+from tests.status.status_helpers import ALPHA, BETA, IdentitiesServer, serve_entry, url_of
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,19 @@ real operator APIs over loopback; unreachable ones included."""
 from __future__ import annotations
 
 import pytest
-from status_helpers import ALPHA, BETA, IdentitiesServer, NodeStandin, serve_entry, url_of
 
 from mergetool._exceptions import InvalidParameters
 from mergetool.post.operator_api import OperatorServer
 from mergetool.status.node import node_target
 from mergetool.status.read import read_status, wait_safe
+from tests.status.status_helpers import (
+    ALPHA,
+    BETA,
+    IdentitiesServer,
+    NodeStandin,
+    serve_entry,
+    url_of,
+)
 
 
 def _rows(report: object) -> list[tuple[object, ...]]:

@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from status_helpers import ALPHA, BETA, IdentitiesServer, NodeStandin, serve_entry, url_of
 
 from mergetool.cli.main import cli
 from mergetool.post.operator_api import OperatorServer
+from tests.status.status_helpers import (
+    ALPHA,
+    BETA,
+    IdentitiesServer,
+    NodeStandin,
+    serve_entry,
+    url_of,
+)
 
 
 def _run(*args: str) -> tuple[int, str, str]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import grpc
 import pytest
 from click.testing import CliRunner
-from status_helpers import NAMES, NodeStandin
-from tls_certs import TlsSet, make_tls_set
 
 from mergetool.cli.main import cli
+from tests.status.status_helpers import NAMES, NodeStandin
+from tests.status.tls_certs import TlsSet, make_tls_set
 
 
 @pytest.fixture(scope="module")

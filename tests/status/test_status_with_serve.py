@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from serve_helpers import ATX_ID, FILE_SIZE, UNITS, config_for, serving
-from status_helpers import ALPHA, BETA, NodeStandin
-
 from mergetool.post.initialize import initialize, plan_init
 from mergetool.post.params import PRESETS
 from mergetool.status.read import read_status, wait_safe
+from tests.serve.serve_helpers import ATX_ID, FILE_SIZE, UNITS, config_for, serving
+from tests.status.status_helpers import ALPHA, BETA, NodeStandin
 
 CHALLENGE = bytes(range(100, 132))
 

@@ -40,7 +40,22 @@ def parse_address(address: str, *, what: str = "operator address") -> tuple[str,
 
 
 def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, bytes]:
-    """GET ``url``: (status, reason, at most ``max_bytes + 1`` bytes of the body).
+    """GET ``url``: (status, reason, at most ``max_bytes + 1`` bytes of the body); see
+    :func:`http_request`."""
+    return http_request("GET", url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str, bytes]:
+    """``method`` ``url`` (with ``body``): (status, reason, at most ``max_bytes + 1`` bytes of
+    the answer's body).
 
     The whole exchange ends within about ``timeout_s``: a socket timeout alone bounds each
     read, so a server trickling its answer a byte at a time is cut off too (TimeoutError).
@@ -69,7 +84,8 @@ def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, b
         sockets.append(conn.sock)
         if cut.is_set():
             raise TimeoutError
-        conn.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")))
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        conn.request(method, target, body=body, headers=headers or {})
         response = conn.getresponse()
         body = response.read(max_bytes + 1)
         if cut.is_set():

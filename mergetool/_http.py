@@ -129,7 +129,7 @@ def listen(
 class HttpServer:
     """Listens on ``address`` (port 0: any free one) and answers GETs through ``route``."""
 
-    def __init__(self, address: str, route: Route) -> None:
+    def __init__(self, address: str, route: Route, *, what: str = "operator address") -> None:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -146,7 +146,7 @@ class HttpServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the library never prints
 
-        self._httpd = listen(address, Handler)
+        self._httpd = listen(address, Handler, what=what)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property

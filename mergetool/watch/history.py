@@ -284,7 +284,7 @@ def build_timeline(records: Iterable[Record]) -> tuple[TimelineEntry, ...]:
         elif r.kind == "poet_registered":
             registered = r.at if registered is None else registered
         elif r.kind == "poet_wait_round" and registered is not None:
-            until = r.data.get("round_end")
+            until = r.data.get("until")
             duration = float(until) - registered if isinstance(until, int | float) else None
             registered = None
         what = KINDS.get(r.kind, r.kind.replace("_", " "))

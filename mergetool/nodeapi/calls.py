@@ -53,6 +53,9 @@ class NodeCallFailed(Unreachable):
             reason = f"{service} failed ({code}: {details})"
             hint = f"Is the node running, and is this its api.{key}?"
         super().__init__(address, reason, hint=hint)
+        if code == "UNIMPLEMENTED":  # "HOST:PORT does not serve …" reads as a sentence
+            self.message = f"{address} {reason}"
+            self.args = (self.message,)
 
     def to_dict(self) -> dict[str, object]:
         return {**super().to_dict(), "service": self.service, "code": self.code}

@@ -150,7 +150,7 @@ class NodeClient:
     ) -> Iterator[NodeEvent]:
         """``AdminService.EventsStream``: the node's replay of its last 100 events, then new
         ones, as they come. Ends quietly when no event came for ``idle_s`` or after
-        ``total_s``; NodeCallFailed when the node ends it (``code`` CANCELED with "buffer is
+        ``total_s``; NodeCallFailed when the node ends it (``code`` CANCELLED with "buffer is
         full" when this reader fell 1000 events behind) or does not answer."""
         from mergetool.nodeapi.proto import events_pb2, events_pb2_grpc
 

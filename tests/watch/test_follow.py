@@ -1,0 +1,212 @@
+"""``watch --follow`` against the node stand-in: the stream cut and re-subscribed (the replay
+deduplicated, no alert twice), a node restart whose empty ring the lists make up for, and
+alerts reaching a real webhook receiver and a real alert command once per cause."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mergetool.nodeapi.proto import v2alpha1_pb2
+from mergetool.watch.client import NodeClient
+from mergetool.watch.follow import Follower, FollowSettings
+from mergetool.watch.history import History
+from mergetool.watch.log import LogLine
+from mergetool.watch.notify import AlertCommand, Webhook
+from tests.watch.node_standin import WatchNode, wait_until
+from tests.watch.receivers import alert_command, read_alerts, webhook_receiver
+
+ALICE, BOB = bytes([0xA1]) * 32, bytes([0xB0]) * 32
+EPOCH_LAYERS, LAYER_S = 10, 60.0
+INVALID = "Node generated invalid POST proof. Please verify your POST data."
+
+
+@pytest.fixture
+def node() -> Iterator[WatchNode]:
+    """Epoch 3 of a short network; alice and bob loaded, both published in epoch 2."""
+    genesis = datetime.now(UTC).replace(microsecond=0) - timedelta(
+        seconds=3.5 * EPOCH_LAYERS * LAYER_S
+    )
+    standin = WatchNode(genesis=genesis, layer_duration_s=LAYER_S, layers_per_epoch=EPOCH_LAYERS)
+    standin.smesher_ids = [ALICE, BOB]
+    standin.key_names = {"alice.key": ALICE, "bob.key": BOB}
+    for who in (ALICE, BOB):
+        for epoch in (1, 2):
+            standin.activations.append(_atx(who, epoch))
+    standin.start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+def _atx(who: bytes, epoch: int) -> Any:
+    return v2alpha1_pb2.Activation(
+        id=bytes([epoch]) + who[:31], smesher_id=who, publish_epoch=epoch, coinbase="sm1x",
+        weight=1, height=epoch, num_units=4,
+    )  # fmt: skip
+
+
+class Following:
+    """A Follower running in a thread, with its log lines."""
+
+    def __init__(self, node: WatchNode, state: Path, **kw: Any) -> None:
+        self.lines: list[LogLine] = []
+        self.client = NodeClient(
+            private=node.address("private"), public=node.address("public"),
+            post=node.address("post"), timeout_s=2.0,
+        )  # fmt: skip
+        self.history = History.open(state)
+        settings = FollowSettings(refresh_s=0.2, reconnect_first_s=0.05, reconnect_max_s=0.2)
+        self.follower = Follower(
+            self.client, self.history, on_log=self.lines.append, settings=settings,
+            notifier_options={"attempt_timeout_s": 1.0, "give_up_after_s": 3.0,
+                              "first_retry_s": 0.05},
+            **kw,
+        )  # fmt: skip
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.follower.run, args=(self.stop,))
+
+    def __enter__(self) -> Following:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(15)
+        self.history.close()
+        assert not self.thread.is_alive(), "the follower did not stop within its bound"
+
+    def kinds(self, kind: str) -> list[LogLine]:
+        return [line for line in list(self.lines) if line.kind == kind]
+
+
+def _causes(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(d["cause"], d["state"]) for d in docs]
+
+
+def test_a_cut_stream_is_resubscribed_and_its_replay_alerts_nothing_twice(
+    node: WatchNode, tmp_path: Path
+) -> None:
+    command, out = alert_command(tmp_path)
+    with webhook_receiver() as hook:
+        channels = [Webhook(hook.url), AlertCommand(command)]
+        with Following(node, tmp_path / "watch.sqlite", channels=channels) as f:
+            node.wait_subscribed()
+            start = node.event("post_start", smesher=ALICE, challenge=b"c" * 32)
+            failed = node.event("post_complete", failure=True, help=INVALID, smesher=ALICE)
+            node.publish(start, failed)
+            docs = hook.wait_for(1)
+            assert _causes(docs) == [(f"post_failed:{ALICE.hex()}", "firing")]
+            assert docs[0]["name"] == "alice" and INVALID in docs[0]["text"]
+
+            node.buffer = 1  # two events at once overflow it: the node cuts us, we come back
+            node.publish(node.event("proposal", smesher=BOB, layer=31, proposal=b"p"),
+                         node.event("proposal", smesher=BOB, layer=32, proposal=b"q"))  # fmt: skip
+            wait_until(lambda: f.follower.stream_subscriptions >= 2 and node.subscribers() == 1)
+            node.buffer = 1000
+            proposals = lambda: [r for r in f.history.records(BOB.hex()) if r.kind == "proposal"]  # noqa: E731
+            wait_until(lambda: len(proposals()) == 2)
+
+            good = node.event("post_complete", smesher=ALICE, challenge=b"c" * 32)
+            node.publish(good)
+            docs = hook.wait_for(2)
+            ran = read_alerts(out, 2)
+            # cut once more: the replay now holds the failure and the recovery again
+            before = f.follower.stream_subscriptions
+            node.buffer = 1
+            node.publish(node.event("proposal", smesher=BOB, layer=33, proposal=b"r"),
+                         node.event("proposal", smesher=BOB, layer=34, proposal=b"s"))  # fmt: skip
+            wait_until(lambda: f.follower.stream_subscriptions > before and node.subscribers())
+            node.buffer = 1000
+            wait_until(lambda: len(proposals()) == 4)
+            assert hook.wait_for(3, timeout_s=1.0) == docs
+            assert f.kinds("stream-lost")
+            lost = f.kinds("stream-lost")[0].message
+            assert "buffer is full" in lost and "re-subscribing in" in lost
+            # one alert per cause and one recovery, over both channels, though replayed
+            expected = [(f"post_failed:{ALICE.hex()}", s) for s in ("firing", "resolved")]
+            assert _causes(docs) == _causes(ran) == expected
+            history = f.history.records(ALICE.hex())
+            assert [r.kind for r in history if r.key.startswith("event:")] == [
+                "post_start", "post_complete", "post_complete"
+            ]  # fmt: skip
+            named = f.kinds("proposal")
+            assert [line.name for line in named] == ["bob"] * 4  # logged once each
+            assert "proposal published in layer 31" in named[0].to_text()
+    assert _causes(hook.received) == expected  # nothing more after stop
+
+
+def test_after_a_node_restart_the_lists_fill_the_gap(node: WatchNode, tmp_path: Path) -> None:
+    with (
+        webhook_receiver() as hook,
+        Following(node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)]) as f,
+    ):
+        node.wait_subscribed()
+        wait_until(lambda: any(r.key == f"atx:{ALICE.hex()}:2"
+                               for r in f.history.records(ALICE.hex())))  # fmt: skip
+        node.restart()  # its ring is empty now: what happens next is told by no event
+        node.activations.append(_atx(ALICE, 3))
+        node.rewards.append(
+            v2alpha1_pb2.Reward(layer=31, total=7 * 10**9, layer_reward=10**9, smesher=ALICE)
+        )
+        node.malfeasance.append(v2alpha1_pb2.MalfeasanceProof(smesher=BOB, domain=1, type=1))
+        wait_until(lambda: node.subscribers() == 1)
+        keys = lambda: {r.key for r in f.history.records(ALICE.hex())}  # noqa: E731
+        wait_until(lambda: {f"atx:{ALICE.hex()}:3", f"reward:{ALICE.hex()}:31"} <= keys())
+        docs = hook.wait_for(1)
+        assert _causes(docs) == [(f"banned:{BOB.hex()}", "firing")]
+        assert "double-published ATX" in docs[0]["text"]
+        wait_until(lambda: len(f.kinds("reward")) == 1)
+        assert "reward of 7.000 SMH in layer 31" in f.kinds("reward")[0].message
+        facts = f.follower.facts()
+        assert facts is not None
+        alice = next(i for i in facts.identities if i.name == "alice")
+        assert (alice.verdict, alice.atx_epoch, alice.last_reward_layer) == ("earning", 3, 31)
+    assert _causes(hook.received) == [(f"banned:{BOB.hex()}", "firing")]
+
+
+def test_a_missed_epoch_alerts_once_across_a_restart_of_the_watcher(
+    node: WatchNode, tmp_path: Path
+) -> None:
+    node.activations = [a for a in node.activations if a.smesher_id == ALICE or a.publish_epoch < 2]
+    state = tmp_path / "watch.sqlite"
+    with webhook_receiver() as hook:
+        with Following(node, state, channels=[Webhook(hook.url)]):
+            assert _causes(hook.wait_for(1)) == [(f"missed_epoch:3:{BOB.hex()}", "firing")]
+        with Following(node, state, channels=[Webhook(hook.url)]) as f:
+            wait_until(lambda: f.follower.facts() is not None)
+            wait_until(lambda: len(f.kinds("alert")) == 0 and f.follower.rules.active)
+        node.activations.append(_atx(BOB, 3))  # too late for epoch 3, but on track again
+        with Following(node, state, channels=[Webhook(hook.url)]):
+            docs = hook.wait_for(2)
+    assert _causes(docs) == [
+        (f"missed_epoch:3:{BOB.hex()}", "firing"),
+        (f"missed_epoch:3:{BOB.hex()}", "resolved"),
+    ]
+
+
+def test_an_unreachable_node_is_told_once_and_stops_cleanly(
+    tmp_path: Path, closed_port: int
+) -> None:
+    address = f"127.0.0.1:{closed_port}"
+    client = NodeClient(private=address, public=address, timeout_s=0.5)
+    lines: list[LogLine] = []
+    with History.open(tmp_path / "w.sqlite") as history:
+        settings = FollowSettings(refresh_s=0.1, reconnect_first_s=0.05, reconnect_max_s=0.1)
+        follower = Follower(client, history, on_log=lines.append, settings=settings)
+        stop = threading.Event()
+        thread = threading.Thread(target=follower.run, args=(stop,))
+        thread.start()
+        wait_until(lambda: len([x for x in lines if x.kind == "stream-lost"]) >= 3)
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    failed = [x for x in lines if x.kind == "read-failed"]
+    assert len(failed) == 1 and address in failed[0].message
+    assert lines[-1].kind == "stopped"

@@ -50,8 +50,9 @@ def judge(f: Facts) -> Verdict:
     if f.banned:
         return Verdict(
             "banned", f"banned: {', '.join(f.banned)}", "bad",
-            "Cancelled for good: it earns nothing ever again. Make sure no key runs on two "
-            "nodes; the PoST data can be reused for a new identity only after re-initializing.",
+            "Cancelled for good: it never earns again. Find out how the key came to run twice "
+            "(two nodes, a copied key) before starting a new identity: its PoST data is bound "
+            "to this key and serves no other.",
         )  # fmt: skip
     if f.post_failure:
         return Verdict(

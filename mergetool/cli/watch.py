@@ -11,6 +11,7 @@ import click
 
 from mergetool.cli._errors import MergetoolCommand, as_flags
 from mergetool.cli.status import _FILE, _pem, _Seconds
+from mergetool.cli.watch_follow import delegated, follow_options
 
 
 def _when(moment: datetime) -> str:
@@ -159,6 +160,7 @@ def render_summary(report: Any) -> str:
 @click.option("--key", type=_FILE, callback=_pem, help="Private key of the client certificate.")
 @click.option("--domain", help="Name to expect in the node's certificate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@follow_options
 @click.pass_context
 def watch_cmd(
     ctx: click.Context,
@@ -174,6 +176,7 @@ def watch_cmd(
     key: Path | None,
     domain: str | None,
     as_json: bool,
+    **follow_flags: Any,
 ) -> None:
     """Show, per identity of the node, its newest ATX, eligibility, rewards, PoST state and a
     verdict: earning, will earn, missed an epoch, waiting for PoET, proving, PoST failed, not
@@ -188,6 +191,11 @@ def watch_cmd(
     tls = None
     if any((ca_cert, cert, key, domain)) or (post or "").startswith("https://"):
         tls = read_tls(ca_cert, cert, key, domain)
+    if delegated(
+        ctx, follow_flags, private=private, public=public, post=post, operators=operators,
+        config=config, node_dir=node_dir, tls=tls, timeout_s=connect_timeout, as_json=as_json,
+    ):  # fmt: skip
+        return
     report = read_watch(
         private=private, public=public, post=post, operators=operators, config=config,
         node_dir=node_dir, tls=tls, timeout_s=connect_timeout,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 VERDICTS = (
     "earning",
     "will_earn",
-    "waiting_for_poet",
+    "waiting_poet",
     "proving",
     "missed_epoch",
     "post_failed",

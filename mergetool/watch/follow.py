@@ -25,7 +25,7 @@ from mergetool.watch.log import LogLine, OnLog, iso_ms
 from mergetool.watch.metrics import WatchMetrics
 from mergetool.watch.notify import Channel, Notifier
 from mergetool.watch.recording import describe, record_of_event
-from mergetool.watch.refresh import EventState, Refresh, read_node
+from mergetool.watch.refresh import EventState, Refresh, read_node, with_report
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class Follower:
         names: Mapping[str, str] | None = None,
         poet: PoetTiming | None = None,
         services: Callable[[], Mapping[str, bool]] | None = None,
+        report: Callable[[], Any] | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
@@ -68,6 +69,8 @@ class Follower:
         self.given_names = dict(names or {})
         self.poet = poet
         self.services = services
+        #: the one-shot ``read_watch`` (bound to the same flags): its verdicts, per refresh
+        self.report = report
         self.now = now
         active = {c: Alert.from_dict(a) for c, a in history.active_alerts().items()}
         self.rules = AlertRules(not_synced_after_s=self.settings.not_synced_after_s, active=active)
@@ -175,6 +178,8 @@ class Follower:
                 self.client, names=self.given_names, poet=self.poet, events=events,
                 services=self.services, now=self.now,
             )  # fmt: skip
+            if self.report is not None:
+                got = replace(got, facts=with_report(got.facts, self.report()))
         except MergetoolError as exc:
             if exc.message != self._read_error:  # once per distinct failure, not every time
                 self._log("read-failed", f"cannot read the node: {exc.message}", "warning")

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from mergetool.watch.clock import NetworkClock, PoetTiming
 from mergetool.watch.facts import IdentityFacts, NodeFacts
@@ -156,7 +157,36 @@ def _with_verdict(
     elif epoch in epochs:
         verdict, text = "will_earn", f"will earn in epoch {epoch + 1}"
     elif in_gap:
-        verdict, text = "waiting_for_poet", "waiting for the PoET round"
+        verdict, text = "waiting_poet", "waiting for the PoET round"
     else:
         verdict, text = "unknown", "no ATX seen yet"
     return replace(f, verdict=verdict, verdict_text=text)
+
+
+def with_report(facts: NodeFacts, report: Any) -> NodeFacts:
+    """``facts`` with what the one-shot ``read_watch`` judged (a ``WatchReport``): each row's
+    verdict, its name, whether a PoST service answers for it (``--operator``)."""
+    rows = {row.node_id.hex(): row for row in report.identities}
+    idents = []
+    for ident in facts.identities:
+        row = rows.get(ident.node_id)
+        if row is None:
+            idents.append(ident)
+            continue
+        service, problem = row.post.service, row.post.service_problem
+        connected = ident.service_connected
+        if service is not None:
+            connected = True if service.connected is None else bool(service.connected)
+        elif problem:
+            connected = False
+        idents.append(
+            replace(
+                ident,
+                name=row.name or ident.name,
+                verdict=row.verdict.code,
+                verdict_text=row.verdict.text,
+                service_connected=connected,
+                asked_without_service=row.verdict.code == "no_service",
+            )
+        )
+    return replace(facts, identities=tuple(idents))

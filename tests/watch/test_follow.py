@@ -5,12 +5,8 @@ alerts reaching a real webhook receiver and a real alert command once per cause.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from mergetool.nodeapi.proto import v2alpha1_pb2
 from mergetool.watch.client import NodeClient
@@ -18,38 +14,9 @@ from mergetool.watch.follow import Follower, FollowSettings
 from mergetool.watch.history import History
 from mergetool.watch.log import LogLine
 from mergetool.watch.notify import AlertCommand, Webhook
+from tests.watch.follow_fixtures import ALICE, BOB, INVALID, _atx, follow_node  # noqa: F401
 from tests.watch.node_standin import WatchNode, wait_until
 from tests.watch.receivers import alert_command, read_alerts, webhook_receiver
-
-ALICE, BOB = bytes([0xA1]) * 32, bytes([0xB0]) * 32
-EPOCH_LAYERS, LAYER_S = 10, 60.0
-INVALID = "Node generated invalid POST proof. Please verify your POST data."
-
-
-@pytest.fixture
-def node() -> Iterator[WatchNode]:
-    """Epoch 3 of a short network; alice and bob loaded, both published in epoch 2."""
-    genesis = datetime.now(UTC).replace(microsecond=0) - timedelta(
-        seconds=3.5 * EPOCH_LAYERS * LAYER_S
-    )
-    standin = WatchNode(genesis=genesis, layer_duration_s=LAYER_S, layers_per_epoch=EPOCH_LAYERS)
-    standin.smesher_ids = [ALICE, BOB]
-    standin.key_names = {"alice.key": ALICE, "bob.key": BOB}
-    for who in (ALICE, BOB):
-        for epoch in (1, 2):
-            standin.activations.append(_atx(who, epoch))
-    standin.start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
-
-
-def _atx(who: bytes, epoch: int) -> Any:
-    return v2alpha1_pb2.Activation(
-        id=bytes([epoch]) + who[:31], smesher_id=who, publish_epoch=epoch, coinbase="sm1x",
-        weight=1, height=epoch, num_units=4,
-    )  # fmt: skip
 
 
 class Following:
@@ -91,8 +58,10 @@ def _causes(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def test_a_cut_stream_is_resubscribed_and_its_replay_alerts_nothing_twice(
-    node: WatchNode, tmp_path: Path
+    follow_node: WatchNode,  # noqa: F811 - the fixture
+    tmp_path: Path,
 ) -> None:
+    node = follow_node
     command, out = alert_command(tmp_path)
     with webhook_receiver() as hook:
         channels = [Webhook(hook.url), AlertCommand(command)]
@@ -142,7 +111,11 @@ def test_a_cut_stream_is_resubscribed_and_its_replay_alerts_nothing_twice(
     assert _causes(hook.received) == expected  # nothing more after stop
 
 
-def test_after_a_node_restart_the_lists_fill_the_gap(node: WatchNode, tmp_path: Path) -> None:
+def test_after_a_node_restart_the_lists_fill_the_gap(
+    follow_node: WatchNode,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    node = follow_node
     with (
         webhook_receiver() as hook,
         Following(node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)]) as f,
@@ -172,8 +145,10 @@ def test_after_a_node_restart_the_lists_fill_the_gap(node: WatchNode, tmp_path: 
 
 
 def test_a_missed_epoch_alerts_once_across_a_restart_of_the_watcher(
-    node: WatchNode, tmp_path: Path
+    follow_node: WatchNode,  # noqa: F811 - the fixture
+    tmp_path: Path,
 ) -> None:
+    node = follow_node
     node.activations = [a for a in node.activations if a.smesher_id == ALICE or a.publish_epoch < 2]
     state = tmp_path / "watch.sqlite"
     with webhook_receiver() as hook:

@@ -121,6 +121,7 @@ def follow(
     timeout_s: float, as_json: bool,
 ) -> None:  # fmt: skip
     """Build the follower from the flags and run it until SIGTERM or Ctrl-C."""
+    from mergetool.serviceapi.read import parse_operator
     from mergetool.watch.client import DEFAULT_PRIVATE, DEFAULT_PUBLIC, NodeClient
     from mergetool.watch.clock import PoetTiming
     from mergetool.watch.config import read_node_config
@@ -129,6 +130,8 @@ def follow(
     from mergetool.watch.notify import AlertCommand, Channel, Webhook
     from mergetool.watch.read import read_watch
 
+    for operator in operators:  # a bad one is bad usage now, not a warning every refresh
+        parse_operator(operator)
     cfg = read_node_config(config) if config is not None else None
     private = private or (cfg.private if cfg else None) or DEFAULT_PRIVATE
     public = public or (cfg.public if cfg else None) or DEFAULT_PUBLIC

@@ -79,6 +79,7 @@ class Follower:
         self._events: dict[str, EventState] = {}
         self._last: Refresh | None = None
         self._read_error: str | None = None
+        self._report_errors: tuple[str, ...] = ()
         self._wake = threading.Event()
         self.stream_subscriptions = 0
         self.metrics_server: Any = None
@@ -179,7 +180,9 @@ class Follower:
                 services=self.services, now=self.now,
             )  # fmt: skip
             if self.report is not None:
-                got = replace(got, facts=with_report(got.facts, self.report()))
+                report = self.report()
+                got = replace(got, facts=with_report(got.facts, report))
+                self._tell_report_errors(tuple(report.errors))
         except MergetoolError as exc:
             if exc.message != self._read_error:  # once per distinct failure, not every time
                 self._log("read-failed", f"cannot read the node: {exc.message}", "warning")
@@ -208,6 +211,15 @@ class Follower:
             with self._lock:
                 self._events.setdefault(ident.node_id, state)
 
+    def _tell_report_errors(self, errors: tuple[str, ...]) -> None:
+        """What did not answer the one-shot read (an --operator, a listener): each once."""
+        for error in errors:
+            if error not in self._report_errors:
+                self._log("read-failed", error, "warning")
+        for gone in set(self._report_errors) - set(errors):
+            self._log("read-ok", f"answers again: {gone}")
+        self._report_errors = errors
+
     # --- alerts and metrics ------------------------------------------------------------------
 
     def facts(self) -> NodeFacts | None:
@@ -220,8 +232,12 @@ class Follower:
         idents = []
         for i in facts.identities:
             seen = events.get(i.node_id, EventState())
+            slots = i.eligible_slots
+            if seen.slots_epoch == facts.current_epoch:
+                slots = max(slots, seen.slots)
+            banned = i.banned or seen.banned
             idents.append(
-                replace(i, post_failure=seen.post_failure, banned=i.banned or seen.banned)
+                replace(i, post_failure=seen.post_failure, banned=banned, eligible_slots=slots)
             )
         synced = facts.synced if self._read_error is None else None
         return replace(facts, at=self.now(), synced=synced, identities=tuple(idents))

@@ -27,6 +27,9 @@ class EventState:
 
     post_failure: str | None = None
     banned: str | None = None
+    #: proposal slots the node's eligibilities event gave, and for which epoch
+    slots: int = 0
+    slots_epoch: int | None = None
 
     def after(self, record: Record) -> EventState:
         """The state once ``record`` happened: a good proof clears a failure."""
@@ -37,6 +40,10 @@ class EventState:
             return replace(self, post_failure=str(record.data.get("error") or record.help))
         if record.kind == "malfeasance":
             return replace(self, banned=str(record.data.get("malfeasance", "malfeasance")))
+        if record.kind == "eligibilities" and isinstance(record.data.get("epoch"), int):
+            return replace(
+                self, slots=int(record.data.get("slots", 0)), slots_epoch=record.data["epoch"]
+            )
         return self
 
 
@@ -112,6 +119,7 @@ def read_node(
             last_reward_layer=max((r.layer for r in rewards), default=None),
             banned=banned.get(who) or seen.banned,
             post_failure=seen.post_failure,
+            eligible_slots=seen.slots if seen.slots_epoch == epoch else 0,
             missed_epoch=_missed(epochs, epoch),
             asked_without_service=who in asked and connected.get(who) is False,
             service_connected=connected.get(who),
@@ -175,6 +183,9 @@ def with_report(facts: NodeFacts, report: Any) -> NodeFacts:
             continue
         service, problem = row.post.service, row.post.service_problem
         connected = ident.service_connected
+        slots = ident.eligible_slots
+        if row.eligibility is not None and row.eligibility.epoch == facts.current_epoch:
+            slots = max(slots, row.eligibility.slots)
         if service is not None:
             connected = True if service.connected is None else bool(service.connected)
         elif problem:
@@ -186,6 +197,7 @@ def with_report(facts: NodeFacts, report: Any) -> NodeFacts:
                 verdict=row.verdict.code,
                 verdict_text=row.verdict.text,
                 service_connected=connected,
+                eligible_slots=slots,
                 asked_without_service=row.verdict.code == "no_service",
             )
         )

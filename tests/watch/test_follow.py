@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from mergetool.nodeapi.proto import v2alpha1_pb2
+from mergetool.nodeapi.proto import events_pb2, v2alpha1_pb2
 from mergetool.watch.client import NodeClient
 from mergetool.watch.follow import Follower, FollowSettings
 from mergetool.watch.history import History
@@ -132,6 +132,8 @@ def test_after_a_node_restart_the_lists_fill_the_gap(
         wait_until(lambda: node.subscribers() == 1)
         keys = lambda: {r.key for r in f.history.records(ALICE.hex())}  # noqa: E731
         wait_until(lambda: {f"atx:{ALICE.hex()}:3", f"reward:{ALICE.hex()}:31"} <= keys())
+        slots = [events_pb2.ProposalEligibility(layer=31 + i, count=1) for i in range(3)]
+        node.publish(node.event("eligibilities", smesher=ALICE, epoch=3, eligibilities=slots))
         docs = hook.wait_for(1)
         assert _causes(docs) == [(f"banned:{BOB.hex()}", "firing")]
         assert "double-published ATX" in docs[0]["text"]
@@ -140,7 +142,13 @@ def test_after_a_node_restart_the_lists_fill_the_gap(
         facts = f.follower.facts()
         assert facts is not None
         alice = next(i for i in facts.identities if i.name == "alice")
+        wait_until(lambda: len(f.kinds("eligibilities")) == 1)
+        assert f.kinds("eligibilities")[0].message == "3 proposal slots in epoch 3"
+        facts = f.follower.facts()
+        assert facts is not None
+        alice = next(i for i in facts.identities if i.name == "alice")
         assert (alice.verdict, alice.atx_epoch, alice.last_reward_layer) == ("earning", 3, 31)
+        assert alice.eligible_slots == 3
     assert _causes(hook.received) == [(f"banned:{BOB.hex()}", "firing")]
 
 

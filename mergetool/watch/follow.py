@@ -93,7 +93,9 @@ class Follower:
             host, port = self.metrics_server.address
             self._log("metrics", f"metrics on http://{host}:{port}/metrics")
         self.notifier.start()
-        stream = threading.Thread(target=self._follow_stream, args=(stop,), name="events")
+        stream = threading.Thread(
+            target=self._follow_stream, args=(stop,), name="events", daemon=True
+        )
         started = False
         try:
             next_read = 0.0
@@ -109,9 +111,14 @@ class Follower:
                 self._wake.clear()
         finally:
             stop.set()
-            self.client.close()  # cuts the stream's pending read
-            if started:
-                stream.join(self.settings.stop_timeout_s)
+            deadline = time.monotonic() + self.settings.stop_timeout_s
+            while True:  # closing cuts the stream's pending read (again, if it re-opened)
+                self.client.close()
+                if not started or time.monotonic() >= deadline:
+                    break
+                stream.join(0.2)
+                if not stream.is_alive():
+                    break
             self.notifier.stop(self.settings.stop_timeout_s)
             if self.metrics_server is not None:
                 self.metrics_server.stop()

@@ -193,3 +193,40 @@ def test_an_unreachable_node_is_told_once_and_stops_cleanly(
     failed = [x for x in lines if x.kind == "read-failed"]
     assert len(failed) == 1 and address in failed[0].message
     assert lines[-1].kind == "stopped"
+
+
+def test_no_service_while_the_node_asks_alerts_once_and_recovers(tmp_path: Path) -> None:
+    from mergetool.post.operator_api import OperatorServer
+    from mergetool.watch.read import read_watch
+    from tests.watch.scenario import build, write_config
+
+    s = build(tmp_path)
+    s.node.start()
+    try:
+        write_config(s)
+        with OperatorServer("127.0.0.1:0") as post_rs, webhook_receiver() as hook:
+            alpha = s.healthy("alpha")
+            s.node.proving.add(alpha)
+            post_rs.set_idle()
+            operators = [f"alpha=http://127.0.0.1:{post_rs.address[1]}"]
+
+            def report() -> Any:
+                return read_watch(config=s.config, node_dir=s.node_dir, operators=operators,
+                                  events_idle_s=0.1, timeout_s=2.0)  # fmt: skip
+
+            with Following(
+                s.node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)], report=report
+            ) as f:
+                docs = hook.wait_for(1)
+                assert _causes(docs) == [(f"asked_without_service:{alpha.hex()}", "firing")]
+                assert docs[0]["name"] == "alpha"
+                post_rs.set_proving(0, 128, 0)
+                docs = hook.wait_for(2)
+                facts = f.follower.facts()
+                assert facts is not None and facts.identities[0].verdict == "proving"
+            assert _causes(docs) == [
+                (f"asked_without_service:{alpha.hex()}", "firing"),
+                (f"asked_without_service:{alpha.hex()}", "resolved"),
+            ]
+    finally:
+        s.node.stop()

@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -144,8 +145,8 @@ class Notifier:
         self._stop_at: float | None = None  # monotonic; set by stop()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._work, name="alert-notifier", daemon=True)
-        #: (channel name, cause, state, "delivered" | "given up" | "dropped"), for the caller
-        self.outcomes: list[tuple[str, str, str, str]] = []
+        #: the last outcomes: (channel name, cause, state, "delivered" | "given up" | "dropped")
+        self.outcomes: deque[tuple[str, str, str, str]] = deque(maxlen=100)
 
     def start(self) -> Notifier:
         if self.channels:

@@ -201,4 +201,10 @@ def with_report(facts: NodeFacts, report: Any) -> NodeFacts:
                 asked_without_service=row.verdict.code == "no_service",
             )
         )
+    seen = {i.node_id for i in idents}
+    idents += [  # keys in --node-dir the node did not load: shown, with their verdict
+        IdentityFacts(node_id=who, name=row.name or who[:12], verdict=row.verdict.code,
+                      verdict_text=row.verdict.text)
+        for who, row in rows.items() if who not in seen and row.loaded is False
+    ]  # fmt: skip
     return replace(facts, identities=tuple(idents))

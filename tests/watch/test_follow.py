@@ -29,7 +29,10 @@ class Following:
             post=node.address("post"), timeout_s=2.0,
         )  # fmt: skip
         self.history = History.open(state)
-        settings = FollowSettings(refresh_s=0.2, reconnect_first_s=0.05, reconnect_max_s=0.2)
+        settings = FollowSettings(
+            refresh_s=0.2, reconnect_first_s=0.05, reconnect_max_s=0.2,
+            not_synced_after_s=kw.pop("not_synced_after_s", 1800.0),
+        )  # fmt: skip
         self.follower = Follower(
             self.client, self.history, on_log=self.lines.append, settings=settings,
             notifier_options={"attempt_timeout_s": 1.0, "give_up_after_s": 3.0,
@@ -206,6 +209,7 @@ def test_no_service_while_the_node_asks_alerts_once_and_recovers(tmp_path: Path)
         write_config(s)
         with OperatorServer("127.0.0.1:0") as post_rs, webhook_receiver() as hook:
             alpha = s.healthy("alpha")
+            s.add_key("delta", loaded=False)  # a key the node has not loaded (added later)
             s.node.proving.add(alpha)
             post_rs.set_idle()
             operators = [f"alpha=http://127.0.0.1:{post_rs.address[1]}"]
@@ -223,10 +227,33 @@ def test_no_service_while_the_node_asks_alerts_once_and_recovers(tmp_path: Path)
                 post_rs.set_proving(0, 128, 0)
                 docs = hook.wait_for(2)
                 facts = f.follower.facts()
-                assert facts is not None and facts.identities[0].verdict == "proving"
+                assert facts is not None
+                verdicts = {i.name: i.verdict for i in facts.identities}
+                assert verdicts == {"alpha": "proving", "delta": "not_loaded"}
             assert _causes(docs) == [
                 (f"asked_without_service:{alpha.hex()}", "firing"),
                 (f"asked_without_service:{alpha.hex()}", "resolved"),
             ]
     finally:
         s.node.stop()
+
+
+def test_a_node_not_synced_for_long_alerts_once_and_recovers(
+    follow_node: WatchNode,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    node = follow_node
+    node.sync = "syncing"
+    with (
+        webhook_receiver() as hook,
+        Following(
+            node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)], not_synced_after_s=0.5
+        ) as f,
+    ):
+        docs = hook.wait_for(1)
+        assert _causes(docs) == [("not_synced", "firing")]
+        assert "status syncing" in docs[0]["text"]
+        assert f.follower.metrics is None  # no --metrics-address: no registry at all
+        node.sync = "synced"
+        docs = hook.wait_for(2)
+    assert _causes(docs) == [("not_synced", "firing"), ("not_synced", "resolved")]

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS active_alerts (
 KINDS = {
     "poet_wait_registration": "waiting for the PoET registration window",
     "poet_registered": "registered in PoET",
-    "poet_wait_round": "waiting for the PoET round to end",
+    "poet_round": "PoET round running",
     "poet_best_proof": "PoET proof selected",
     "post_start": "node asked for a proof",
     "post_complete": "proof delivered",
@@ -283,7 +283,7 @@ def build_timeline(records: Iterable[Record]) -> tuple[TimelineEntry, ...]:
             duration = None if start is None else r.at - start
         elif r.kind == "poet_registered":
             registered = r.at if registered is None else registered
-        elif r.kind == "poet_wait_round" and registered is not None:
+        elif r.kind == "poet_round" and registered is not None:
             until = r.data.get("until")
             duration = float(until) - registered if isinstance(until, int | float) else None
             registered = None

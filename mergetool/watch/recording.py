@@ -19,7 +19,7 @@ from mergetool.watch.history import KINDS, Record
 _EVENT_KINDS = {
     "waiting_for_poet_registration_window": "poet_wait_registration",
     "registered_in_poet": "poet_registered",
-    "waiting_for_poet_round_end": "poet_wait_round",
+    "waiting_for_poet_round_end": "poet_round",
     "best_proof_selected": "poet_best_proof",
     "proof_downloaded_from_poet": "poet_proof_downloaded",
 }
@@ -93,7 +93,7 @@ def describe(record: Record) -> str:
     text = {
         "poet_wait_registration": f"{what} until {when} (publish epoch {d.get('publish_epoch')})",
         "poet_registered": f"{what} {d.get('url', '')} round {d.get('round_id', '?')}",
-        "poet_wait_round": f"{what} at {when} (publish epoch {d.get('publish_epoch')}, "
+        "poet_round": f"{what}, ends {when} (publish epoch {d.get('publish_epoch')}, "
         f"target {d.get('target_epoch')})",
         "post_start": f"{what} (challenge {str(d.get('challenge', ''))[:12]})",
         "atx_published": f"{what} in epoch {d.get('publish_epoch')}: eligible in epoch "

@@ -51,7 +51,7 @@ def test_timeline_pairs_proofs_with_requests_and_finds_names(tmp_path: Path) -> 
         h.record(
             [
                 _rec("r", "poet_registered", 100.0, data={"url": "https://poet"}),
-                _rec("w", "poet_wait_round", 101.0, data={"until": 400.0}),
+                _rec("w", "poet_round", 101.0, data={"until": 400.0}),
                 _rec("s", "post_start", 500.0, data={"challenge": "c1"}),
                 _rec("c", "post_complete", 560.0, data={"challenge": "c1"}),
                 _rec("s2", "post_start", 600.0, data={"challenge": "c2"}),

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mergetool._exceptions import MergetoolError
+from mergetool._exceptions import DatabaseError, MergetoolError
 from mergetool.watch.alerts import Alert, AlertRules
 from mergetool.watch.clock import PoetTiming
 from mergetool.watch.facts import NodeFacts
@@ -83,6 +83,8 @@ class Follower:
         self._wake = threading.Event()
         self.stream_subscriptions = 0
         self.metrics_server: Any = None
+        #: what ended the stream thread for good (the history file failed), raised by run()
+        self._failure: DatabaseError | None = None
 
     # --- the owner ---------------------------------------------------------------------------
 
@@ -123,6 +125,8 @@ class Follower:
             if self.metrics_server is not None:
                 self.metrics_server.stop()
             self._log("stopped", "stopped")
+        if self._failure is not None:
+            raise self._failure
 
     # --- the events stream ---------------------------------------------------------------------
 
@@ -139,6 +143,10 @@ class Follower:
                     if stop.is_set():
                         break
                 reason = "the node ended the events stream"
+            except DatabaseError as exc:  # our own history failed: the whole watcher stops
+                self._failure = exc
+                stop.set()
+                return
             except MergetoolError as exc:
                 reason = exc.message
             except Exception as exc:  # noqa: BLE001 - one bad event must not end the watcher

@@ -30,7 +30,7 @@ class Following:
         )  # fmt: skip
         self.history = History.open(state)
         settings = FollowSettings(
-            refresh_s=0.2, reconnect_first_s=0.05, reconnect_max_s=0.2,
+            refresh_s=kw.pop("refresh_s", 0.2), reconnect_first_s=0.05, reconnect_max_s=0.2,
             not_synced_after_s=kw.pop("not_synced_after_s", 1800.0),
         )  # fmt: skip
         self.follower = Follower(
@@ -257,3 +257,36 @@ def test_a_node_not_synced_for_long_alerts_once_and_recovers(
         node.sync = "synced"
         docs = hook.wait_for(2)
     assert _causes(docs) == [("not_synced", "firing"), ("not_synced", "resolved")]
+
+
+def test_a_failing_history_file_ends_the_watcher_with_its_error(
+    follow_node: WatchNode,  # noqa: F811 - the fixture
+    tmp_path: Path,
+) -> None:
+    from mergetool._exceptions import DatabaseError
+
+    node = follow_node
+    f = Following(node, tmp_path / "watch.sqlite", refresh_s=600.0)  # only the stream writes
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            f.follower.run(f.stop)
+        except BaseException as exc:  # noqa: BLE001 - what the CLI would get
+            failures.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        node.wait_subscribed()
+        f.history._conn.close()  # the file's connection fails from now on, as on a dead disk
+        node.publish(node.event("proposal", smesher=BOB, layer=31, proposal=b"p"))
+        thread.join(15)
+        assert not thread.is_alive()
+    finally:
+        f.stop.set()
+        thread.join(15)
+    assert len(failures) == 1 and isinstance(failures[0], DatabaseError)
+    assert str(tmp_path / "watch.sqlite") in str(failures[0])
+    assert f.lines[-1].kind == "stopped"
+    assert node.subscribers() == 0

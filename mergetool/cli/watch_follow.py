@@ -103,7 +103,11 @@ def show_history(state: Path | None, name: str, as_json: bool) -> None:
         click.echo("  nothing recorded yet")
     for entry in timeline.entries:
         moment = datetime.fromtimestamp(entry.record.at).astimezone()
-        took = "" if entry.duration_s is None else f" (after {_span(entry.duration_s)})"
+        took = ""
+        if entry.duration_s is not None:
+            span = _span(entry.duration_s)
+            poet = entry.record.kind == "poet_round"
+            took = f" ({span} from registration)" if poet else f" (after {span})"
         click.echo(f"  {moment:%Y-%m-%d %H:%M %Z}  {describe(entry.record)}{took}")
 
 

@@ -104,6 +104,8 @@ def describe(record: Record) -> str:
         "malfeasance": f"{what} ({d.get('malfeasance', 'unknown kind')})",
         "init_failed": f"{what}: {d.get('error', '')}",
     }.get(record.kind, what)
+    if record.kind == "post_complete" and record.failure:
+        return f"PoST failed: {record.help or 'no reason given'}"
     if record.failure and record.help:
         return f"{text} failed: {record.help}"
     if record.failure:

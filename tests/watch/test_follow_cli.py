@@ -101,7 +101,7 @@ def test_follow_runs_until_sigterm_and_history_tells_what_it_saw(
     assert text[0] == f"alice ({ALICE.hex()})"
     assert any("ATX published in epoch 2: eligible in epoch 3" in t for t in text)
     assert any("node asked for a proof" in t for t in text)
-    assert any(f"proof delivered failed: {INVALID} (after" in t for t in text)
+    assert any(f"PoST failed: {INVALID} (after" in t for t in text)
     as_json = runner.invoke(cli, ["watch", "--history", BOB.hex()[:10], "--state", str(state),
                                   "--json"])  # fmt: skip
     assert as_json.exit_code == 0, as_json.output

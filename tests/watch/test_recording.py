@@ -38,7 +38,7 @@ def test_deprecated_duplicates_are_not_recorded_and_failures_are_told() -> None:
         _event("post_complete", failure=True, help="Node failed PoST execution.", smesher=ALICE)
     )
     assert failed is not None and failed.key.startswith("event:") and failed.failure
-    assert describe(failed) == "proof delivered failed: Node failed PoST execution."
+    assert describe(failed) == "PoST failed: Node failed PoST execution."
     ban = record_of_event(_event("malfeasance", help="Node committed malicious behavior."))
     assert ban is not None and ban.identity == "" and ban.kind == "malfeasance"
     beacon = record_of_event(_event("beacon", epoch=3, beacon=b"b"))

@@ -156,3 +156,12 @@ def test_the_command_is_listed() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert "watch" in result.stdout
     assert os.environ.get("TZ") == "UTC"
+
+
+def test_a_node_not_synced_needs_attention(s: Scenario) -> None:
+    s.healthy("alpha")
+    s.node.sync = "syncing"
+    code, out, _ = _run("--config", str(s.config))
+    assert code == 1
+    assert out.startswith("Node: syncing, layer 520 (epoch 5), 20 peers\n")
+    assert out.endswith("The node is syncing: it publishes nothing until it is synced.\n")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from mergetool.cli.main import cli
 from mergetool.nodeapi.proto import v2alpha1_pb2 as v2
 from tests.watch.node_standin import PRIVATE
-from tests.watch.scenario import Scenario, build, write_config
+from tests.watch.scenario import Scenario, build
 
 
 @pytest.fixture(autouse=True)
@@ -26,17 +26,6 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-@pytest.fixture
-def s(tmp_path: Path) -> Iterator[Scenario]:
-    scenario = build(tmp_path)
-    scenario.node.start()
-    write_config(scenario)
-    try:
-        yield scenario
-    finally:
-        scenario.node.stop()
 
 
 def _run(*args: str) -> tuple[int, str, str]:

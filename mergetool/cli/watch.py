@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from mergetool.cli._errors import MergetoolCommand, as_flags
-from mergetool.cli.status import _FILE, _pem, _Seconds
+from mergetool.cli._node_options import FILE, connect_timeout_option, tls_options
 from mergetool.cli.watch_follow import delegated, follow_options
 
 
@@ -137,7 +137,7 @@ def render_summary(report: Any) -> str:
 )
 @click.option(
     "--config",
-    type=_FILE,
+    type=FILE,
     help="The node's JSON config: listeners, coinbase and PoET timing from it.",
 )
 @click.option(
@@ -146,19 +146,8 @@ def render_summary(report: Any) -> str:
     help="The node's data folder: names identities by key file, finds keys the node "
     "has not loaded.",
 )
-@click.option(
-    "--connect-timeout",
-    type=_Seconds(min=0.1, max=600),
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait for each listener and service.",
-)
-@click.option(
-    "--ca-cert", type=_FILE, callback=_pem, help="CA certificate of the node's TLS listener."
-)
-@click.option("--cert", type=_FILE, callback=_pem, help="Client certificate for the TLS listener.")
-@click.option("--key", type=_FILE, callback=_pem, help="Private key of the client certificate.")
-@click.option("--domain", help="Name to expect in the node's certificate.")
+@connect_timeout_option
+@tls_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @follow_options
 @click.pass_context

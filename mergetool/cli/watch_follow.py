@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from mergetool._exceptions import UsageProblem
-from mergetool.cli.status import _Seconds
+from mergetool.cli._node_options import Seconds
 
 _OPTIONS = [
     click.option(
@@ -44,11 +44,11 @@ _OPTIONS = [
         help="Serve Prometheus metrics on http://HOST:PORT/metrics.",
     ),
     click.option(
-        "--not-synced-after", type=_Seconds(min=1, max=7 * 86400), default=1800.0,
+        "--not-synced-after", type=Seconds(min=1, max=7 * 86400), default=1800.0,
         show_default=True, help="Alert when the node is not synced for this many seconds.",
     ),
     click.option(
-        "--refresh-every", type=_Seconds(min=0.1, max=86400), default=300.0,
+        "--refresh-every", type=Seconds(min=0.1, max=86400), default=300.0,
         show_default=True, help="Seconds between re-reads of the node's lists.",
     ),
     click.option(

@@ -99,3 +99,12 @@ def test_unknown_parts_are_null() -> None:
     assert (page["node"], page["clock"], page["identities"], page["events"]) == (
         None, None, [], []
     )  # fmt: skip
+
+
+def test_the_watch_package_names_its_api() -> None:
+    import mergetool.watch as watch
+
+    assert watch.__all__ == sorted(watch.__all__)
+    for name in watch.__all__:
+        assert getattr(watch, name) is not None
+    assert watch.read_watch.__module__ == "mergetool.watch.read"

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from mergetool.nodeapi.proto import v2alpha1_pb2 as v2
 from mergetool.post.operator_api import OperatorServer
 from mergetool.watch.read import read_watch
 from tests.watch.node_standin import PRIVATE
 from tests.watch.scenario import Scenario, build, write_config
-
-
-@pytest.fixture
-def s(tmp_path: Path) -> Iterator[Scenario]:
-    scenario = build(tmp_path)
-    scenario.node.start()
-    write_config(scenario)
-    try:
-        yield scenario
-    finally:
-        scenario.node.stop()
 
 
 def _read(s: Scenario, **kw: object) -> object:

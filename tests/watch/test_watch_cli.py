@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from mergetool.cli.main import cli
 from mergetool.nodeapi.proto import v2alpha1_pb2 as v2
 from tests.watch.node_standin import PRIVATE
-from tests.watch.scenario import Scenario, build, write_config
+from tests.watch.scenario import Scenario, build
 
 
 @pytest.fixture(autouse=True)
@@ -26,17 +26,6 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-@pytest.fixture
-def s(tmp_path: Path) -> Iterator[Scenario]:
-    scenario = build(tmp_path)
-    scenario.node.start()
-    write_config(scenario)
-    try:
-        yield scenario
-    finally:
-        scenario.node.stop()
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -156,3 +145,12 @@ def test_the_command_is_listed() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert "watch" in result.stdout
     assert os.environ.get("TZ") == "UTC"
+
+
+def test_a_node_not_synced_needs_attention(s: Scenario) -> None:
+    s.healthy("alpha")
+    s.node.sync = "syncing"
+    code, out, _ = _run("--config", str(s.config))
+    assert code == 1
+    assert out.startswith("Node: syncing, layer 520 (epoch 5), 20 peers\n")
+    assert out.endswith("The node is syncing: it publishes nothing until it is synced.\n")

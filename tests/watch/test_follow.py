@@ -4,19 +4,25 @@ alerts reaching a real webhook receiver and a real alert command once per cause.
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mergetool.nodeapi.proto import events_pb2, v2alpha1_pb2
+from mergetool.post.operator_api import OperatorServer
 from mergetool.watch.client import NodeClient
+from mergetool.watch.clock import PoetTiming
 from mergetool.watch.follow import Follower, FollowSettings
 from mergetool.watch.history import History
 from mergetool.watch.log import LogLine
 from mergetool.watch.notify import AlertCommand, Webhook
+from mergetool.watch.read import read_watch
 from tests.watch.follow_fixtures import ALICE, BOB, INVALID, _atx, follow_node  # noqa: F401
 from tests.watch.node_standin import WatchNode, wait_until
 from tests.watch.receivers import alert_command, read_alerts, webhook_receiver
+from tests.watch.scenario import Scenario
 
 
 class Following:
@@ -198,44 +204,67 @@ def test_an_unreachable_node_is_told_once_and_stops_cleanly(
     assert lines[-1].kind == "stopped"
 
 
-def test_no_service_while_the_node_asks_alerts_once_and_recovers(tmp_path: Path) -> None:
-    from mergetool.post.operator_api import OperatorServer
-    from mergetool.watch.read import read_watch
-    from tests.watch.scenario import build, write_config
+def _report(s: Scenario, operators: list[str]) -> Callable[[], Any]:
+    """read_watch bound to the scenario's flags (``operators`` read at each call)."""
 
-    s = build(tmp_path)
-    s.node.start()
-    try:
-        write_config(s)
-        with OperatorServer("127.0.0.1:0") as post_rs, webhook_receiver() as hook:
-            alpha = s.healthy("alpha")
-            s.add_key("delta", loaded=False)  # a key the node has not loaded (added later)
-            s.node.proving.add(alpha)
-            post_rs.set_idle()
-            operators = [f"alpha=http://127.0.0.1:{post_rs.address[1]}"]
+    def report() -> Any:
+        return read_watch(config=s.config, node_dir=s.node_dir, operators=list(operators),
+                          events_idle_s=0.1, timeout_s=2.0)  # fmt: skip
 
-            def report() -> Any:
-                return read_watch(config=s.config, node_dir=s.node_dir, operators=operators,
-                                  events_idle_s=0.1, timeout_s=2.0)  # fmt: skip
+    return report
 
-            with Following(
-                s.node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)], report=report
-            ) as f:
-                docs = hook.wait_for(1)
-                assert _causes(docs) == [(f"asked_without_service:{alpha.hex()}", "firing")]
-                assert docs[0]["name"] == "alpha"
-                post_rs.set_proving(0, 128, 0)
-                docs = hook.wait_for(2)
-                facts = f.follower.facts()
-                assert facts is not None
-                verdicts = {i.name: i.verdict for i in facts.identities}
-                assert verdicts == {"alpha": "proving", "delta": "not_loaded"}
-            assert _causes(docs) == [
-                (f"asked_without_service:{alpha.hex()}", "firing"),
-                (f"asked_without_service:{alpha.hex()}", "resolved"),
-            ]
-    finally:
-        s.node.stop()
+
+def test_no_service_while_the_node_asks_alerts_once_and_recovers(
+    s: Scenario, tmp_path: Path
+) -> None:
+    with OperatorServer("127.0.0.1:0") as post_rs, webhook_receiver() as hook:
+        alpha = s.healthy("alpha")
+        s.add_key("delta", loaded=False)  # a key the node has not loaded (added later)
+        s.node.proving.add(alpha)
+        post_rs.set_idle()
+        report = _report(s, [f"alpha=http://127.0.0.1:{post_rs.address[1]}"])
+        with Following(
+            s.node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)], report=report
+        ) as f:
+            docs = hook.wait_for(1)
+            assert _causes(docs) == [(f"asked_without_service:{alpha.hex()}", "firing")]
+            assert docs[0]["name"] == "alpha"
+            post_rs.set_proving(0, 128, 0)
+            docs = hook.wait_for(2)
+            facts = f.follower.facts()
+            assert facts is not None
+            verdicts = {i.name: i.verdict for i in facts.identities}
+            assert verdicts == {"alpha": "proving", "delta": "not_loaded"}
+        assert _causes(docs) == [
+            (f"asked_without_service:{alpha.hex()}", "firing"),
+            (f"asked_without_service:{alpha.hex()}", "resolved"),
+        ]
+
+
+def test_a_cycle_gap_with_no_service_connected_alerts_once_and_recovers(
+    s: Scenario, tmp_path: Path, closed_port: int
+) -> None:
+    doc = json.loads(s.config.read_text())  # now (20 min into the epoch) is in the cycle gap
+    doc["poet"] = {"phase-shift": "40m", "cycle-gap": "30m", "grace-period": "1m"}
+    s.config.write_text(json.dumps(doc))
+    poet = PoetTiming(phase_shift_s=40 * 60, cycle_gap_s=30 * 60, grace_period_s=60)
+    with OperatorServer("127.0.0.1:0") as post_rs, webhook_receiver() as hook:
+        alpha = s.healthy("alpha")
+        post_rs.set_idle()
+        operators = [f"alpha=http://127.0.0.1:{closed_port}"]  # its service is down
+        with Following(
+            s.node, tmp_path / "watch.sqlite", channels=[Webhook(hook.url)],
+            report=_report(s, operators), poet=poet,
+        ) as f:  # fmt: skip
+            docs = hook.wait_for(1)
+            assert [d["kind"] for d in docs] == ["cycle_gap_without_service"]
+            assert "no PoST service is connected" in docs[0]["text"]
+            wait_until(lambda: len(f.kinds("read-failed")) == 1)
+            operators[0] = f"alpha=http://127.0.0.1:{post_rs.address[1]}"  # it is back
+            docs = hook.wait_for(2)
+        cause = docs[0]["cause"]
+        assert cause.startswith("cycle_gap_without_service:") and cause.endswith(alpha.hex())
+        assert _causes(docs) == [(cause, "firing"), (cause, "resolved")]
 
 
 def test_a_node_not_synced_for_long_alerts_once_and_recovers(

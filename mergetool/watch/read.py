@@ -31,8 +31,9 @@ from mergetool.watch.model import AtxInfo, IdentityRow, PostView, Rewards, Watch
 from mergetool.watch.timeline import Timeline, timelines
 from mergetool.watch.verdict import Facts, judge
 
-#: how long the one-shot read waits for one more event of the node's replay
+#: how long the one-shot read waits for one more event of the node's replay, and in all
 EVENTS_IDLE_S = 0.5
+EVENTS_TOTAL_S = 3.0
 
 
 class _Errors:
@@ -124,7 +125,9 @@ def read_watch(
         status_call = pool.submit(client.node_status)
         info_call = pool.submit(client.network_info)
         events_call = pool.submit(
-            lambda: tuple(client.events(idle_s=events_idle_s, total_s=timeout_s))
+            lambda: tuple(
+                client.events(idle_s=events_idle_s, total_s=min(timeout_s, EVENTS_TOTAL_S))
+            )
         )
         service_calls = [pool.submit(_ask, spec, timeout_s) for spec in specs]
         loaded = errors.get(ids_call)
@@ -235,14 +238,16 @@ def _lists(
     per_epoch = info.layers_per_epoch
     atx_call = pool.submit(client.list_activations, ids)
     bans_call = pool.submit(client.list_malfeasance, ids)
+    atxs = errors.get(atx_call)
+    bans = errors.get(bans_call)
+    if atxs is None and bans is None:  # the listener does not answer: no call per identity
+        return {}
     last_calls = {i: pool.submit(client.list_rewards, i, max_rows=1) for i in ids}
     epoch_calls = {
         i: pool.submit(client.list_rewards, i, start_layer=(epoch - 1) * per_epoch,
                        end_layer=epoch * per_epoch - 1)
         for i in ids if epoch >= 1
     }  # fmt: skip
-    atxs = errors.get(atx_call)
-    bans = errors.get(bans_call)
     found = {}
     for node_id in ids:
         epochs = (

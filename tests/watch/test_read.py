@@ -177,3 +177,17 @@ def test_an_unreachable_listener_is_told_within_the_timeout(s: Scenario, tmp_pat
     assert len([e for e in report.errors if e.startswith(closed)]) == 1, report.errors
     assert report.node is None and report.clock is None
     assert _verdicts(report)["alpha"][0] == "unknown"
+
+
+def test_a_jammed_list_is_not_asked_again_per_identity(s: Scenario) -> None:
+    for n in range(12):
+        s.healthy(f"id{n:02}")
+    s.node.list_delay_s = 1.0
+    report = _read(s, timeout_s=0.5)
+    public = s.node.address("public")
+    assert [e for e in report.errors if e.startswith(public)] == [
+        f"{public}: no answer from spacemesh.v2alpha1.ActivationService within 0.5 s "
+        "(Is the node running, and is this its api.grpc-public-listener?)"
+    ]
+    assert not [m for m, _ in s.node.calls if m == "RewardRequest"]
+    assert {r.verdict.code for r in report.identities} == {"unknown"}

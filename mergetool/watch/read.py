@@ -167,7 +167,7 @@ def read_watch(
             poet_round_end=line.poet_round_end,
             now=moment,
         )
-        problem = None if service or not specs else "no --operator answered for it"
+        problem = None if service or not specs else "no operator API answered for it"
         rows.append(
             IdentityRow(
                 node_id=node_id,

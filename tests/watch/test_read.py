@@ -191,3 +191,27 @@ def test_a_jammed_list_is_not_asked_again_per_identity(s: Scenario) -> None:
     ]
     assert not [m for m, _ in s.node.calls if m == "RewardRequest"]
     assert {r.verdict.code for r in report.identities} == {"unknown"}
+
+
+def test_a_serve_operator_api_reports_each_identity(s: Scenario) -> None:
+    from tests.status.status_helpers import IdentitiesServer, serve_entry, url_of
+
+    alpha, beta, gamma = (s.healthy(n) for n in ("alpha", "beta", "gamma"))
+    s.node.proving.update({alpha, beta})
+    api = IdentitiesServer()
+    try:
+        phase = {"name": "reading", "bytes_read": 3, "bytes_total": 4}
+        api.serve(
+            serve_entry(alpha, "proving", phase=phase),
+            serve_entry(beta, "proving", connected=False, phase={"name": "k2pow"}),
+        )
+        report = _read(s, operators=[url_of(api)])
+    finally:
+        api.close()
+    verdicts = _verdicts(report)
+    assert verdicts["alpha"] == ("proving", "proving: reading 75 %")
+    assert verdicts["beta"][0] == "no_service"
+    assert verdicts["gamma"][0] == "earning"  # IDLE on the node: no service needed now
+    gamma_row = next(r for r in report.identities if r.name == "gamma")
+    assert gamma_row.post.service_problem == "no operator API answered for it"
+    assert gamma == gamma_row.node_id

@@ -27,6 +27,7 @@ from mergetool.serviceapi.state import ServiceState
 from mergetool.watch.client import DEFAULT_PRIVATE, DEFAULT_PUBLIC, DEFAULT_TIMEOUT_S, NodeClient
 from mergetool.watch.clock import NetworkClock, PoetTiming
 from mergetool.watch.config import read_node_config
+from mergetool.watch.events import NodeEvent
 from mergetool.watch.model import AtxInfo, IdentityRow, PostView, Rewards, WatchReport
 from mergetool.watch.timeline import Timeline, timelines
 from mergetool.watch.verdict import Facts, judge
@@ -101,12 +102,17 @@ def read_watch(
     tls: TlsFiles | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     events_idle_s: float = EVENTS_IDLE_S,
+    events: Sequence[NodeEvent] | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> WatchReport:
     """One row per identity, each with its verdict. Listeners default to the node config's
     (``config``), else 127.0.0.1:9093 (``private``) and :9092 (``public``); ``post`` has no
     default. Bad arguments raise InvalidParameters / InvalidInputFile; a listener or service
-    that does not answer within ``timeout_s`` is listed in ``errors``."""
+    that does not answer within ``timeout_s`` is listed in ``errors``.
+
+    ``events``: the node's events as a follower kept them (oldest first, deduped); None reads
+    the node's replay of its last 100 (waiting ``events_idle_s`` for one more). ``now``: the
+    clock (UTC), for tests and replays."""
     clock_now = now or (lambda: datetime.now(UTC))
     cfg = read_node_config(config) if config is not None else None
     private = private or (cfg.private if cfg else None) or DEFAULT_PRIVATE
@@ -124,17 +130,19 @@ def read_watch(
         states_call = pool.submit(client.post_states) if post else None
         status_call = pool.submit(client.node_status)
         info_call = pool.submit(client.network_info)
-        events_call = pool.submit(
-            lambda: tuple(
-                client.events(idle_s=events_idle_s, total_s=min(timeout_s, EVENTS_TOTAL_S))
+        events_call = None
+        if events is None:
+            events_call = pool.submit(
+                lambda: tuple(
+                    client.events(idle_s=events_idle_s, total_s=min(timeout_s, EVENTS_TOTAL_S))
+                )
             )
-        )
         service_calls = [pool.submit(_ask, spec, timeout_s) for spec in specs]
         loaded = errors.get(ids_call)
         states = errors.get(states_call) if states_call else None
         status = errors.get(status_call)
         info = errors.get(info_call)
-        events = errors.get(events_call) or ()
+        seen = tuple(events) if events_call is None else errors.get(events_call) or ()
         names = {s.node_id: s.name.removesuffix(".key") for s in states or ()} | keys
         services = _services(specs, service_calls, names, errors, bad_keys)
         moment = clock_now()
@@ -148,7 +156,7 @@ def read_watch(
                                     *keys, *services]))  # fmt: skip
         lists = _lists(pool, client, order, clock.epoch if clock else None, info, errors)
     node_states = {s.node_id: s.state for s in states or ()}
-    lines = timelines(events, network)
+    lines = timelines(seen, network)
     rows = []
     for node_id in order:
         line = lines.get(node_id, Timeline())
@@ -192,7 +200,7 @@ def read_watch(
         network=info,
         clock=clock,
         identities=tuple(rows),
-        events=tuple(events),
+        events=seen,
         errors=tuple([*errors.found.values(), *bad_keys]),
     )
 

@@ -215,3 +215,17 @@ def test_a_serve_operator_api_reports_each_identity(s: Scenario) -> None:
     gamma_row = next(r for r in report.identities if r.name == "gamma")
     assert gamma_row.post.service_problem == "no operator API answered for it"
     assert gamma == gamma_row.node_id
+
+
+def test_events_a_follower_kept_replace_the_replay(s: Scenario) -> None:
+    from mergetool.watch.events import parse_event
+
+    node_id = s.healthy("alpha")
+    s.node.publish(s.node.event("post_complete", failure=True, help="in the ring", smesher=node_id))
+    kept = parse_event(
+        s.node.event("post_complete", failure=True, help="kept earlier", smesher=node_id)
+    )
+    report = _read(s, events=[kept], now=lambda: s.now + timedelta(minutes=40))
+    assert _verdicts(report)["alpha"] == ("post_failed", "PoST failed: kept earlier")
+    assert not [m for m, _ in s.node.calls if m == "EventsStream"]
+    assert report.clock.in_cycle_gap and report.events == (kept,)

@@ -27,12 +27,14 @@ from mergetool.serviceapi.state import ServiceState
 from mergetool.watch.client import DEFAULT_PRIVATE, DEFAULT_PUBLIC, DEFAULT_TIMEOUT_S, NodeClient
 from mergetool.watch.clock import NetworkClock, PoetTiming
 from mergetool.watch.config import read_node_config
+from mergetool.watch.events import NodeEvent
 from mergetool.watch.model import AtxInfo, IdentityRow, PostView, Rewards, WatchReport
 from mergetool.watch.timeline import Timeline, timelines
 from mergetool.watch.verdict import Facts, judge
 
-#: how long the one-shot read waits for one more event of the node's replay
+#: how long the one-shot read waits for one more event of the node's replay, and in all
 EVENTS_IDLE_S = 0.5
+EVENTS_TOTAL_S = 3.0
 
 
 class _Errors:
@@ -100,12 +102,17 @@ def read_watch(
     tls: TlsFiles | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     events_idle_s: float = EVENTS_IDLE_S,
+    events: Sequence[NodeEvent] | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> WatchReport:
     """One row per identity, each with its verdict. Listeners default to the node config's
     (``config``), else 127.0.0.1:9093 (``private``) and :9092 (``public``); ``post`` has no
     default. Bad arguments raise InvalidParameters / InvalidInputFile; a listener or service
-    that does not answer within ``timeout_s`` is listed in ``errors``."""
+    that does not answer within ``timeout_s`` is listed in ``errors``.
+
+    ``events``: the node's events as a follower kept them (oldest first, deduped); None reads
+    the node's replay of its last 100 (waiting ``events_idle_s`` for one more). ``now``: the
+    clock (UTC), for tests and replays."""
     clock_now = now or (lambda: datetime.now(UTC))
     cfg = read_node_config(config) if config is not None else None
     private = private or (cfg.private if cfg else None) or DEFAULT_PRIVATE
@@ -123,15 +130,19 @@ def read_watch(
         states_call = pool.submit(client.post_states) if post else None
         status_call = pool.submit(client.node_status)
         info_call = pool.submit(client.network_info)
-        events_call = pool.submit(
-            lambda: tuple(client.events(idle_s=events_idle_s, total_s=timeout_s))
-        )
+        events_call = None
+        if events is None:
+            events_call = pool.submit(
+                lambda: tuple(
+                    client.events(idle_s=events_idle_s, total_s=min(timeout_s, EVENTS_TOTAL_S))
+                )
+            )
         service_calls = [pool.submit(_ask, spec, timeout_s) for spec in specs]
         loaded = errors.get(ids_call)
         states = errors.get(states_call) if states_call else None
         status = errors.get(status_call)
         info = errors.get(info_call)
-        events = errors.get(events_call) or ()
+        seen = tuple(events) if events_call is None else errors.get(events_call) or ()
         names = {s.node_id: s.name.removesuffix(".key") for s in states or ()} | keys
         services = _services(specs, service_calls, names, errors, bad_keys)
         moment = clock_now()
@@ -145,7 +156,7 @@ def read_watch(
                                     *keys, *services]))  # fmt: skip
         lists = _lists(pool, client, order, clock.epoch if clock else None, info, errors)
     node_states = {s.node_id: s.state for s in states or ()}
-    lines = timelines(events, network)
+    lines = timelines(seen, network)
     rows = []
     for node_id in order:
         line = lines.get(node_id, Timeline())
@@ -164,7 +175,7 @@ def read_watch(
             poet_round_end=line.poet_round_end,
             now=moment,
         )
-        problem = None if service or not specs else "no --operator answered for it"
+        problem = None if service or not specs else "no operator API answered for it"
         rows.append(
             IdentityRow(
                 node_id=node_id,
@@ -189,7 +200,7 @@ def read_watch(
         network=info,
         clock=clock,
         identities=tuple(rows),
-        events=tuple(events),
+        events=seen,
         errors=tuple([*errors.found.values(), *bad_keys]),
     )
 
@@ -235,14 +246,16 @@ def _lists(
     per_epoch = info.layers_per_epoch
     atx_call = pool.submit(client.list_activations, ids)
     bans_call = pool.submit(client.list_malfeasance, ids)
+    atxs = errors.get(atx_call)
+    bans = errors.get(bans_call)
+    if atxs is None and bans is None:  # the listener does not answer: no call per identity
+        return {}
     last_calls = {i: pool.submit(client.list_rewards, i, max_rows=1) for i in ids}
     epoch_calls = {
         i: pool.submit(client.list_rewards, i, start_layer=(epoch - 1) * per_epoch,
                        end_layer=epoch * per_epoch - 1)
         for i in ids if epoch >= 1
     }  # fmt: skip
-    atxs = errors.get(atx_call)
-    bans = errors.get(bans_call)
     found = {}
     for node_id in ids:
         epochs = (

@@ -88,6 +88,7 @@ class WatchNode:
         self.rewards: list[Any] = []  # v2alpha1_pb2.Reward
         self.malfeasance: list[Any] = []  # v2alpha1_pb2.MalfeasanceProof
         self.calls: list[tuple[str, Any]] = []  # (method, request) of every call answered
+        self.list_delay_s = 0.0  # each List answers this late (a jammed database)
         self._lock = threading.Condition()
         self._ring: deque[Any] = deque(maxlen=RING)
         self._subscribers: list[_Subscriber] = []
@@ -279,6 +280,7 @@ class _Public(
         node = self.node
         node._record(type(request).__name__, request)
         _check_limit(request, context)
+        time.sleep(node.list_delay_s)
         if isinstance(request, v2alpha1_pb2.ActivationRequest):
             rows = [
                 a for a in sorted(node.activations, key=lambda a: (a.publish_epoch, a.id))

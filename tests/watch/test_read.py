@@ -177,3 +177,55 @@ def test_an_unreachable_listener_is_told_within_the_timeout(s: Scenario, tmp_pat
     assert len([e for e in report.errors if e.startswith(closed)]) == 1, report.errors
     assert report.node is None and report.clock is None
     assert _verdicts(report)["alpha"][0] == "unknown"
+
+
+def test_a_jammed_list_is_not_asked_again_per_identity(s: Scenario) -> None:
+    for n in range(12):
+        s.healthy(f"id{n:02}")
+    s.node.list_delay_s = 1.0
+    report = _read(s, timeout_s=0.5)
+    public = s.node.address("public")
+    assert [e for e in report.errors if e.startswith(public)] == [
+        f"{public}: no answer from spacemesh.v2alpha1.ActivationService within 0.5 s "
+        "(Is the node running, and is this its api.grpc-public-listener?)"
+    ]
+    assert not [m for m, _ in s.node.calls if m == "RewardRequest"]
+    assert {r.verdict.code for r in report.identities} == {"unknown"}
+
+
+def test_a_serve_operator_api_reports_each_identity(s: Scenario) -> None:
+    from tests.status.status_helpers import IdentitiesServer, serve_entry, url_of
+
+    alpha, beta, gamma = (s.healthy(n) for n in ("alpha", "beta", "gamma"))
+    s.node.proving.update({alpha, beta})
+    api = IdentitiesServer()
+    try:
+        phase = {"name": "reading", "bytes_read": 3, "bytes_total": 4}
+        api.serve(
+            serve_entry(alpha, "proving", phase=phase),
+            serve_entry(beta, "proving", connected=False, phase={"name": "k2pow"}),
+        )
+        report = _read(s, operators=[url_of(api)])
+    finally:
+        api.close()
+    verdicts = _verdicts(report)
+    assert verdicts["alpha"] == ("proving", "proving: reading 75 %")
+    assert verdicts["beta"][0] == "no_service"
+    assert verdicts["gamma"][0] == "earning"  # IDLE on the node: no service needed now
+    gamma_row = next(r for r in report.identities if r.name == "gamma")
+    assert gamma_row.post.service_problem == "no operator API answered for it"
+    assert gamma == gamma_row.node_id
+
+
+def test_events_a_follower_kept_replace_the_replay(s: Scenario) -> None:
+    from mergetool.watch.events import parse_event
+
+    node_id = s.healthy("alpha")
+    s.node.publish(s.node.event("post_complete", failure=True, help="in the ring", smesher=node_id))
+    kept = parse_event(
+        s.node.event("post_complete", failure=True, help="kept earlier", smesher=node_id)
+    )
+    report = _read(s, events=[kept], now=lambda: s.now + timedelta(minutes=40))
+    assert _verdicts(report)["alpha"] == ("post_failed", "PoST failed: kept earlier")
+    assert not [m for m, _ in s.node.calls if m == "EventsStream"]
+    assert report.clock.in_cycle_gap and report.events == (kept,)

@@ -146,10 +146,10 @@ def follow(
     client = NodeClient(private=private, public=public, post=post, tls=tls, timeout_s=timeout_s)
     as_text = options["log_format"] == "text" and not as_json
 
-    def report() -> Any:
+    def report(events: Any) -> Any:
         return read_watch(
             private=private, public=public, post=post, operators=operators, config=config,
-            node_dir=node_dir, tls=tls, timeout_s=timeout_s,
+            node_dir=node_dir, tls=tls, timeout_s=timeout_s, events=events,
         )  # fmt: skip
 
     def echo(line: Any) -> None:

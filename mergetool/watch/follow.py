@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +27,9 @@ from mergetool.watch.metrics import WatchMetrics
 from mergetool.watch.notify import Channel, Notifier
 from mergetool.watch.recording import describe, record_of_event
 from mergetool.watch.refresh import EventState, Refresh, read_node, with_report
+
+#: node events kept in memory for the verdicts (the history file keeps every one)
+KEEP_EVENTS = 5000
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class Follower:
         names: Mapping[str, str] | None = None,
         poet: PoetTiming | None = None,
         services: Callable[[], Mapping[str, bool]] | None = None,
-        report: Callable[[], Any] | None = None,
+        report: Callable[[Sequence[Any] | None], Any] | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
@@ -69,8 +73,12 @@ class Follower:
         self.given_names = dict(names or {})
         self.poet = poet
         self.services = services
-        #: the one-shot ``read_watch`` (bound to the same flags): its verdicts, per refresh
+        #: the one-shot ``read_watch`` (bound to the same flags) given the events kept (None:
+        #: none yet, it reads the node's replay): its verdicts, per refresh
         self.report = report
+        #: the node's events seen on the stream (the replay included), oldest first, deduped
+        self._seen: deque[Any] = deque()
+        self._seen_keys: set[str] = set()
         self.now = now
         active = {c: Alert.from_dict(a) for c, a in history.active_alerts().items()}
         self.rules = AlertRules(not_synced_after_s=self.settings.not_synced_after_s, active=active)
@@ -165,6 +173,12 @@ class Follower:
             delay = min(delay * 2, self.settings.reconnect_max_s)
 
     def _on_event(self, event: Any) -> None:
+        with self._lock:
+            if event.key not in self._seen_keys:
+                self._seen.append(event)
+                self._seen_keys.add(event.key)
+                if len(self._seen) > KEEP_EVENTS:
+                    self._seen_keys.discard(self._seen.popleft().key)
         record = record_of_event(event, now=self.now)
         if record is None:
             return
@@ -195,7 +209,9 @@ class Follower:
                 services=self.services, now=self.now,
             )  # fmt: skip
             if self.report is not None:
-                report = self.report()
+                with self._lock:
+                    kept = tuple(self._seen) if self._seen else None
+                report = self.report(kept)
                 got = replace(got, facts=with_report(got.facts, report))
                 self._tell_report_errors(tuple(report.errors))
         except MergetoolError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -204,12 +205,12 @@ def test_an_unreachable_node_is_told_once_and_stops_cleanly(
     assert lines[-1].kind == "stopped"
 
 
-def _report(s: Scenario, operators: list[str]) -> Callable[[], Any]:
+def _report(s: Scenario, operators: list[str]) -> Callable[[Any], Any]:
     """read_watch bound to the scenario's flags (``operators`` read at each call)."""
 
-    def report() -> Any:
+    def report(events: Any) -> Any:
         return read_watch(config=s.config, node_dir=s.node_dir, operators=list(operators),
-                          events_idle_s=0.1, timeout_s=2.0)  # fmt: skip
+                          events_idle_s=0.1, timeout_s=2.0, events=events)  # fmt: skip
 
     return report
 
@@ -319,3 +320,24 @@ def test_a_failing_history_file_ends_the_watcher_with_its_error(
     assert str(tmp_path / "watch.sqlite") in str(failures[0])
     assert f.lines[-1].kind == "stopped"
     assert node.subscribers() == 0
+
+
+def test_the_verdicts_use_every_event_kept_not_only_the_nodes_ring(
+    s: Scenario, tmp_path: Path
+) -> None:
+    alpha = s.healthy("alpha")
+    with Following(s.node, tmp_path / "watch.sqlite", report=_report(s, [])) as f:
+        s.node.publish(s.node.event("proposal", smesher=alpha, layer=499, proposal=b"p"))
+        wait_until(lambda: f.kinds("proposal"))  # our stream is subscribed
+        s.node.publish(s.node.event("post_complete", failure=True, help=INVALID, smesher=alpha))
+        s.node.publish(*[s.node.event("proposal", smesher=alpha, layer=500 + i, proposal=b"p")
+                         for i in range(120)])  # fmt: skip  # the ring forgets the failure
+        wait_until(lambda: len(f.kinds("proposal")) == 121)
+
+        def verdict() -> str | None:
+            facts = f.follower.facts()
+            return facts.identities[0].verdict if facts and facts.identities else None
+
+        wait_until(lambda: verdict() == "post_failed")
+        time.sleep(0.5)  # a few more refreshes
+        assert verdict() == "post_failed"

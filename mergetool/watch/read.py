@@ -266,7 +266,7 @@ def _lists(
         in_epoch = errors.get(epoch_calls[node_id]) if node_id in epoch_calls else ()
         rewards = None
         if last is not None and in_epoch is not None:
-            rewards = Rewards(last[0].layer if last else None, epoch - 1,
+            rewards = Rewards(last[0].layer if last else None, max(epoch - 1, 0),
                               sum(r.total for r in in_epoch))  # fmt: skip
         found[node_id] = (epochs, kinds, rewards)
     return found

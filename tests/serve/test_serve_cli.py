@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from mergetool.cli.main import cli
+from tests.schema_check import loads_valid
 from tests.serve.node_standin import NodeStandin
 from tests.serve.serve_helpers import NODE_IDS
 
@@ -66,7 +67,7 @@ def test_a_state_folder_that_cannot_be_made_is_refused_before_connecting(
 
 def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Path]]) -> None:
     (folder,) = post_dirs(1)
-    meta = json.loads((folder / "postdata_metadata.json").read_text())
+    meta = loads_valid((folder / "postdata_metadata.json").read_text(), "post-metadata")
     meta["Nonce"] = None
     (folder / "postdata_metadata.json").write_text(json.dumps(meta))
     result = serve("--address", ADDRESS, "--dir", str(folder))

@@ -21,8 +21,11 @@ def assert_valid(doc: Any, name: str) -> Any:
     """``doc`` if it matches ``schemas/json/<name>.schema.json``; else every mismatch, listed."""
     errors = sorted(_validator(name).iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
+        # (a document that matches none of a oneOf's branches: say why for each branch)
         found = "\n".join(
-            f"  at /{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors
+            f"  at /{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for error in errors
+            for e in [error, *sorted(error.context or [], key=lambda c: str(c.schema_path))]
         )
         raise AssertionError(f"not a valid {name} document:\n{found}")
     return doc

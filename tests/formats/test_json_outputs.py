@@ -18,6 +18,7 @@ from mergetool.node.fixtures import FixtureNode, test_key
 from mergetool.post.backends import opencl
 from mergetool.post.proof import Proof
 from mergetool.serve.config import IdentityConfig
+from mergetool.serve.events import Event
 from mergetool.serve.operator_api import view
 from mergetool.serve.service import Identity
 from mergetool.serve.state import Finished, IdentityState, Progress
@@ -191,3 +192,15 @@ def test_serve_identities_and_proof_file(tmp_path: Path) -> None:
     store = identities[2].store
     store.save(finished)
     assert loads_valid(store.path.read_text(), "serve-proof")["delivered"] is False
+
+
+def test_serve_log_lines() -> None:
+    # What `serve --log-format json` prints: one JSON object per event.
+    events = [
+        Event(1_700_000_000.5, "started", "serving 2 identities"),
+        Event(1_700_000_001.0, "proof-ready", "proof ready", node_id=b"\x01" * 32,
+              folder=Path("/data/a"), fields={"duration_s": 1.5}),
+        Event(1_700_000_002.0, "stopped", "stopped", "warning", fields={"mid_proof": []}),
+    ]  # fmt: skip
+    for event in events:
+        assert loads_valid(json.dumps(event.to_dict()), "serve-event")["event"] == event.kind

@@ -143,7 +143,7 @@ def test_sigterm_stops_within_seconds_and_names_the_identity_mid_proof(
             proc.wait()
     assert proc.returncode == 0, stderr
     assert took < 8
-    events = [json.loads(line) for line in stderr.splitlines()]
+    events = [loads_valid(line, "serve-event") for line in stderr.splitlines()]
     mid = [e for e in events if e["event"] == "stopped-mid-proof"]
     assert [e["node_id"] for e in mid] == [NODE_IDS[0].hex()]
     assert mid[0]["folder"] == str(folder.resolve()) and mid[0]["level"] == "warning"

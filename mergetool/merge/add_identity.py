@@ -175,8 +175,7 @@ def _remove_original(plan: AddIdentityPlan) -> None:
             plan.target_file.unlink(missing_ok=True)
             fsync_dir(plan.target_file.parent)
             raise MergeFailed(
-                f"{plan.key_file}: cannot remove it ({exc.strerror or exc}); nothing was "
-                "installed",
+                f"{plan.key_file}: cannot remove it ({exc.strerror or exc}); nothing was installed",
                 hint="Make its folder writable, or keep the original with `keep_copy=True`.",
                 parameter="keep_copy",
             ) from exc

@@ -261,8 +261,8 @@ class _Checker:
             self.found.append(
                 error(
                     "post_listener_random",
-                    f"{self.at('api', 'grpc-post-listener')}: {shown(value)} has port 0, so the node "
-                    "picks a random port the services cannot find. Give a fixed port, e.g. "
+                    f"{self.at('api', 'grpc-post-listener')}: {shown(value)} has port 0, so the "
+                    "node picks a random port the services cannot find. Give a fixed port, e.g. "
                     f'"{host if 0 < len(host) <= _MAX_SHOWN else "127.0.0.1"}:9094".',
                     self.path,
                 )

@@ -168,6 +168,15 @@ def disk_full(path: Path, reason: str) -> DiskFull:
     except OSError:
         free = None
     space = "" if free is None else f"; {free / 2**20:.1f} MiB free there"
+    if _no_free_inodes(folder):  # room for bytes, none for one more file
+        return DiskFull(
+            folder,
+            f"{folder}: no free inodes: the file system can hold no more files ({reason})"
+            f"{space}, but no file can be created",
+            hint=f"Remove files you do not need on that file system (`df -i {folder}` shows "
+            "its inodes; many small files use them up), then run the same command again.",
+            free=free,
+        )
     return DiskFull(
         folder,
         f"{folder}: the disk is full, or we may not write more there ({reason}){space}",
@@ -175,6 +184,15 @@ def disk_full(path: Path, reason: str) -> DiskFull:
         "source's database and a backup of the target's), then run the same command again.",
         free=free,
     )
+
+
+def _no_free_inodes(folder: Path) -> bool:
+    """Every inode in use (file systems with no fixed count, like btrfs, report 0 in all)."""
+    try:
+        info = os.statvfs(folder)
+    except OSError:
+        return False
+    return info.f_files > 0 and info.f_favail == 0
 
 
 def fsync_dir(path: Path) -> None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mergetool._exceptions import FolderLocked, MergetoolError
-from mergetool._fs import not_writable, take_owner
+from mergetool._fs import NO_SPACE, disk_full, not_writable, take_owner
 
 LOCK_FILE = ".mergetool.lock"
 _POLL_S = 0.05
@@ -69,6 +69,8 @@ class FolderLock:
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise not_writable(self.folder) from exc
+            if exc.errno in NO_SPACE:  # (no room for the lock file: out of space or inodes)
+                raise disk_full(self.path, exc.strerror or str(exc)) from exc
             raise MergetoolError(f"cannot lock {self.folder}: {exc.strerror}") from exc
         deadline = None if self.timeout_s is None else time.monotonic() + self.timeout_s
         try:

@@ -8,6 +8,7 @@ carries out exactly that plan. Nothing is lost: what the restore replaces is kep
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -24,9 +25,10 @@ from mergetool._fs import (
     take_owner,
     write_file_atomic,
 )
-from mergetool.backup.store import DISPLACED_PREFIX, copy_db, list_backups, stamp
+from mergetool.backup.store import DISPLACED_PREFIX, backup_source, copy_db, list_backups, stamp
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder, refuse_linked_database
+from mergetool.node.keys import load_key
 from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported
 
@@ -51,6 +53,9 @@ class RestorePlan:
     #: ``(table, rows)`` the current database holds beyond the backup's: rows merged or
     #: written by the node since the backup, which the restored database will not have
     rows_dropped: tuple[tuple[str, int], ...] = ()
+    #: key files of the identities set aside that a ``--retire-source`` moved into the merged
+    #: source's ``identities/merged-*/``: after the restore no node loads them
+    source_keys_retired: tuple[Path, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form of the plan (``restore --dry-run --json``)."""
@@ -63,6 +68,7 @@ class RestorePlan:
             "merge_leftovers": [p.name for p in self.merge_leftovers],
             "replaces_database": self.replaces_database,
             "rows_dropped": dict(self.rows_dropped),
+            "source_keys_retired": [str(p) for p in self.source_keys_retired],
         }
 
 
@@ -78,6 +84,8 @@ class RestoreResult:
     previous_db: Path | None = None
     #: an interrupted merge's journal and staged keys, also moved to ``set_aside_dir``
     merge_leftovers: tuple[str, ...] = ()
+    #: as :attr:`RestorePlan.source_keys_retired`
+    source_keys_retired: tuple[Path, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form of the outcome (``restore --json``)."""
@@ -89,6 +97,7 @@ class RestoreResult:
             "set_aside_dir": str(self.set_aside_dir) if self.set_aside_dir else None,
             "previous_db": str(self.previous_db) if self.previous_db else None,
             "merge_leftovers": list(self.merge_leftovers),
+            "source_keys_retired": [str(p) for p in self.source_keys_retired],
         }
 
 
@@ -211,6 +220,23 @@ def _rows_dropped(folder: NodeFolder, backup: Path) -> tuple[tuple[str, int], ..
     )
 
 
+def _retired_in_source(
+    backup: Path, folder: NodeFolder, aside: tuple[str, ...]
+) -> tuple[Path, ...]:
+    """Retired source key files of the identities the restore takes out of the target."""
+    from mergetool.merge.retire import retired_keys  # (the merge package imports this one's)
+
+    source = backup_source(backup)
+    if source is None or not aside:
+        return ()
+    ids = set()
+    for name in aside:
+        with contextlib.suppress(MergetoolError):
+            ids.add(load_key(folder.identities_dir / name).node_id)
+    found = retired_keys(NodeFolder(source))
+    return tuple(e.file.path for e in found if e.key is not None and e.key.node_id in ids)
+
+
 def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
     """Check the backup (newest, or ``backup_name``) and the target; write nothing.
 
@@ -235,6 +261,7 @@ def plan_restore(target: Path, backup_name: str | None = None) -> RestorePlan:
         merge_leftovers=_leftovers(folder),
         replaces_database=folder.db_path.exists(),
         rows_dropped=_rows_dropped(folder, chosen),
+        source_keys_retired=_retired_in_source(chosen, folder, aside),
     )
 
 
@@ -319,6 +346,7 @@ def execute_restore(plan: RestorePlan) -> RestoreResult:
         aside_dir if aside_dir.exists() else None,
         previous_db,
         tuple(p.name for p in plan.merge_leftovers),
+        plan.source_keys_retired,
     )
 
 

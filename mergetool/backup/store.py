@@ -7,6 +7,7 @@ whole, so a listed backup is always complete.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -18,6 +19,7 @@ from mergetool._fs import (
     ensure_private_dir,
     fsync_dir,
     irregular_kind,
+    read_regular_file,
     take_owner,
     write_new_file,
 )
@@ -26,6 +28,9 @@ from mergetool.node.folder import KEY_SUFFIX, NodeFolder
 
 PARTIAL_PREFIX = ".partial-"
 DISPLACED_PREFIX = "displaced-"
+#: In a backup made by a merge: which source was merged (so a restore can say where its
+#: retired keys are). The node and the restore's checks ignore it.
+MERGE_NOTE = "merge.json"
 
 
 def stamp() -> str:
@@ -64,8 +69,11 @@ def _copy_keys(identities: Path, dest: Path) -> None:
     fsync_dir(dest)
 
 
-def make_backup(folder: NodeFolder) -> Path:
-    """Copy the target's database and key files into ``backups/<UTC timestamp>/`` (0700/0600)."""
+def make_backup(folder: NodeFolder, *, source: Path | None = None) -> Path:
+    """Copy the target's database and key files into ``backups/<UTC timestamp>/`` (0700/0600).
+
+    ``source``: the folder about to be merged in, noted in the backup (:func:`backup_source`).
+    """
     root = folder.backups_dir
     ensure_private_dir(root)
     name = stamp()
@@ -75,6 +83,9 @@ def make_backup(folder: NodeFolder) -> Path:
         copy = NodeFolder(partial)
         copy_db(folder.db_path, copy.db_path)
         _copy_keys(folder.identities_dir, copy.identities_dir)
+        if source is not None:
+            note = json.dumps({"format": 1, "source": os.path.abspath(source)})
+            write_new_file(partial / MERGE_NOTE, note.encode())
         final = root / name
         os.replace(partial, final)
         fsync_dir(root)
@@ -82,6 +93,15 @@ def make_backup(folder: NodeFolder) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return final
+
+
+def backup_source(backup: Path) -> Path | None:
+    """The source folder the merge that made ``backup`` merged in, when it noted one."""
+    try:
+        note = json.loads(read_regular_file(backup / MERGE_NOTE, 4096))
+        return Path(note["source"]) if isinstance(note.get("source"), str) else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def list_backups(folder: NodeFolder) -> list[Path]:

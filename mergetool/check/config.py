@@ -28,6 +28,22 @@ POST_KEYS = {
     "post-pow-difficulty": "pow_difficulty",
 }
 _MAX_CONFIG_BYTES = 16 << 20
+#: Longer echoed values are cut: a message quotes a value, it does not reproduce the file.
+_MAX_SHOWN = 100
+#: A run of digits Python refuses to read as an int (its limit is 4300 digits).
+_HUGE_NUMBER = re.compile(r"-?\d{4301,}")
+#: Post listener hosts that mean "every network interface".
+_ANY_HOST = ("0.0.0.0", "", "::", "[::]")
+
+
+def shown(value: object, *, quote: bool = True) -> str:
+    """``value`` as a message quotes it (``repr``), shortened when it is long."""
+    text = repr(value) if quote else str(value)
+    if len(text) <= _MAX_SHOWN:
+        return text
+    size = len(value) if isinstance(value, str) else len(str(value))
+    unit = "characters" if isinstance(value, str) else "digits"
+    return f"{text[: _MAX_SHOWN - 10]}… ({size} {unit})"
 
 
 def _problem(
@@ -83,6 +99,14 @@ def read_config(path: Path) -> tuple[dict[str, Any], str]:
         raise _problem(
             path, "not a node config (JSON nested too deeply)", code="config_shape"
         ) from exc
+    except ValueError as exc:  # an int longer than Python converts (not a JSONDecodeError)
+        huge = _HUGE_NUMBER.search(text)
+        line, column = _position(text, huge.start()) if huge else (None, None)
+        digits = f" ({len(huge[0].lstrip('-'))} digits)" if huge else ""
+        raise _problem(
+            path, f"not valid JSON (a number far too long{digits})", line, column,
+            code="config_invalid",
+        ) from exc  # fmt: skip
     if not isinstance(doc, dict):
         start = len(text) - len(text.lstrip())
         raise _problem(
@@ -183,7 +207,7 @@ class _Checker:
                 self.found.append(
                     error(
                         "coinbase_invalid",
-                        f"{self.at('smeshing', 'smeshing-coinbase')}: {coinbase!r} {decoded}; "
+                        f"{self.at('smeshing', 'smeshing-coinbase')}: {shown(coinbase)} {decoded}; "
                         "copy the address again from your wallet.",
                         self.path,
                     )
@@ -192,7 +216,7 @@ class _Checker:
                 self.found.append(
                     warning(
                         "coinbase_network",
-                        f"{self.at('smeshing', 'smeshing-coinbase')}: {coinbase!r} is a "
+                        f"{self.at('smeshing', 'smeshing-coinbase')}: {shown(coinbase)} is a "
                         f"{decoded[0]!r} address, not a mainnet one ({MAINNET_HRP}1...); "
                         "use --preset test for a test network.",
                         self.path,
@@ -228,7 +252,7 @@ class _Checker:
             self.found.append(
                 error(
                     "post_listener_invalid",
-                    f"{self.at('api', 'grpc-post-listener')}: {value!r} is not HOST:PORT; "
+                    f"{self.at('api', 'grpc-post-listener')}: {shown(value)} is not HOST:PORT; "
                     'write e.g. "127.0.0.1:9094".',
                     self.path,
                 )
@@ -237,9 +261,21 @@ class _Checker:
             self.found.append(
                 error(
                     "post_listener_random",
-                    f"{self.at('api', 'grpc-post-listener')}: {value!r} has port 0, so the node "
-                    "picks a random port the services cannot find. Give a fixed port, e.g. "
-                    f'"{host or "127.0.0.1"}:9094".',
+                    f"{self.at('api', 'grpc-post-listener')}: {shown(value)} has port 0, so the "
+                    "node picks a random port the services cannot find. Give a fixed port, e.g. "
+                    f'"{host if 0 < len(host) <= _MAX_SHOWN else "127.0.0.1"}:9094".',
+                    self.path,
+                )
+            )
+        elif host in _ANY_HOST:
+            self.found.append(
+                warning(
+                    "post_listener_public",
+                    f"{self.at('api', 'grpc-post-listener')}: {shown(value)} listens on every "
+                    "network interface, and the node's PoST API has no authentication: anyone "
+                    "who reaches the port can register as a PoST service. Bind it to "
+                    '127.0.0.1 (e.g. "127.0.0.1:9094") or to the one address the services use, '
+                    "behind a firewall.",
                     self.path,
                 )
             )
@@ -256,7 +292,7 @@ class _Checker:
                     self.found.append(
                         error(
                             "config_shape",
-                            f"{self.at('post', key)}: {value!r} is not hex",
+                            f"{self.at('post', key)}: {shown(value)} is not hex",
                             self.path,
                         )
                     )
@@ -267,12 +303,12 @@ class _Checker:
                     continue
             want = getattr(params, attr)
             if got != want:
-                shown = want.hex() if isinstance(want, bytes) else want
+                expected = want.hex() if isinstance(want, bytes) else want
                 self.found.append(
                     error(
                         "post_param_mismatch",
-                        f"{self.at('post', key)} is {value}, "
-                        f"the {preset} value is {shown}: proofs made with it would be rejected. "
+                        f"{self.at('post', key)} is {shown(value, quote=False)}, "
+                        f"the {preset} value is {expected}: proofs made with it would be rejected. "
                         "Remove the key (the node's default is right) or use --preset test for a "
                         "test network.",
                         self.path,

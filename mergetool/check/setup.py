@@ -105,9 +105,19 @@ def check_setup(
     from mergetool.node.inspect import inspect_node
 
     params = preset_params(preset)
-    report = inspect_node(Path(node_dir))
+    report = inspect_node(Path(node_dir), database_optional=True)
     root = report.path
     findings = _from_inspect(report)
+    if not (root / LOCAL_DB).exists():
+        findings.append(
+            note(
+                "database_not_yet",
+                f"{root / LOCAL_DB} does not exist yet: the node has not started in this folder "
+                "(it creates the database on its first start); keys, PoST data and config "
+                "were checked",
+                root / LOCAL_DB,
+            )
+        )
     keys = {
         bytes.fromhex(i.node_id): root / "identities" / i.file
         for i in report.identities

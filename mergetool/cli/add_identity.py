@@ -26,28 +26,42 @@ from mergetool.cli._locking import holding, wait_option
     help="Node data folder to add the identity to.",
 )
 @click.option("--name", help="File name in identities/ (default: <node id>.key).")
+@click.option(
+    "--keep-copy",
+    is_flag=True,
+    help="Leave identity.key in the PoST folder (default: move it, removing the original "
+    "once the installed copy is safely on disk).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and print what would be done; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @wait_option
 def add_identity(
-    post_dir: Path, node: Path, name: str | None, dry_run: bool, as_json: bool, wait: bool
+    post_dir: Path,
+    node: Path,
+    name: str | None,
+    keep_copy: bool,
+    dry_run: bool,
+    as_json: bool,
+    wait: bool,
 ) -> None:
     """Install a postcli identity.key into a node's identities/ folder, checked and atomically."""
     from mergetool.merge.add_identity import add_identity as install
     from mergetool.merge.add_identity import plan_add_identity
 
     if dry_run:
-        plan = plan_add_identity(post_dir, node, name)
+        plan = plan_add_identity(post_dir, node, name, keep_copy=keep_copy)
     else:
         with holding(node, wait=wait):
-            plan = plan_add_identity(post_dir, node, name)
+            plan = plan_add_identity(post_dir, node, name, keep_copy=keep_copy)
             install(plan)
     if as_json:
         click.echo(json.dumps(plan.to_dict(installed=not dry_run), indent=2, sort_keys=True))
     elif dry_run:
-        click.echo(f"Would install {plan.key_file} as {plan.target_file} ({plan.node_id}).")
+        verb = "copy" if plan.keep_copy else "move"
+        click.echo(f"Would {verb} {plan.key_file} to {plan.target_file} ({plan.node_id}).")
     else:
-        click.echo(f"Installed {plan.key_file} as {plan.target_file} ({plan.node_id}).")
+        verb = "Copied" if plan.keep_copy else "Moved"
+        click.echo(f"{verb} {plan.key_file} to {plan.target_file} ({plan.node_id}).")
         click.echo(
             "Restart the node to load it; keep the PoST service for it pointed at this node."
         )

@@ -227,8 +227,10 @@ def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
     else:
         click.echo("Dry run: nothing was written.")
-        if not plan.nothing_to_do or plan.retire:
+        if not plan.nothing_to_do:
             click.echo("To merge, run the same command without --dry-run.")
+        elif plan.retire:
+            click.echo("To retire them, run the same command without --dry-run.")
 
 
 def _run(plan: Any, report: Path | None, as_json: bool) -> None:

@@ -42,7 +42,9 @@ def render_plan(plan: Any) -> str:
                 else ""
             )
         )
-    if plan.already_merged:
+    if plan.already_merged and plan.retire:
+        lines.append("  status: already merged - only the source's key files are retired")
+    elif plan.already_merged:
         lines.append("  status: already merged - nothing to do")
     elif plan.nothing_to_do:
         lines.append("  status: nothing to merge")
@@ -95,7 +97,8 @@ def _retired_text(result: Any) -> str:
 
 def _retire_tip(result: Any) -> str:
     """Merged without --retire-source: the source node would still load these keys."""
-    if result.plan.retire_source or not result.merged:
+    still_held = any(w.code == "stop_source" for w in result.plan.warnings)
+    if result.plan.retire_source or not (result.merged or still_held):
         return ""
     return (
         f"\nTip: run the same command with --retire-source to move the merged key files out "
@@ -126,15 +129,13 @@ def render_result(result: Any) -> str:
     else:
         head = ""
     if not result.merged:
-        return (
-            head
-            + (
-                "Already merged: nothing to do."
-                if result.plan.already_merged
-                else "Nothing to merge."
-            )
-            + _retired_text(result)
-        )
+        if result.plan.already_merged and result.keys_retired:
+            outcome = "Already merged: only the source's key files were retired."
+        elif result.plan.already_merged:
+            outcome = "Already merged: nothing to do."
+        else:
+            outcome = "Nothing to merge."
+        return head + outcome + _warned_again(result) + _retired_text(result) + _retire_tip(result)
     text = (
         f"{head}Merged {len(result.keys_installed)} identit"
         f"{'y' if len(result.keys_installed) == 1 else 'ies'} and {result.rows_copied} rows "
@@ -143,8 +144,11 @@ def render_result(result: Any) -> str:
     if result.backup_dir:
         undo = f"mergetool restore {shlex.quote(str(result.plan.target))}"  # pastes as it is
         text += f"\nBackup: {result.backup_dir} (undo with: {undo})"
-    # Said again last, where the operator reads: the plan's copy scrolled away above.
-    for w in result.plan.warnings:
-        if w.code in EQUIVOCATION_WARNINGS:
-            text += f"\nWarning: {w.message}"
-    return text + _retired_text(result) + _retire_tip(result)
+    return text + _warned_again(result) + _retired_text(result) + _retire_tip(result)
+
+
+def _warned_again(result: Any) -> str:
+    """Said again last, where the operator reads: the plan's copy scrolled away above."""
+    return "".join(
+        f"\nWarning: {w.message}" for w in result.plan.warnings if w.code in EQUIVOCATION_WARNINGS
+    )

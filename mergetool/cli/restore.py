@@ -40,6 +40,8 @@ def render_restore_plan(plan: RestorePlan) -> str:
         )
     if plan.replaces_database:
         lines.append("  the current database is kept in backups/displaced-<UTC timestamp>/")
+    if plan.source_keys_retired:
+        lines.append("  warning: " + retired_text(plan.source_keys_retired, done=False))
     if plan.rows_dropped:
         rows = ", ".join(f"{table} {n}" for table, n in plan.rows_dropped)
         lines.append(
@@ -47,6 +49,22 @@ def render_restore_plan(plan: RestorePlan) -> str:
             "merged, or written by the node since the backup, are lost by restoring"
         )
     return "\n".join(lines)
+
+
+def retired_text(paths: tuple[Path, ...], *, done: bool) -> str:
+    """Where the source's retired keys of the identities taken out are, and how to undo."""
+    from mergetool.merge.model import move_back
+
+    folders = sorted({p.parent for p in paths})
+    where = ", ".join(f"{f}/" for f in folders)
+    names = _names(tuple(p.name for p in paths))
+    now = "now no node loads them" if done else "after the restore no node will load them"
+    return (
+        f"the source's key files {names} are still retired (merge-nodes --retire-source) in "
+        f"{where}, where the source node does not load them: {now}. To merge them again (or "
+        "run them on the source node), move them back first: "
+        + " && ".join(move_back(f) for f in folders)
+    )
 
 
 @click.command("restore", cls=MergetoolCommand)
@@ -84,6 +102,9 @@ def restore(
             "Key files the backup does not have (or has with other content) were moved, not "
             f"deleted, to {result.set_aside_dir}: " + _names(result.keys_set_aside)
         )
+    if result.source_keys_retired:
+        text = retired_text(result.source_keys_retired, done=True)
+        click.echo(text[0].upper() + text[1:])
     if result.merge_leftovers:
         click.echo(
             f"The journal and staged keys of an interrupted merge were moved to "

@@ -24,7 +24,7 @@ def render_text(report: Any) -> str:
             [
                 ident.name or "-",
                 f"{node_id[:8]}…{node_id[-4:]}",
-                ident.node_state or "not listed",
+                ident.node_state or ("not listed" if ident.node_answered else "no answer"),
                 ident.service_state,
                 verdict,
             ]
@@ -46,10 +46,21 @@ def render_text(report: Any) -> str:
 
 
 def _progress(report: Any) -> None:
+    """One poll of --wait-safe: how many may stop, then each identity that blocks, and why."""
     if not report.safe_to_stop:
         safe = sum(1 for i in report.identities if i.safe_to_stop)
         errors = f", {len(report.errors)} error(s)" if report.errors else ""
         click.echo(f"waiting: {safe} of {len(report.identities)} safe to stop{errors}", err=True)
+        for ident in report.identities:
+            if not ident.safe_to_stop:
+                name = ident.name or ident.node_id.hex()
+                click.echo(f"  {name}: {ident.reason}", err=True)
+        for error in report.errors:
+            click.echo(f"  error: {error}", err=True)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
 
 
 @click.command("status", cls=MergetoolCommand)
@@ -142,6 +153,8 @@ def status_cmd(
         click.echo(render_text(report))
         for error in report.errors:
             click.echo(f"Error: {error}", err=True)
+        if wait_safe and not report.safe_to_stop:
+            click.echo(f"Not safe to stop: timed out after {_seconds(wait_s)}.", err=True)
     if wait_safe:
         ctx.exit(0 if report.safe_to_stop else 1)
     ctx.exit(1 if report.errors else 0)

@@ -141,7 +141,7 @@ def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
             create_database(folder.db_path, plan.target_version)
             made.database = True
         if plan.backup:
-            made.backup_dir = make_backup(folder)
+            made.backup_dir = make_backup(folder, source=plan.source)
     except (OSError, MergetoolError) as exc:
         made.undo(folder)
         if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in NO_SPACE):

@@ -54,14 +54,18 @@ class KeyMove:
         return {"from": str(self.old), "to": str(self.new), "node_id": self.node_id}
 
 
+def move_back(folder: Path) -> str:
+    """The shell command that puts the key files retired into ``folder`` back."""
+    return f"mv {folder}/*.key {folder.parent}/ && rmdir {folder}"
+
+
 def retire_undo(moves: tuple[KeyMove, ...], target: Path) -> str | None:
     """How to put retired key files back, and when that is safe."""
     if not moves:
         return None
-    folder, home = moves[0].new.parent, moves[0].old.parent
     return (
         f"only after undoing the merge (mergetool restore {target}) or removing these "
-        f"identities from the target: mv {folder}/*.key {home}/ && rmdir {folder}"
+        f"identities from the target: {move_back(moves[0].new.parent)}"
     )
 
 

@@ -35,6 +35,7 @@ from mergetool.merge.model import (
     KeyMove,
     MergePlan,
     Recovery,
+    move_back,
 )
 from mergetool.merge.postdata import link_post_data
 from mergetool.merge.recovery import keys_after_recovery, plan_recovery
@@ -159,7 +160,7 @@ def _retired_earlier(
     return (
         bool(retired)
         and all(e.key is not None and e.key.node_id in in_target for e in retired)
-        and all(sum(dst.rows_of(i).values()) == sum(src.rows_of(i).values()) for i in src.rows)
+        and all(sum(dst.rows_of(i).values()) >= sum(src.rows_of(i).values()) for i in src.rows)
     )
 
 
@@ -233,7 +234,9 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
     return sorted(n for n in names if n.lower().endswith(KEY_SUFFIX) and not n.endswith(KEY_SUFFIX))
 
 
-def _key_warnings(src: NodeState, keys: tuple[KeyInstall, ...], already: bool) -> list[Finding]:
+def _key_warnings(
+    src: NodeState, keys: tuple[KeyInstall, ...], already: bool, retire_source: bool
+) -> list[Finding]:
     found = []
     for k in keys:
         if k.adopted_supervised:
@@ -255,6 +258,16 @@ def _key_warnings(src: NodeState, keys: tuple[KeyInstall, ...], already: bool) -
                 "identities again: one identity on two nodes is equivocation",
             )
         )
+    elif keys and not retire_source:  # merged earlier, and the source could still run them
+        names = ", ".join(k.source_file.name for k in keys)
+        found.append(
+            Finding(
+                "stop_source",
+                f"the source node {src.folder.root} still holds the key files of these "
+                f"merged identities ({names}): do not start it with them again: one identity "
+                "on two nodes is equivocation",
+            )
+        )
     return found
 
 
@@ -265,6 +278,7 @@ def _warnings(
     keys: tuple[KeyInstall, ...],
     keyed: dict[bytes, str],
     already: bool,
+    retire_source: bool = False,
 ) -> list[Finding]:
     found = [
         findings.rows_without_key(
@@ -273,7 +287,7 @@ def _warnings(
         for node_id in sorted(src.rows)
         if node_id not in keyed
     ]
-    found += _key_warnings(src, keys, already)
+    found += _key_warnings(src, keys, already, retire_source)
     if src.pending_wal:
         found.append(
             findings.pending_wal(
@@ -339,13 +353,29 @@ def _read_sides(
     return src, dst, version
 
 
-def _nothing_to_merge(src: NodeState) -> MergeRefused:
+def _nothing_to_merge(src: NodeState, retired: list[KeyEntry]) -> MergeRefused:
     held = f"; its database holds rows for {len(src.rows)} identities" if src.rows else ""
+    hint = (
+        "Check the `source` path. Merging rows without their keys would also block "
+        "merging those identities later."
+    )
+    folders = sorted({e.file.path.parent for e in retired})
+    if folders:  # e.g. merged with retire_source, then the target restored from its backup
+        names = ", ".join(e.file.path.name for e in retired)
+        held += (
+            f"; an earlier `retire_source` moved its keys into "
+            f"{', '.join(f'{f}/' for f in folders)} ({names}), and the target does not "
+            "hold them (was it restored from a backup?)"
+        )
+        hint = (
+            "To merge them again (or run them on the source node), move them back first: "
+            + " && ".join(move_back(f) for f in folders)
+            + "; then run the same command again."
+        )
     return MergeRefused(
         f"source {src.folder.root} has no identity key (*.key) in "
         f"{src.folder.identities_dir}: nothing to merge{held}",
-        hint="Check the `source` path. Merging rows without their keys would also block "
-        "merging those identities later.",
+        hint=hint,
     )
 
 
@@ -379,7 +409,9 @@ def plan_merge(
         not chosen and _retired_earlier(src, dst, dst_keys, retired)
     )
     if not chosen and not already:
-        raise _nothing_to_merge(src)
+        held = {e.key.node_id for e in dst_keys if e.key is not None}
+        missing = [e for e in retired if e.key is not None and e.key.node_id not in held]
+        raise _nothing_to_merge(src, missing or retired)
     if not already:
         _check_conflicts(src, dst, chosen, dst_keys)
 
@@ -390,7 +422,7 @@ def plan_merge(
     )
     # (keys retired by an earlier --retire-source still count as the source's keys)
     known = {e.key.node_id: e.file.name for e in retired if e.key is not None} | keyed
-    warnings = _warnings(src, dst, dst_keys, keys, known, already)
+    warnings = _warnings(src, dst, dst_keys, keys, known, already, retire_source)
     merged_ids = {e.key.node_id: e.file.name for e in dst_keys if e.key is not None}
     links, post_warnings = link_post_data(post_data, {**merged_ids, **keyed})
     copying = bool(identities) and not already

@@ -111,6 +111,16 @@ def refuse_linked_database(folder: NodeFolder) -> None:
         )
 
 
+#: the local database's name before node 1.4
+LEGACY_DB = "node_state.sql"
+
+
+def is_new_folder(path: Path) -> bool:
+    """A folder the node has not started in yet: it exists, with no database of any release."""
+    root = Path(path)
+    return root.is_dir() and not (root / LOCAL_DB).exists() and not (root / LEGACY_DB).exists()
+
+
 def open_folder(path: Path, *, must_exist: bool = True, side: str = "node") -> NodeFolder:
     """Check that ``path`` looks like a node data folder and return its paths."""
     folder = NodeFolder(Path(path))
@@ -121,7 +131,7 @@ def open_folder(path: Path, *, must_exist: bool = True, side: str = "node") -> N
     if not folder.root.is_dir():
         raise NotANodeFolder(folder.root, f"{side} data folder is not a directory")
     if must_exist and not folder.db_path.exists():
-        legacy = folder.root / "node_state.sql"
+        legacy = folder.root / LEGACY_DB
         hint = (
             "This looks like a node 1.3.x folder (node_state.sql); run node v1.4 first."
             if legacy.exists()

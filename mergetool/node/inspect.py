@@ -9,7 +9,7 @@ from mergetool import findings
 from mergetool._exceptions import UnsupportedVersion
 from mergetool.findings import Finding
 from mergetool.node import sqlite as sq
-from mergetool.node.folder import open_folder
+from mergetool.node.folder import is_new_folder, open_folder
 from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported, describe
 
@@ -91,7 +91,7 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
     found += [
         findings.key_without_rows(entry.file.name, "local.sql yet")
         for node_id, entry in keyed.items()
-        if not state.rows_of(node_id)
+        if not state.rows_of(node_id) and state.folder.db_path.exists()
     ]
     found += [
         Finding("bad_node_id", f"{state.folder.db_path}: {b.describe()}") for b in state.bad_ids
@@ -105,14 +105,20 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
     return found
 
 
-def inspect_node(path: Path) -> NodeReport:
-    """Read ``path`` (never modifying it) and report version, drift, identities, rows, warnings."""
-    folder = open_folder(path)
-    holders = sq.processes_holding(folder.db_path)
+def inspect_node(path: Path, *, database_optional: bool = False) -> NodeReport:
+    """Read ``path`` (never modifying it) and report version, drift, identities, rows, warnings.
+
+    ``database_optional``: a folder the node has not started in yet (no ``local.sql``, no
+    1.3.x ``node_state.sql``) is reported with its keys alone, at version 0.
+    """
+    new = database_optional and is_new_folder(Path(path))
+    folder = open_folder(path, must_exist=not new)
+    holders = [] if new else sq.processes_holding(folder.db_path)
     state = read_node(folder)
     problem = None
     try:
-        check_supported(state.version, folder.db_path)
+        if not new:
+            check_supported(state.version, folder.db_path)
     except UnsupportedVersion as exc:
         problem = str(exc)
     identities = tuple(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
-from mergetool.post.difficulty import proving_difficulty
+from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import check_threads
 from mergetool.post.progress import Progress
@@ -95,6 +95,17 @@ def profile(
     Runs the very code ``prove`` runs (same chunking, same worker processes for ``threads``)
     over a throw-away data file, at mainnet-like odds so that no nonce ever wins.
     """
+    size = check_profile(
+        data_size_gib=data_size_gib, duration=duration, threads=threads, nonces=nonces
+    )
+    drop = not keep_cache and can_drop_cache()
+    hard = proving_difficulty(4 << 32, 26)  # msb 0, rare lazy checks, as on mainnet
+    pows = dict.fromkeys(range(nonces // 16), 0)
+    return _run(size, duration, threads, pows, hard, data_file, drop, progress)
+
+
+def check_profile(*, data_size_gib: float, duration: float, threads: int, nonces: int) -> int:
+    """Refuse bad values before any work; the byte size to scan."""
     check_nonces(nonces)
     if not (math.isfinite(data_size_gib) and 0 < data_size_gib <= MAX_PROFILE_GIB):
         raise InvalidParameters(
@@ -108,9 +119,19 @@ def profile(
     if size <= 0:
         raise InvalidParameters(f"data size {data_size_gib} GiB is less than one label")
     check_threads(threads)
-    drop = not keep_cache and can_drop_cache()
-    hard = proving_difficulty(4 << 32, 26)  # msb 0, rare lazy checks, as on mainnet
-    pows = dict.fromkeys(range(nonces // 16), 0)
+    return size
+
+
+def _run(
+    size: int,
+    duration: float,
+    threads: int,
+    pows: dict[int, int],
+    hard: Difficulty,
+    data_file: Path | None,
+    drop: bool,
+    progress: Progress | None,
+) -> ProfileResult:
     with tempfile.TemporaryDirectory(prefix="mergetool-profile-") as tmp:
         data = Path(data_file) if data_file is not None else Path(tmp) / "data.bin"
         _ensure_file(data, size)

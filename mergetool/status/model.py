@@ -42,6 +42,8 @@ class IdentityStatus:
     service_problem: str | None
     safe_to_stop: bool
     reason: str
+    #: False when the node did not answer (``node_state`` None then means unknown, not absent)
+    node_answered: bool = True
 
     @property
     def service_state(self) -> str:

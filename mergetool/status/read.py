@@ -116,7 +116,9 @@ def _rows(
         problem = problems.get(node_id) or (
             None if service else "no --operator answered for it: its service's state is unknown"
         )
-        safe, reason = judge(entry.state if entry else None, service, problem)
+        safe, reason = judge(
+            entry.state if entry else None, service, problem, node_answered=states is not None
+        )
         name = entry.name if entry else service.name if service else None
         rows.append(
             IdentityStatus(
@@ -127,6 +129,7 @@ def _rows(
                 service_problem=problem,
                 safe_to_stop=safe,
                 reason=reason,
+                node_answered=states is not None,
             )
         )
     return tuple(rows)

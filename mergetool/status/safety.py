@@ -8,11 +8,20 @@ from mergetool.status.model import ServiceState
 
 
 def judge(
-    node_state: str | None, service: ServiceState | None, service_problem: str | None
+    node_state: str | None,
+    service: ServiceState | None,
+    service_problem: str | None,
+    *,
+    node_answered: bool = True,
 ) -> tuple[bool, str]:
-    """``(safe to stop, why)`` for one identity; anything unknown is not safe."""
+    """``(safe to stop, why)`` for one identity; anything unknown is not safe.
+
+    ``node_answered=False``: the node did not answer, so its state is unknown (not "absent").
+    """
     reasons = []
-    if node_state is None:
+    if not node_answered:
+        reasons.append("the node did not answer: its state for this identity is unknown")
+    elif node_state is None:
         reasons.append("the node does not list this identity (is --node the right node?)")
     elif node_state == "PROVING":
         reasons.append("the node is waiting for a proof (PROVING)")

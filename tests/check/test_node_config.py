@@ -209,3 +209,46 @@ def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
             f"{fifo}: cannot read it (it is a FIFO (named pipe), not a regular file)",
         )
     ]
+
+
+@pytest.mark.parametrize("listener", ["0.0.0.0:9094", ":9094", "[::]:9094"])
+def test_a_post_listener_on_every_interface_is_a_warning(tmp_path: Path, listener: str) -> None:
+    doc = _with("api")
+    doc["api"]["grpc-post-listener"] = listener  # type: ignore[index]
+    assert _check(tmp_path, doc) == [
+        (
+            "post_listener_public",
+            "warning",
+            f"CFG: api.grpc-post-listener (line 3 column 27): {listener!r} listens on every "
+            "network interface, and the node's PoST API has no authentication: anyone who "
+            "reaches the port can register as a PoST service. Bind it to 127.0.0.1 (e.g. "
+            '"127.0.0.1:9094") or to the one address the services use, behind a firewall.',
+        )
+    ]
+
+
+def test_a_number_too_long_to_read_names_line_and_column(tmp_path: Path) -> None:
+    text = '{\n  "post": {\n    "post-k1": ' + "7" * 5000 + "\n  }\n}\n"
+    assert _check(tmp_path, text) == [
+        (
+            "config_invalid",
+            "error",
+            "CFG: line 3 column 16: not valid JSON (a number far too long (5000 digits))",
+        )
+    ]
+
+
+def test_huge_values_are_shortened_in_messages(tmp_path: Path) -> None:
+    doc = _with("post", post_k1=int("9" * 4000))
+    doc["smeshing"]["smeshing-coinbase"] = "x" * 3000  # type: ignore[index]
+    doc["api"]["grpc-post-listener"] = "h" * 3000 + ":0"  # type: ignore[index]
+    found = _check(tmp_path, doc)
+    assert [code for code, _, _ in found] == [
+        "coinbase_invalid",
+        "post_listener_random",
+        "post_param_mismatch",
+    ]
+    assert all(len(message) < 400 for _, _, message in found), found
+    assert f"is {'9' * 90}… (4000 digits), the mainnet value is " in found[2][2]
+    assert f"{'x' * 89}… (3000 characters)" in found[0][2]
+    assert 'e.g. "127.0.0.1:9094"' in found[1][2]

@@ -42,12 +42,84 @@ def test_installs_under_node_id(tmp_path: Path, node: FixtureNode, key: Identity
     result = run("--post-dir", post, "--to", node.folder.root)
     assert result.exit_code == 0, result.output
     target = node.folder.identities_dir / f"{key.node_id_hex}.key"
-    assert result.stdout.startswith(
-        f"Installed {post / 'identity.key'} as {target} ({key.node_id_hex}).\n"
+    assert result.stdout == (
+        f"Moved {post / 'identity.key'} to {target} ({key.node_id_hex}).\n"
+        "Restart the node to load it; keep the PoST service for it pointed at this node.\n"
     )
     assert target.read_bytes() == key.to_file_bytes()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert sorted(_keys(node)) == sorted(["n1.key", target.name])
+    assert not (post / "identity.key").exists()  # moved, as the operator guide says
+
+
+def test_keep_copy_leaves_the_original(tmp_path: Path, node: FixtureNode, key) -> None:
+    post = post_dir(tmp_path / "post", key)
+    target = node.folder.identities_dir / f"{key.node_id_hex}.key"
+    dry = run("--post-dir", post, "--to", node.folder.root, "--keep-copy", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout == f"Would copy {post / 'identity.key'} to {target} ({key.node_id_hex}).\n"
+    result = run("--post-dir", post, "--to", node.folder.root, "--keep-copy", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["moved"] is False
+    assert (post / "identity.key").read_bytes() == target.read_bytes() == key.to_file_bytes()
+
+
+def test_the_check_after_the_documented_path_warns_nothing(
+    tmp_path: Path, node: FixtureNode, key: IdentityKey
+) -> None:
+    post = post_dir(tmp_path / "post", key)
+    assert run("--post-dir", post, "--to", node.folder.root).exit_code == 0
+    check = CliRunner().invoke(cli, ["check", str(node.folder.root), "--dir", str(post)])
+    assert "stray_identity_key" not in check.output
+    assert "identity.key" not in check.output
+
+
+def test_running_it_twice_says_the_key_is_already_installed(
+    tmp_path: Path, node: FixtureNode, key: IdentityKey
+) -> None:
+    post = post_dir(tmp_path / "post", key)
+    assert run("--post-dir", post, "--to", node.folder.root).exit_code == 0
+    again = run("--post-dir", post, "--to", node.folder.root)
+    assert again.exit_code == 1
+    target = node.folder.identities_dir / f"{key.node_id_hex}.key"
+    assert again.stderr == (
+        f"Error: {post / 'identity.key'}: not found\n"
+        f"Its identity {key.node_id_hex} is already installed as {target} "
+        "(add-identity moves the key): nothing to do.\n"
+    )
+
+
+def test_original_we_may_not_remove_is_refused_before_writing(
+    tmp_path: Path, node: FixtureNode, key: IdentityKey, tree_digest
+) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root may remove files from any folder")
+    post = post_dir(tmp_path / "post", key)
+    post.chmod(0o500)
+    try:
+        before = tree_digest(node.folder.root)
+        result = run("--post-dir", post, "--to", node.folder.root)
+        assert tree_digest(node.folder.root) == before
+    finally:
+        post.chmod(0o700)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: {post}: this user may not remove identity.key from this folder\n"
+        "Nothing was changed. Make the folder writable, or keep the original with --keep-copy"
+    )
+
+
+def test_missing_node_folder_says_what_to_do(tmp_path: Path, key: IdentityKey) -> None:
+    post = post_dir(tmp_path / "post", key)
+    result = run("--post-dir", post, "--to", tmp_path / "node_data")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / 'node_data'}: target data folder does not exist\n"
+        "Check the path: it is the node's data folder (its --data-folder, e.g. ./node_data). "
+        "For a node that has never run yet, create it first: "
+        f"mkdir -p '{tmp_path / 'node_data'}', then run the same command again.\n"
+    )
+    assert (post / "identity.key").exists()
 
 
 def test_name_option_and_json(tmp_path: Path, node: FixtureNode, key: IdentityKey) -> None:
@@ -59,6 +131,7 @@ def test_name_option_and_json(tmp_path: Path, node: FixtureNode, key: IdentityKe
         "file": str(node.folder.identities_dir / "foo.key"),
         "node_id": key.node_id_hex,
         "installed": True,
+        "moved": True,
     }
     assert (node.folder.identities_dir / "foo.key").exists()
 
@@ -68,7 +141,7 @@ def test_dry_run_writes_nothing(tmp_path: Path, node: FixtureNode, key: Identity
     result = run(
         "--post-dir", post_dir(tmp_path / "post", key), "--to", node.folder.root, "--dry-run"
     )
-    assert result.exit_code == 0 and result.stdout.startswith("Would install ")
+    assert result.exit_code == 0 and result.stdout.startswith("Would move ")
     assert _keys(node) == before
 
 

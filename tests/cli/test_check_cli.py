@@ -152,3 +152,25 @@ def test_not_a_node_folder_is_a_clear_error(tmp_path: Path) -> None:
     code, out, err = _run(tmp_path / "nowhere")
     assert (code, out) == (1, "")
     assert err == f"Error: {tmp_path / 'nowhere'}: node data folder does not exist\n"
+
+
+def test_a_folder_the_node_has_not_started_in_is_checked_without_its_database(
+    ready: tuple[FixtureNode, Path, list[Path]], tmp_path: Path
+) -> None:
+    node, config, dirs = ready
+    fresh = tmp_path / "fresh"
+    (fresh / "identities").mkdir(parents=True)
+    for key in node.folder.identities_dir.glob("*.key"):
+        (fresh / "identities" / key.name).write_bytes(key.read_bytes())
+    code, out, err = _run(fresh, "--config", config, "--dir", dirs[0], "--preset", "test")
+    assert (code, err) == (0, "")
+    assert out == (
+        f"Checked {fresh} (preset test)\n"
+        f"NOTE    [database_not_yet] {fresh / 'local.sql'} does not exist yet: the node has not "
+        "started in this folder (it creates the database on its first start); keys, PoST data "
+        "and config were checked\n"
+        "0 errors, 0 warnings, 1 note: no errors.\n"
+    )
+    (fresh / "identities" / "bad.key").write_text("zz")  # keys are still checked
+    code, out, _ = _run(fresh, "--config", config, "--dir", dirs[0], "--preset", "test")
+    assert code == 1 and "[invalid_key]" in out

@@ -127,7 +127,7 @@ def test_two_add_identity_runs_never_install_one_identity_twice(
 
     assert sorted(code for code, _ in outcomes) == [0, 1], outcomes
     refused = next(err for code, err in outcomes if code == 1)
-    assert "is locked by process" in refused or "hold the same identity" in refused
+    assert "is locked by process" in refused or "is already installed as" in refused
     added = {p.name for p in node.identities_dir.glob("*.key")} & {"x.key", "y.key"}
     assert len(added) == 1
     assert "duplicate_identity" not in _codes(node.root)

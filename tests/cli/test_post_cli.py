@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -124,6 +125,38 @@ def test_prove_output_and_verify(proof: dict[str, object]) -> None:
     }
     result = verify(json.dumps(proof), "--mode", "all", "--json", "--backend", "auto")
     assert loads_valid(result.stdout, "post-verify")["backend"] in ("numpy", "opencl")
+
+
+def test_verify_reads_the_data_from_its_metadata(data: Path, proof: dict[str, object]) -> None:
+    args = ["verify", "--proof", "-", "--dir", str(data), "--challenge", CHALLENGE]
+    result = run(*args, "--preset", "test", stdin=json.dumps(proof))
+    assert (result.exit_code, result.stdout) == (0, "Proof is valid.\n")
+    agreeing = run(*args, "--preset", "test", "--num-units", "2", "--node-id", NODE,
+                   stdin=json.dumps(proof))  # fmt: skip
+    assert agreeing.exit_code == 0, agreeing.output
+
+    wrong = run(*args, "--preset", "test", "--num-units", "3", stdin=json.dumps(proof))
+    assert wrong.exit_code == 2
+    assert wrong.stderr == (
+        f"Error: --num-units 3 differs from {data / 'postdata_metadata.json'} (NumUnits 2)\n"
+        "Leave the flag out to use the data's own value, or give the right --dir.\n"
+    )
+    other = "ab" * 32
+    wrong = run(*args, "--preset", "test", "--commitment-atx", other, stdin=json.dumps(proof))
+    assert wrong.stderr.startswith(
+        f"Error: --commitment-atx {other} differs from {data / 'postdata_metadata.json'} "
+        f"(CommitmentAtxId {ATX})\n"
+    )
+
+
+def test_verify_without_dir_needs_the_three_values(proof: dict[str, object]) -> None:
+    result = run("verify", "--proof", "-", "--challenge", CHALLENGE, "--node-id", NODE,
+                 "--preset", "test", stdin=json.dumps(proof))  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: missing --commitment-atx, --num-units: give the prover's PoST data folder with "
+        "--dir, or --node-id, --commitment-atx and --num-units\n"
+    )
 
 
 def test_prove_with_two_threads_verifies_the_same(data: Path, proof: dict[str, object]) -> None:
@@ -262,6 +295,71 @@ def test_profile_json(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     doc = loads_valid(result.stdout, "post-profile")
     assert doc["speed_gib_s"] > 0 and doc["time_s"] > 0 and result.stderr == ""
+
+
+def test_profile_summary_answers_does_it_fit_the_cycle_gap(tmp_path: Path) -> None:
+    result = run(
+        "profile", "--data-size", str(1 / 1024), "--duration", "0.02", "--nonces", "32",
+        "--threads", "2", "--read-speed", "1e-9", "--cycle-gap", "6",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(
+        r"Scan speed: \d+\.\d{3} GiB/s \(32 nonces, 2 threads; \d+ pass(es)? in \d+\.\d s, "
+        r"cached pages (dropped|kept)\)",
+        lines[0],
+    ), lines[0]
+    # 1e-9 GiB/s: the disk sets the pace, 64 GiB take 64e9 s per pass, nothing fits 6 h
+    assert lines[1:] == [
+        "Disk read speed: 0.000 GiB/s (--read-speed)",
+        "One pass: 1066666666.7 min per space unit (64 GiB), bound by the disk",
+        "Fits a 6 h cycle gap: 0 space units in one pass (k2pow and the node's fetch not included)",
+    ]
+
+
+def test_profile_measures_the_disk_of_a_data_folder(tmp_path: Path) -> None:
+    (tmp_path / "postdata_0.bin").write_bytes(bytes(1 << 20))
+    result = run(
+        "profile", "--data-size", str(1 / 1024), "--duration", "0.01", "--nonces", "16",
+        "--dir", str(tmp_path), "--preset", "test", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["read_speed_source"] == "measured" and doc["read_speed_gib_s"] > 0
+    assert doc["unit_gib"] == 256 * 16 / (1 << 30) and doc["cycle_gap_s"] == 43200
+    assert doc["nonces"] == 16 and doc["threads"] == 1
+    assert doc["units_in_cycle_gap"] == pytest.approx(43200 / doc["pass_s_per_unit"], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--nonces", "20"], "Error: nonces must be a positive multiple of 16, got 20\n"),
+        (["--cycle-gap", "inf"], "Error: --cycle-gap must be a finite number, got inf\n"),
+        (
+            ["--read-speed", "1", "--dir", "."],
+            "Error: give --dir (to measure the disk) or --read-speed, not both\n",
+        ),
+    ],
+)
+def test_profile_refuses_bad_values_before_any_work(
+    tmp_path: Path, extra: list[str], message: str
+) -> None:
+    data = tmp_path / "never.bin"
+    result = run("profile", "--data-size", "0.001", "--data-file", str(data), *extra)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == message  # (not even the note about cached pages)
+    assert not data.exists()
+
+
+def test_profile_refuses_a_folder_without_data_before_any_work(tmp_path: Path) -> None:
+    data = tmp_path / "never.bin"
+    result = run("profile", "--data-file", str(data), "--dir", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        f"Error: {tmp_path}: no PoST data files (postdata_0.bin …) to measure the disk with\n"
+    )
+    assert not data.exists()
 
 
 def test_profile_says_it_drops_the_cache(tmp_path: Path) -> None:

@@ -256,6 +256,7 @@ def test_dry_run_json_is_the_plan_a_real_run_carries_out(merged, tree_digest) ->
             "poet_registration": 4,
             "post": 2,
         },
+        "source_keys_retired": [],
         "dry_run": True,
     }
     assert tree_digest(dst.folder.root) == before

@@ -129,7 +129,10 @@ def test_retire_after_an_earlier_merge_without_the_flag(src: FixtureNode, dst: F
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--retire-source")
 
     assert result.exit_code == 0, result.output
-    assert "Already merged: nothing to do." in result.output
+    assert "  status: already merged - only the source's key files are retired\n" in result.output
+    assert "\nAlready merged: only the source's key files were retired.\n" in result.output
+    assert "nothing to do" not in result.output
+    assert "stop_source" not in result.output  # they are being retired: no contradiction
     assert "Retired 2 source key file(s)" in result.output
     assert not list(src.folder.identities_dir.glob("*.key"))
     assert len(list(src.folder.identities_dir.glob("merged-*/*.key"))) == 2
@@ -144,3 +147,71 @@ def test_a_refused_merge_retires_nothing(src: FixtureNode, tmp_path: Path) -> No
 
     assert result.exit_code == 1
     assert files(src.folder.root) == before
+
+
+def test_already_merged_still_warns_while_the_source_holds_the_keys(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    assert merge("-f", src.folder.root, "-t", dst.folder.root).exit_code == 0
+
+    again = merge("-f", src.folder.root, "-t", dst.folder.root)
+
+    assert again.exit_code == 0, again.output
+    warning = (
+        f"the source node {src.folder.root} still holds the key files of these merged "
+        "identities (s1.key, s2.key): do not start it with them again: one identity on two "
+        "nodes is equivocation"
+    )
+    assert again.output.endswith(
+        "  status: already merged - nothing to do\n"
+        "  warnings:\n"
+        f"    [stop_source] {warning}\n"
+        "Already merged: nothing to do.\n"
+        f"Warning: {warning}\n"
+        "Tip: run the same command with --retire-source to move the merged key files out of "
+        f"{src.folder.identities_dir}/ so the source node cannot load them again.\n"
+    )
+    dry = merge("-f", src.folder.root, "-t", dst.folder.root, "--retire-source", "--dry-run")
+    assert dry.output.endswith(
+        "Dry run: nothing was written.\nTo retire them, run the same command without --dry-run.\n"
+    )
+
+
+def test_after_a_restore_the_retired_keys_are_pointed_at(
+    src: FixtureNode, dst: FixtureNode
+) -> None:
+    from mergetool.cli.main import cli
+
+    assert merge("-f", src.folder.root, "-t", dst.folder.root, "--retire-source").exit_code == 0
+    [folder] = [p for p in src.folder.identities_dir.iterdir() if p.is_dir()]
+    undo = f"mv {folder}/*.key {src.folder.identities_dir}/ && rmdir {folder}"
+
+    dry = CliRunner().invoke(cli, ["restore", str(dst.folder.root), "--dry-run"])
+    assert (
+        f"  warning: the source's key files s1.key, s2.key are still retired (merge-nodes "
+        f"--retire-source) in {folder}/, where the source node does not load them: after the "
+        "restore no node will load them. To merge them again (or run them on the source "
+        f"node), move them back first: {undo}\n"
+    ) in dry.output
+    planned = CliRunner().invoke(cli, ["restore", str(dst.folder.root), "--dry-run", "--json"])
+    retired = [str(folder / "s1.key"), str(folder / "s2.key")]
+    assert json.loads(planned.output)["source_keys_retired"] == retired
+    restored = CliRunner().invoke(cli, ["restore", str(dst.folder.root)])
+    assert restored.exit_code == 0, restored.output
+    assert restored.output.endswith(
+        f"The source's key files s1.key, s2.key are still retired (merge-nodes --retire-source) "
+        f"in {folder}/, where the source node does not load them: now no node loads them. To "
+        "merge them again (or run them on the source node), move them back first: "
+        f"{undo}\n"
+    )
+
+    refused = merge("-f", src.folder.root, "-t", dst.folder.root)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        f"Error: source {src.folder.root} has no identity key (*.key) in "
+        f"{src.folder.identities_dir}: nothing to merge; its database holds rows for 2 "
+        f"identities; an earlier --retire-source moved its keys into {folder}/ (s1.key, "
+        "s2.key), and the target does not hold them (was it restored from a backup?)\n"
+        f"To merge them again (or run them on the source node), move them back first: {undo}; "
+        "then run the same command again.\n"
+    )

@@ -47,6 +47,38 @@ def test_installs_as_node_id_key_0600(tmp_path: Path, dst: FixtureNode, new_key)
     assert target.read_bytes() == new_key.to_file_bytes()
     assert mode(target) == 0o600
     assert leftovers(dst.folder.root) == []
+    assert not plan.keep_copy and not plan.key_file.exists()  # moved by default
+
+
+def test_keep_copy_leaves_the_original(tmp_path: Path, dst: FixtureNode, new_key) -> None:
+    post = post_dir(tmp_path / "post", new_key)
+    plan = plan_add_identity(post, dst.folder.root, keep_copy=True)
+    assert plan.to_dict(installed=False)["moved"] is False
+    add_identity(plan)
+    assert (post / "identity.key").read_bytes() == plan.target_file.read_bytes()
+
+
+def test_original_that_cannot_be_removed_takes_the_copy_back(
+    tmp_path: Path, dst: FixtureNode, new_key, monkeypatch
+) -> None:
+    post = post_dir(tmp_path / "post", new_key)
+    plan = plan_add_identity(post, dst.folder.root)
+    before = tree_state(dst.folder.root), tree_state(post)
+    real_unlink = Path.unlink
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        if self.name == "identity.key":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(MergeFailed) as info:
+        add_identity(plan)
+    monkeypatch.undo()
+    assert info.value.message == (
+        f"{post / 'identity.key'}: cannot remove it (Permission denied); nothing was installed"
+    )
+    assert (tree_state(dst.folder.root), tree_state(post)) == before
 
 
 @pytest.mark.parametrize("name", ["foo", "foo.key"])

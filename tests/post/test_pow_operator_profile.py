@@ -116,3 +116,31 @@ def test_profile_never_changes_an_existing_file(tmp_path: Path) -> None:
 def test_profile_rejects_odd_nonces() -> None:
     with pytest.raises(InvalidParameters, match="multiple of 16"):
         profile(data_size_gib=0.001, duration=1, nonces=20)
+
+
+def test_the_cycle_gap_fit_is_bound_by_the_slower_of_scan_and_disk() -> None:
+    from mergetool.post.fit import fit_cycle_gap
+
+    mainnet = 1 << 32  # labels per unit: 64 GiB units
+    scan = fit_cycle_gap(2.0, labels_per_unit=mainnet)
+    assert (scan.bound, scan.pass_s_per_unit, scan.units) == ("scan", 32.0, 1350)
+    disk = fit_cycle_gap(2.0, labels_per_unit=mainnet, read_gib_s=0.5, read_source="given")
+    assert (disk.bound, disk.pass_s_per_unit, disk.units) == ("disk", 128.0, 337)
+    short = fit_cycle_gap(2.0, labels_per_unit=mainnet, cycle_gap_s=3600)
+    assert short.units == 112
+    assert disk.to_dict() == {
+        "scan_speed_gib_s": 2.0, "read_speed_gib_s": 0.5, "read_speed_source": "given",
+        "unit_gib": 64.0, "pass_s_per_unit": 128.0, "cycle_gap_s": 43200.0,
+        "units_in_cycle_gap": 337, "bound": "disk",
+    }  # fmt: skip
+
+
+def test_a_short_read_measures_a_data_folder_and_writes_nothing(tmp_path: Path) -> None:
+    from mergetool.post.fit import measure_read_speed
+
+    (tmp_path / "postdata_0.bin").write_bytes(b"\x01" * (1 << 20))
+    (tmp_path / "postdata_1.bin").write_bytes(b"\x02" * (1 << 20))
+    assert measure_read_speed(tmp_path) > 0
+    assert (tmp_path / "postdata_1.bin").read_bytes() == b"\x02" * (1 << 20)
+    with pytest.raises(InvalidParameters, match="no PoST data files"):
+        measure_read_speed(tmp_path / "postdata_0.bin")

@@ -97,8 +97,45 @@ def test_wait_safe_exits_0_when_safe_and_1_at_the_timeout(
     post_rs.set_done()
     code, out, err = _run("--node", node_address, *ops, "--wait-safe", "--timeout", "0")
     assert code == 1
-    assert err == "waiting: 0 of 2 safe to stop\n"
+    why = "the service holds a proof the node has not fetched yet"
+    assert err == (
+        "waiting: 0 of 2 safe to stop\n"
+        f"  alpha.key: {why}\n"
+        f"  beta.key: {why}\n"
+        "Not safe to stop: timed out after 0 s.\n"
+    )
     assert out.endswith("Not safe to stop yet.\n")
+
+
+def test_an_unreachable_node_is_not_an_identity_it_does_not_list(
+    serve_api: IdentitiesServer, closed_port: int
+) -> None:
+    serve_api.serve(serve_entry(ALPHA, name="alpha.key"))
+    node = f"127.0.0.1:{closed_port}"
+    code, out, err = _run(
+        "--node", node, "--operator", url_of(serve_api), "--connect-timeout", "2"
+    )  # fmt: skip
+    assert code == 1
+    a = ALPHA.hex()
+    assert out.splitlines() == [
+        "NAME       NODE ID        NODE       SERVICE  SAFE TO STOP",
+        f"alpha.key  {a[:8]}…{a[-4:]}  no answer  idle     no: the node did not answer: its "
+        "state for this identity is unknown",
+        "Not safe to stop: not everything answered (see the errors).",
+    ]
+    assert "right node" not in out
+    code, out, err = _run(
+        "--node", node, "--operator", url_of(serve_api), "--connect-timeout", "1",
+        "--wait-safe", "--timeout", "1.5", "--interval", "1",
+    )  # fmt: skip
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[:2] == [
+        "waiting: 0 of 1 safe to stop, 1 error(s)",
+        "  alpha.key: the node did not answer: its state for this identity is unknown",
+    ]
+    assert lines[2].startswith(f"  error: node {node}: PostStates failed (UNAVAILABLE")
+    assert lines[-1] == "Not safe to stop: timed out after 1.5 s."
 
 
 @pytest.mark.parametrize(

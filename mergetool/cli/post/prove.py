@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -164,6 +165,25 @@ class _ProveReporter:
 @click.option(
     "--keep-cache", is_flag=True, help="Do not drop the file's cached pages: measure compute only."
 )
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A PoST data folder: its disk's read speed is measured with a short read (<= 1 GiB).",
+)
+@click.option(
+    "--read-speed",
+    type=click.FloatRange(min=0, min_open=True),
+    help="The disk's read speed in GiB/s (instead of measuring it with --dir).",
+)
+@click.option(
+    "--cycle-gap",
+    type=click.FloatRange(min=0, min_open=True),
+    default=12.0,
+    show_default=True,
+    help="Hours in which a proof must be delivered (the node's cycle gap).",
+)
+@preset_option
 @json_option
 def profile(
     data_size: float,
@@ -172,13 +192,31 @@ def profile(
     nonces: int,
     data_file: Path | None,
     keep_cache: bool,
+    directory: Path | None,
+    read_speed: float | None,
+    cycle_gap: float,
+    preset: str,
     as_json: bool,
 ) -> None:
-    """Measure the proving scan speed (GiB/s) for a nonce count and thread count."""
+    """Measure the proving scan speed for a nonce and thread count, and how many space units
+    one pass covers in the cycle gap (bound by the scan or by the disk's read speed)."""
+    from mergetool._exceptions import UsageProblem
     from mergetool.cli.progress import progress_bar
-    from mergetool.post.profile import can_drop_cache
+    from mergetool.post.fit import data_files, fit_cycle_gap, measure_read_speed
+    from mergetool.post.params import preset as preset_params
+    from mergetool.post.profile import can_drop_cache, check_profile
     from mergetool.post.profile import profile as run
 
+    # every value is checked before any work (a file written, a disk read, a pass run)
+    check_profile(data_size_gib=data_size, duration=duration, threads=threads, nonces=nonces)
+    for flag, value in (("--cycle-gap", cycle_gap), ("--read-speed", read_speed)):
+        if value is not None and not math.isfinite(value):
+            raise UsageProblem(f"{flag} must be a finite number, got {value}")
+    if directory is not None and read_speed is not None:
+        raise UsageProblem("give --dir (to measure the disk) or --read-speed, not both")
+    if directory is not None:
+        data_files(directory)
+    labels_per_unit = preset_params(preset).labels_per_unit
     if not as_json:
         if keep_cache:
             click.echo("Keeping cached pages: this measures compute only.", err=True)
@@ -197,4 +235,62 @@ def profile(
             data_file=data_file, keep_cache=keep_cache,
             progress=for_stage(update, "profiling (ms)"),
         )  # fmt: skip
-    echo_json(result.to_dict())
+    source = "given" if read_speed is not None else None
+    if directory is not None:
+        read_speed, source = measure_read_speed(directory, drop_cache=not keep_cache), "measured"
+    fit = fit_cycle_gap(
+        result.speed_gib_s,
+        labels_per_unit=labels_per_unit,
+        read_gib_s=read_speed,
+        read_source=source,
+        cycle_gap_s=cycle_gap * 3600,
+    )
+    if as_json:
+        echo_json({**result.to_dict(), "nonces": nonces, "threads": threads, **fit.to_dict()})
+    else:
+        click.echo(render_profile(result, fit, nonces=nonces, threads=threads, directory=directory))
+
+
+def render_profile(
+    result: Any, fit: Any, *, nonces: int, threads: int, directory: Path | None
+) -> str:
+    """The human summary of ``post profile``: speeds, one pass per unit, units in the gap."""
+    plural = "" if threads == 1 else "s"
+    cache = "cached pages dropped" if result.cache_dropped else "cached pages kept"
+    lines = [
+        f"Scan speed: {result.speed_gib_s:.3f} GiB/s ({nonces} nonces, {threads} thread{plural}; "
+        f"{result.passes} pass{'' if result.passes == 1 else 'es'} in {result.time_s:.1f} s, "
+        f"{cache})"
+    ]
+    if fit.read_source == "measured":
+        lines.append(f"Disk read speed: {fit.read_gib_s:.3f} GiB/s (a short read of {directory})")
+    elif fit.read_source == "given":
+        lines.append(f"Disk read speed: {fit.read_gib_s:.3f} GiB/s (--read-speed)")
+    else:
+        lines.append("Disk read speed: not known (give --dir to measure it, or --read-speed)")
+    bound = "the disk" if fit.bound == "disk" else "the scan"
+    lines.append(
+        f"One pass: {_duration(fit.pass_s_per_unit)} per space unit "
+        f"({_gib(fit.unit_gib)}), bound by {bound}"
+    )
+    lines.append(
+        f"Fits a {fit.cycle_gap_s / 3600:g} h cycle gap: {fit.units} space unit"
+        f"{'' if fit.units == 1 else 's'} in one pass (k2pow and the node's fetch not included)"
+    )
+    if fit.read_source is None:
+        lines.append("(The disk may be slower than the scan: measure it before relying on this.)")
+    return "\n".join(lines)
+
+
+def _gib(value: float) -> str:
+    return f"{value:g} GiB" if value >= 1 else f"{value * 1024 * 1024:g} KiB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} µs"
+    if seconds < 1:
+        return f"{seconds * 1000:.3g} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 60:.1f} min"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -55,15 +56,20 @@ def _read_proof(name: str, error: type[Exception]) -> bytes:
     required=True,
     help="Proof JSON file, or - for stdin.",
 )
-@click.option("--node-id", type=HEX32, required=True, help="Node id of the prover (hex).")
 @click.option(
-    "--commitment-atx", type=HEX32, required=True, help="Commitment ATX id of its data (hex)."
+    "--dir",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The prover's PoST data folder: node id, commitment, units and labels per unit are "
+    "read from its postdata_metadata.json (flags given as well must agree with it).",
 )
+@click.option("--node-id", type=HEX32, help="Node id of the prover (hex) [--dir].")
+@click.option("--commitment-atx", type=HEX32, help="Commitment ATX id of its data (hex) [--dir].")
 @click.option("--challenge", type=HEX32, required=True, help="The PoET challenge proved (hex).")
+@click.option("--num-units", type=click.IntRange(min=0), help="Space units of its data [--dir].")
 @click.option(
-    "--num-units", type=click.IntRange(min=0), required=True, help="Space units of its data."
+    "--labels-per-unit", type=click.IntRange(min=1), help="Labels per unit [--dir, else preset]."
 )
-@click.option("--labels-per-unit", type=click.IntRange(min=1), help="Labels per unit [preset].")
 @click.option("--k1", type=click.IntRange(min=1), help="Label difficulty parameter k1 [preset].")
 @click.option("--k2", type=click.IntRange(min=1), help="Labels a proof holds, k2 [preset].")
 @click.option("--k3", type=click.IntRange(min=1), help="Labels to recompute out of k2 [preset].")
@@ -92,10 +98,11 @@ def _read_proof(name: str, error: type[Exception]) -> bytes:
 @json_option
 def verify(
     proof_file: str,
-    node_id: bytes,
-    commitment_atx: bytes,
+    directory: Path | None,
+    node_id: bytes | None,
+    commitment_atx: bytes | None,
     challenge: bytes,
-    num_units: int,
+    num_units: int | None,
     labels_per_unit: int | None,
     k1: int | None,
     k2: int | None,
@@ -115,13 +122,31 @@ def verify(
     """Verify a proof like the node does; exit 0 when valid, 1 with the reason when not."""
     import os
 
-    from mergetool._exceptions import InvalidParameters, InvalidProof
+    from mergetool._exceptions import InvalidParameters, InvalidProof, UsageProblem
     from mergetool.post.backends import get_backend
     from mergetool.post.proof import Proof
     from mergetool.post.verification import VerifyMode, verify_proof
 
     if (mode == "one") != (position is not None):
         raise InvalidParameters("--index goes with --mode one, and --mode one needs --index")
+    given = {
+        "--node-id": node_id,
+        "--commitment-atx": commitment_atx,
+        "--num-units": num_units,
+        "--labels-per-unit": labels_per_unit,
+    }
+    if directory is not None:
+        given = _from_metadata(directory, given)
+    missing = [
+        flag for flag, value in given.items() if value is None and flag != "--labels-per-unit"
+    ]
+    if missing:
+        raise UsageProblem(
+            f"missing {', '.join(missing)}: give the prover's PoST data folder with --dir, or "
+            "--node-id, --commitment-atx and --num-units"
+        )
+    node_id, commitment_atx = given["--node-id"], given["--commitment-atx"]
+    num_units, labels_per_unit = given["--num-units"], given["--labels-per-unit"]
     params = network_params(
         preset, labels_per_unit=labels_per_unit, k1=k1, k2=k2, k3=k3, pow_difficulty=pow_difficulty,
         scrypt_n=scrypt_n, min_num_units=min_units, max_num_units=max_units,
@@ -147,6 +172,31 @@ def verify(
         echo_json({"format": 1, "valid": True, "nonce": proof.nonce, "backend": labels.name})
     else:
         click.echo("Proof is valid.")
+
+
+def _from_metadata(directory: Path, given: dict[str, Any]) -> dict[str, Any]:
+    """The flags' values, filled in from ``directory``'s metadata; a flag that disagrees with
+    it is refused (a proof checked against the wrong data would say nothing)."""
+    from mergetool._exceptions import InvalidParameters
+    from mergetool.post.metadata import METADATA_FILE, read_metadata
+
+    meta = read_metadata(directory)
+    found = {
+        "--node-id": (meta.node_id, "NodeId"),
+        "--commitment-atx": (meta.commitment_atx_id, "CommitmentAtxId"),
+        "--num-units": (meta.num_units, "NumUnits"),
+        "--labels-per-unit": (meta.labels_per_unit, "LabelsPerUnit"),
+    }
+    for flag, value in given.items():
+        have, key = found[flag]
+        if value is not None and value != have:
+            shown = (lambda v: v.hex()) if isinstance(have, bytes) else str
+            raise InvalidParameters(
+                f"{flag} {shown(value)} differs from {directory / METADATA_FILE} "
+                f"({key} {shown(have)})",
+                hint="Leave the flag out to use the data's own value, or give the right --dir.",
+            )
+    return {flag: have for flag, (have, _key) in found.items()}
 
 
 @click.command("verify-data", cls=MergetoolCommand)

@@ -60,7 +60,7 @@ def test_keep_copy_leaves_the_original(tmp_path: Path, node: FixtureNode, key) -
     assert dry.stdout == f"Would copy {post / 'identity.key'} to {target} ({key.node_id_hex}).\n"
     result = run("--post-dir", post, "--to", node.folder.root, "--keep-copy", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["moved"] is False
+    assert loads_valid(result.stdout, "add-identity")["moved"] is False
     assert (post / "identity.key").read_bytes() == target.read_bytes() == key.to_file_bytes()
 
 

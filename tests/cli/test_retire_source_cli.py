@@ -195,7 +195,7 @@ def test_after_a_restore_the_retired_keys_are_pointed_at(
     ) in dry.output
     planned = CliRunner().invoke(cli, ["restore", str(dst.folder.root), "--dry-run", "--json"])
     retired = [str(folder / "s1.key"), str(folder / "s2.key")]
-    assert json.loads(planned.output)["source_keys_retired"] == retired
+    assert loads_valid(planned.output, "restore")["source_keys_retired"] == retired
     restored = CliRunner().invoke(cli, ["restore", str(dst.folder.root)])
     assert restored.exit_code == 0, restored.output
     assert restored.output.endswith(

@@ -70,7 +70,13 @@ def test_the_readme_lists_every_schema() -> None:
 
 
 def test_a_document_that_drifts_from_its_schema_is_caught() -> None:
-    doc = {"format": 1, "file": "/n/identities/a.key", "node_id": "ab" * 32, "installed": True, "moved": True}
+    doc = {
+        "format": 1,
+        "file": "/n/identities/a.key",
+        "node_id": "ab" * 32,
+        "installed": True,
+        "moved": True,
+    }
     assert assert_valid(doc, "add-identity") is doc
     with pytest.raises(AssertionError, match="'extra' was unexpected"):
         assert_valid({**doc, "extra": 1}, "add-identity")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mergetool._exceptions import K2powCancelled, MergetoolError
+from mergetool._http import Request, Response
 from mergetool._lock import FolderLock
 from mergetool.serve import workers
 from mergetool.serve.client import Connection
@@ -121,7 +122,9 @@ class Service:
         try:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
-                api = HttpServer(self.config.operator_address, self._route).start()
+                api = HttpServer(
+                    self.config.operator_address, self._route, what="--operator-address"
+                ).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
             self._emit(
@@ -351,18 +354,18 @@ class Service:
 
     # --- views (operator API) --------------------------------------------------------------
 
-    def _route(self, path: str) -> tuple[int, bytes, str]:
+    def _route(self, request: Request) -> Response:
         """The operator API (HTTP thread); views are computed on the loop, consistent."""
         from mergetool._http import json_response
         from mergetool.serve.operator_api import view
 
-        if path.rstrip("/") == "/metrics":
+        if request.path.rstrip("/") == "/metrics":
             body, ctype = self.metrics.render()
-            return 200, body, ctype
+            return Response(200, body, ctype)
         assert self._loop is not None
 
         async def on_loop() -> tuple[int, Any]:
-            return view(self.identities, path)
+            return view(self.identities, request.path)
 
         status, doc = asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)
         return json_response(doc, status)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mergetool._exceptions import InvalidParameters, Unreachable
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from mergetool.status.model import ServiceState
 from mergetool.status.operators import (
     OperatorSpec,

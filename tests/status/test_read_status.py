@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mergetool._exceptions import InvalidParameters
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from mergetool.status.node import node_target
 from mergetool.status.read import read_status, wait_safe
 from tests.status.status_helpers import (

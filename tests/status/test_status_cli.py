@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mergetool.cli.main import cli
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from tests.status.status_helpers import (
     ALPHA,
     BETA,

@@ -25,8 +25,8 @@ from mergetool.post.progress import for_stage
 
 if TYPE_CHECKING:
     from mergetool.cli.progress import Bars
-    from mergetool.post.operator_api import OperatorServer
     from mergetool.post.pow import PowProgress
+    from mergetool.serve.post_rs import OperatorServer
 
 
 def _exit_on_sigterm() -> AbstractContextManager[None]:
@@ -67,10 +67,10 @@ def prove(
     from mergetool._lock import lock_folder
     from mergetool.cli.progress import progress_bar
     from mergetool.post.metadata import read_metadata
-    from mergetool.post.operator_api import OperatorServer
     from mergetool.post.params import check_data_params
     from mergetool.post.prove import generate_proof
     from mergetool.post.verification import verify_own_proof
+    from mergetool.serve.post_rs import OperatorServer
 
     params = network_params(preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n)
     meta = read_metadata(directory)

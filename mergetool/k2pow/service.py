@@ -17,7 +17,7 @@ from typing import Any
 
 from mergetool._exceptions import InvalidParameters, MergetoolError
 from mergetool._http import HttpServer, Request, Response, text_response
-from mergetool.k2pow.job import Job, parse_job_path
+from mergetool.k2pow.job import JOB_PATTERN, Job, is_job_path, parse_job_path
 from mergetool.post.difficulty import scaled_pow_target
 from mergetool.post.params import MAX_NUM_UNITS, MAX_THREADS, PRESETS
 
@@ -28,6 +28,9 @@ MAX_RESULTS = 65536
 HARDEST_TARGET = scaled_pow_target(PRESETS["mainnet"].pow_difficulty, MAX_NUM_UNITS)
 #: How long ``stop()`` waits for running jobs to notice the stop.
 STOP_WAIT_S = 5.0
+#: A job still unsolved after this long is given up (500 with the reason): a proof later than
+#: the 12-hour cycle gap earns nothing, and a worker must not be held for ever.
+JOB_DEADLINE_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,16 @@ class K2powService:
         cores: int = 1,
         fast: bool = False,
         on_event: Callable[[K2powEvent], None] | None = None,
+        job_deadline_s: float = JOB_DEADLINE_S,
         **http_limits: Any,
     ) -> None:
         if not 1 <= cores <= MAX_THREADS:
             raise InvalidParameters(f"cores must be within 1 .. {MAX_THREADS}, got {cores}")
+        if not job_deadline_s > 0:
+            raise InvalidParameters(f"job deadline must be positive, got {job_deadline_s}")
         self.cores = cores
         self.fast = fast
+        self.job_deadline_s = job_deadline_s
         self._on_event = on_event or (lambda event: None)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -121,6 +128,8 @@ class K2powService:
         """The (status, body) for a GET of ``path``; starts a job when it can."""
         if path.split("?", 1)[0].strip("/") == "":
             return 200, "ok"
+        if not is_job_path(path):
+            return 404, f"not found: the API has GET / and GET {JOB_PATTERN}"
         try:
             job = parse_job_path(path)
         except InvalidParameters as exc:
@@ -153,8 +162,13 @@ class K2powService:
         from mergetool.post.pow import find_pow
 
         started = time.monotonic()
+        deadline = started + self.job_deadline_s
         value: int | None = None
         error = ""
+
+        def give_up() -> bool:
+            return self._stopping.is_set() or time.monotonic() > deadline
+
         try:
             value = find_pow(
                 job.group,
@@ -162,7 +176,7 @@ class K2powService:
                 job.miner,
                 job.target,
                 fast=self.fast,
-                cancelled=self._stopping.is_set,
+                cancelled=give_up,
                 first_slot=slot,
             )
         except MergetoolError as exc:
@@ -170,6 +184,12 @@ class K2powService:
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
             error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
+        if value is None and time.monotonic() > deadline:
+            error = (
+                f"no pow for nonce group {job.group} below difficulty {job.target.hex()} within "
+                f"the job deadline of {self.job_deadline_s:g} s: the worker was freed; "
+                "ask again to start afresh, or check the difficulty the service was given"
+            )
         with self._lock:
             del self._running[job]
             self._free_slots.append(slot)

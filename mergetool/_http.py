@@ -36,6 +36,7 @@ MAX_CONNECTIONS = 64
 MAX_BODY = 64 * 1024
 #: Out of file descriptors: how long the accept loop rests before it tries again.
 _FD_PAUSE_S = 0.25
+_CANCEL_POLL_S = 0.05
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
@@ -107,30 +108,40 @@ def default_max_connections() -> int:
     return max(2, min(MAX_CONNECTIONS, soft // 8))
 
 
-def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, bytes]:
+def http_get(
+    url: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[int, str, bytes]:
     """GET ``url``: (status, reason, at most ``max_bytes + 1`` bytes of the body).
 
     The whole exchange ends within about ``timeout_s``: a socket timeout alone bounds each
-    read, so a server trickling its answer a byte at a time is cut off too (TimeoutError).
+    read, so a server trickling its answer a byte at a time is cut off too (TimeoutError),
+    as it is as soon as ``cancelled()`` (polled a few times a second) is true.
     Other failures raise OSError or http.client.HTTPException (e.g. an answer that is not HTTP).
     """
     parts = urllib.parse.urlsplit(url)
     https = parts.scheme == "https"
     conn_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
     conn = conn_class(parts.hostname or "", parts.port, timeout=timeout_s)
-    cut = threading.Event()
+    cut, done = threading.Event(), threading.Event()
     #: the connected socket (the response keeps reading it after ``conn.sock`` is let go)
     sockets: list[socket.socket] = []
 
-    def cut_off() -> None:
-        cut.set()
-        for sock in sockets:  # shut down, a blocked read returns at once
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+    def watch() -> None:
+        end = time.monotonic() + timeout_s
+        while not done.wait(max(0.0, min(_CANCEL_POLL_S, end - time.monotonic()))):
+            if time.monotonic() >= end or (cancelled is not None and cancelled()):
+                cut.set()
+                for sock in sockets:  # shut down, a blocked read returns at once
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                return
 
-    timer = threading.Timer(timeout_s, cut_off)
-    timer.daemon = True
-    timer.start()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     try:
         conn.connect()
         assert conn.sock is not None
@@ -148,7 +159,7 @@ def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, b
             raise TimeoutError from None
         raise
     finally:
-        timer.cancel()
+        done.set()
         conn.close()
 
 

@@ -55,6 +55,7 @@ def prove(
     k2: int | None,
     pow_difficulty: bytes | None,
     scrypt_n: int | None,
+    labels_per_unit: int | None,
     nonces: int,
     threads: int,
     randomx_mode: str,
@@ -72,7 +73,10 @@ def prove(
     from mergetool.post.verification import verify_own_proof
     from mergetool.serve.post_rs import OperatorServer
 
-    params = network_params(preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n)
+    params = network_params(
+        preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n,
+        labels_per_unit=labels_per_unit,
+    )  # fmt: skip
     meta = read_metadata(directory)
     check_data_params(params, meta.labels_per_unit)
     server = OperatorServer(operator_address) if operator_address is not None else None

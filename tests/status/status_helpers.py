@@ -78,6 +78,7 @@ def serve_entry(node_id: bytes, state: str = "idle", **changes: Any) -> dict[str
         "challenge": None,
         "last_proof": None,
         "last_error": None,
+        "problem": None,
     }
     entry.update(changes)
     return entry

@@ -96,6 +96,18 @@ def test_serve_identities_over_http(serve_api: IdentitiesServer) -> None:
     assert state.source == url_of(serve_api) + "/identities"
 
 
+def test_a_failed_attempt_and_a_current_problem_are_shown_not_idle(
+    serve_api: IdentitiesServer,
+) -> None:
+    error = "remote k2pow http://k:3000/job/…: failed: HTTP 500: 'randomx exploded'"
+    serve_api.serve(
+        serve_entry(ALPHA, "idle", last_error=error),
+        serve_entry(BETA, "proving", phase={"name": "k2pow"}, problem=error + "; asking again"),
+    )
+    states = [s.describe() for _, s in read_serve_identities(url_of(serve_api), 2)]
+    assert states == [f"last attempt failed: {error}", f"k2pow; {error}; asking again"]
+
+
 def test_negative_counts_from_serve_are_ignored(serve_api: IdentitiesServer) -> None:
     phase = {"name": "k2pow", "k2pow_groups_done": -1, "k2pow_groups_total": -3}
     reading = {"name": "reading", "bytes_read": 5 << 40, "bytes_total": -10}

@@ -62,7 +62,7 @@ def test_every_identity_safe(
         "service_state": "not connected", "safe_to_stop": True,
         "reason": "the node is IDLE and the service is not proving",
         "operator": url_of(serve_api) + "/identities", "connected": False, "phase": None,
-        "bytes_read": None, "bytes_total": None,
+        "bytes_read": None, "bytes_total": None, "last_error": None,
     }  # fmt: skip
 
 

@@ -64,6 +64,8 @@ class Service:
         ]
         self.by_id = {i.config.node_id: i for i in self.identities}
         self.metrics = Metrics()
+        for ident in config.identities:
+            self.metrics.add_identity(ident.node_id)
         fallback = config.remote_k2pow_fallback_after_s
         self.host = RandomxHost(
             len(config.identities),

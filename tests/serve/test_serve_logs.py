@@ -86,3 +86,18 @@ def test_a_second_service_for_an_identity_is_never_connected_and_backs_off(
     assert 2 <= refusals <= 6, refusals
     # max_retries=0 did not end it: the node was reached, a refusal is not a failed connect
     assert "stopped" not in kinds and second.error is None
+
+
+def test_metrics_have_every_series_from_the_start(
+    node: NodeStandin, post_dirs: Callable[[int], list[Path]]
+) -> None:
+    with serving(config_for(node.address, post_dirs(2))) as run:
+        status, text = run.get("/metrics")
+    assert status == 200
+    for node_id in NODE_IDS[:2]:
+        label = f'{{identity="{node_id.hex()}"}}'
+        for name in ("passes", "bytes_read", "proofs", "proofs_delivered", "errors"):
+            assert f"mergetool_{name}_total{label} 0.0" in text, name
+        assert f"mergetool_proof_duration_seconds_count{label} 0.0" in text
+        assert f"mergetool_k2pow_duration_seconds_count{label} 0.0" in text
+        assert f"mergetool_connected{label} " in text

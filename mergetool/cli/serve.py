@@ -142,6 +142,33 @@ def _cores(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
     show_default=True,
     help="One line per event on stderr.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check everything, print the plan and the expected finish of every identity against "
+    "the cycle gap, and exit (1 when one would miss it).",
+)
+@click.option(
+    "--read-speed",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="MIB_S",
+    help="With --dry-run: the disks' read speed [default: measured briefly per disk].",
+)
+@click.option(
+    "--k2pow-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="HASHES_S",
+    help="With --dry-run: RandomX hashes/s of the local k2pow [default: measured for 1 s].",
+)
+@click.option(
+    "--cycle-gap",
+    "cycle_gap_h",
+    type=click.FloatRange(min=0, min_open=True),
+    default=12.0,
+    show_default=True,
+    metavar="HOURS",
+    help="With --dry-run: the time a proof has.",
+)
 @preset_option
 def serve(
     address: str,
@@ -174,6 +201,10 @@ def serve(
     passes_per_disk: int,
     state_dir: Path | None,
     log_format: str,
+    dry_run: bool,
+    read_speed: float | None,
+    k2pow_rate: float | None,
+    cycle_gap_h: float,
     preset: str,
 ) -> None:
     """Prove PoST for every identity in the --dir folders, for the node at --address.
@@ -202,6 +233,15 @@ def serve(
         remote_k2pow_fallback_after_s=remote_k2pow_fallback_after_s,
         operator_address=operator_address, watch_pid=watch_pid,
     )  # fmt: skip
+
+    if dry_run:
+        from mergetool.cli.serve_plan import dry_run as render_plan
+
+        status = render_plan(
+            config, read_speed=read_speed, k2pow_rate=k2pow_rate, cycle_gap_h=cycle_gap_h,
+            fast=randomx_mode == "fast",
+        )  # fmt: skip
+        click.get_current_context().exit(status)
 
     def log(event: Any) -> None:
         line = json.dumps(event.to_dict()) if log_format == "json" else event.to_text()

@@ -76,3 +76,45 @@ def stub_servers() -> Iterator[Callable[..., StubServer]]:
         for httpd in started:
             httpd.shutdown()
             httpd.server_close()
+
+
+@contextmanager
+def trickling_server(interval_s: float) -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every request one byte per ``interval_s`` (a
+    200 whose body never ends); yields its URL. Each socket read succeeds, so only a total
+    deadline per request cuts it off."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"7" * 1000:
+                    if stop.wait(interval_s):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from mergetool.cli._errors import MergetoolCommand
+from mergetool.k2pow.service import JOB_DEADLINE_S
 from mergetool.post.params import MAX_THREADS
 
 
@@ -34,15 +35,18 @@ def _describe(event: Any) -> str:
 
 @click.command(cls=MergetoolCommand, name="k2pow-service")
 @click.option(
+    "-b",
     "--bind-address",
-    default="0.0.0.0:3000",
+    default="127.0.0.1:3000",
     show_default=True,
-    help="HOST:PORT to listen on (port 0: any free port; the bound one is logged).",
+    help="HOST:PORT to listen on (port 0: any free port; the bound one is logged). The API "
+    "has no authentication: bind another address only on a network you trust.",
 )
 @click.option(
     "--cores",
-    type=click.IntRange(min=1, max=MAX_THREADS),
-    help=f"Workers, each solving one job at a time.  [default: all CPUs, at most {MAX_THREADS}]",
+    type=click.IntRange(min=0, max=MAX_THREADS),
+    help="Workers, each solving one job at a time; 0: all CPUs.  "
+    f"[default: all CPUs, at most {MAX_THREADS}]",
 )
 @click.option(
     "--randomx-mode",
@@ -51,21 +55,50 @@ def _describe(event: Any) -> str:
     show_default=True,
     help="fast builds the 2 GiB RandomX dataset once; light needs 256 MiB but is slower.",
 )
-def k2pow_service(bind_address: str, cores: int | None, randomx_mode: str) -> None:
+@click.option(
+    "--randomx-large-pages",
+    is_flag=True,
+    help="Allocate RandomX memory in large pages (when the system has them free).",
+)
+@click.option(
+    "--job-deadline-s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=JOB_DEADLINE_S,
+    show_default=True,
+    help="Give up a job unsolved after this long (answered 500 with the reason).",
+)
+def k2pow_service(
+    bind_address: str,
+    cores: int | None,
+    randomx_mode: str,
+    randomx_large_pages: bool,
+    job_deadline_s: float,
+) -> None:
     """Solve k2pow for PoST services over HTTP (post-rs's k2pow-service API).
 
     Answers GET /job/MINER/NONCE_GROUP/CHALLENGE8/DIFFICULTY with 201 (started or
     running), 429 (all workers busy), 200 and the pow, or 500 and the reason. Stops
     cleanly on SIGTERM or Ctrl-C; results are kept in memory only.
     """
+    from mergetool._http import is_loopback, parse_address
     from mergetool.k2pow.service import K2powService
+    from mergetool.post.pow import use_large_pages
 
     workers = cores or min(os.cpu_count() or 1, MAX_THREADS)
+    use_large_pages(randomx_large_pages)
+    host, _ = parse_address(bind_address, what="bind address")
+    if not is_loopback(host):
+        _log(
+            f"warning: {host} is not a loopback address: other machines can reach the API, "
+            "which has no authentication: anyone who can connect can keep its workers busy (bind "
+            "127.0.0.1, or allow only your PoST services in a firewall)"
+        )
     service = K2powService(
         bind_address,
         cores=workers,
         fast=randomx_mode == "fast",
         on_event=lambda e: _log(_describe(e)),
+        job_deadline_s=job_deadline_s,
     )
     stop = threading.Event()
 

@@ -40,16 +40,30 @@ def make_job(node_id: bytes, group: int, challenge: bytes, target: bytes) -> Job
     return Job(node_id, group, challenge[:8], target)
 
 
+#: The one path the API has (anything else is 404).
+JOB_PATTERN = "/job/<miner>/<nonce_group>/<challenge8>/<difficulty>"
+#: Longest piece of a request quoted back in a message.
+_QUOTE = 80
+
+
+def is_job_path(path: str) -> bool:
+    """Whether ``path`` has the shape of a job address (its parts may still be wrong)."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    return len(parts) == 5 and parts[0] == "job"
+
+
 def parse_job_path(path: str) -> Job:
     """The job a request path names; InvalidParameters says which part is wrong."""
     parts = path.split("?", 1)[0].strip("/").split("/")
-    if len(parts) != 5 or parts[0] != "job":
-        raise InvalidParameters(
-            f"expected /job/<miner>/<nonce_group>/<challenge8>/<difficulty>, got {path}"
-        )
+    if not is_job_path(path):
+        raise InvalidParameters(f"expected {JOB_PATTERN}, got {_short(path)}")
     _, miner, group, challenge8, difficulty = parts
     if not group.isdigit() or not group.isascii():
-        raise InvalidParameters(f"nonce group must be a decimal number, got {group!r}")
+        raise InvalidParameters(f"nonce group must be a decimal number, got {_short(group)!r}")
+    if len(group) > len(str(MAX_GROUP)) + 2:  # (int() of thousands of digits is refused)
+        raise InvalidParameters(
+            f"nonce group {_short(group)} ({len(group)} digits) is outside 0 .. {MAX_GROUP}"
+        )
     return make_job(
         _hex("miner", miner, 32),
         int(group),
@@ -60,5 +74,9 @@ def parse_job_path(path: str) -> Job:
 
 def _hex(name: str, text: str, size: int) -> bytes:
     if len(text) != 2 * size or not HEX_DIGITS.issuperset(text):
-        raise InvalidParameters(f"{name} must be {2 * size} hex digits, got {text!r}")
+        raise InvalidParameters(f"{name} must be {2 * size} hex digits, got {_short(text)!r}")
     return bytes.fromhex(text)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _QUOTE else text[:_QUOTE] + "…"

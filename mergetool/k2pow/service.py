@@ -13,12 +13,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from mergetool._exceptions import InvalidParameters, MergetoolError
-from mergetool._http import listen
-from mergetool.k2pow.job import Job, parse_job_path
+from mergetool._http import HttpServer, Request, Response, text_response
+from mergetool.k2pow.job import JOB_PATTERN, Job, is_job_path, parse_job_path
 from mergetool.post.difficulty import scaled_pow_target
 from mergetool.post.params import MAX_NUM_UNITS, MAX_THREADS, PRESETS
 
@@ -29,6 +28,9 @@ MAX_RESULTS = 65536
 HARDEST_TARGET = scaled_pow_target(PRESETS["mainnet"].pow_difficulty, MAX_NUM_UNITS)
 #: How long ``stop()`` waits for running jobs to notice the stop.
 STOP_WAIT_S = 5.0
+#: A job still unsolved after this long is given up (500 with the reason): a proof later than
+#: the 12-hour cycle gap earns nothing, and a worker must not be held for ever.
+JOB_DEADLINE_S = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class K2powService:
     """The HTTP service: ``cores`` workers, each solving one job at a time.
 
     Use as a context manager (or ``start()``/``stop()``); ``address`` is the bound
-    (host, port), so ``127.0.0.1:0`` picks a free port.
+    (host, port), so ``127.0.0.1:0`` picks a free port. ``http_limits`` go to the
+    HTTP server (``idle_timeout_s``, ``max_connections``).
     """
 
     def __init__(
@@ -62,11 +65,16 @@ class K2powService:
         cores: int = 1,
         fast: bool = False,
         on_event: Callable[[K2powEvent], None] | None = None,
+        job_deadline_s: float = JOB_DEADLINE_S,
+        **http_limits: Any,
     ) -> None:
         if not 1 <= cores <= MAX_THREADS:
             raise InvalidParameters(f"cores must be within 1 .. {MAX_THREADS}, got {cores}")
+        if not job_deadline_s > 0:
+            raise InvalidParameters(f"job deadline must be positive, got {job_deadline_s}")
         self.cores = cores
         self.fast = fast
+        self.job_deadline_s = job_deadline_s
         self._on_event = on_event or (lambda event: None)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -74,16 +82,12 @@ class K2powService:
         self._running: dict[Job, _Running] = {}
         self._results: OrderedDict[Job, int] = OrderedDict()
         self._failures: dict[Job, str] = {}
-        self._httpd = listen(bind_address, self._handler_class(), what="bind address")
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.1,), name="k2pow-http", daemon=True
-        )  # (polls for shutdown every 0.1 s, so stop() is quick)
+        self._http = HttpServer(bind_address, self._route, what="bind address", **http_limits)
 
     @property
     def address(self) -> tuple[str, int]:
         """The bound (host, port)."""
-        host, port = self._httpd.server_address[:2]
-        return str(host), int(port)
+        return self._http.address
 
     def start(self) -> K2powService:
         """Build RandomX for every worker (fast: the 2 GiB dataset), then serve requests."""
@@ -91,7 +95,7 @@ class K2powService:
 
         for slot in range(self.cores):
             randomx_vm(fast=self.fast, slot=slot)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> list[Job]:
@@ -102,9 +106,7 @@ class K2powService:
         with self._lock:  # (no job can start or end between the snapshot and the stop)
             running = dict(self._running)
             self._stopping.set()
-        if self._thread.is_alive():
-            self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
         deadline = time.monotonic() + STOP_WAIT_S
         for entry in running.values():
             entry.thread.join(max(0.0, deadline - time.monotonic()))
@@ -116,10 +118,18 @@ class K2powService:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _route(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return text_response("only GET is served", 405)
+        status, text = self.answer(request.path)
+        return text_response(text, status)
+
     def answer(self, path: str) -> tuple[int, str]:
         """The (status, body) for a GET of ``path``; starts a job when it can."""
         if path.split("?", 1)[0].strip("/") == "":
             return 200, "ok"
+        if not is_job_path(path):
+            return 404, f"not found: the API has GET / and GET {JOB_PATTERN}"
         try:
             job = parse_job_path(path)
         except InvalidParameters as exc:
@@ -152,8 +162,13 @@ class K2powService:
         from mergetool.post.pow import find_pow
 
         started = time.monotonic()
+        deadline = started + self.job_deadline_s
         value: int | None = None
         error = ""
+
+        def give_up() -> bool:
+            return self._stopping.is_set() or time.monotonic() > deadline
+
         try:
             value = find_pow(
                 job.group,
@@ -161,7 +176,7 @@ class K2powService:
                 job.miner,
                 job.target,
                 fast=self.fast,
-                cancelled=self._stopping.is_set,
+                cancelled=give_up,
                 first_slot=slot,
             )
         except MergetoolError as exc:
@@ -169,6 +184,12 @@ class K2powService:
         except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
             error = f"{type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
+        if value is None and time.monotonic() > deadline:
+            error = (
+                f"no pow for nonce group {job.group} below difficulty {job.target.hex()} within "
+                f"the job deadline of {self.job_deadline_s:g} s: the worker was freed; "
+                "ask again to start afresh, or check the difficulty the service was given"
+            )
         with self._lock:
             del self._running[job]
             self._free_slots.append(slot)
@@ -184,21 +205,3 @@ class K2powService:
             self._on_event(K2powEvent("done", job, pow=value, seconds=seconds))
         else:
             self._on_event(K2powEvent("failed", job, seconds=seconds, error=error))
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                status, text = service.answer(self.path)
-                body = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/plain; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # events go through on_event; the library never prints
-
-        return Handler

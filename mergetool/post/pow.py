@@ -30,13 +30,37 @@ _HASH_SLOT = -1
 _hash_lock = threading.Lock()
 
 
+#: RandomX memory in large pages (``--randomx-large-pages``), for machines set up for them.
+_large_pages = [False]
+
+
+def use_large_pages(enabled: bool) -> None:
+    """Allocate RandomX caches and datasets built from now on in large pages (when the system
+    has none free, the normal pages are used instead, as without the flag)."""
+    _large_pages[0] = enabled
+
+
 def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
     flags = randomx.get_flags() | (randomx.FLAG_FULL_MEM if fast else 0)
-    cache = randomx.Cache(flags, key)
+    cache = None
+    if _large_pages[0]:
+        try:
+            cache = randomx.Cache(flags | randomx.FLAG_LARGE_PAGES, key)
+            flags |= randomx.FLAG_LARGE_PAGES
+        except (MemoryError, RuntimeError, OSError):
+            pass  # no large pages to be had: normal ones
+    if cache is None:
+        cache = randomx.Cache(flags, key)
     dataset = None
     if fast:
         try:
-            dataset = randomx.Dataset(flags)
+            try:
+                dataset = randomx.Dataset(flags)
+            except (MemoryError, RuntimeError, OSError):
+                if not flags & randomx.FLAG_LARGE_PAGES:
+                    raise
+                flags &= ~randomx.FLAG_LARGE_PAGES
+                dataset = randomx.Dataset(flags)
         except MemoryError as exc:
             raise ProvingFailed(
                 "cannot allocate RandomX's 2 GiB dataset for `randomx_fast=True`",

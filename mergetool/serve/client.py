@@ -19,6 +19,11 @@ from mergetool.nodeapi.proto import post_pb2, post_pb2_grpc
 from mergetool.serve.config import IdentityConfig, ServeConfig
 from mergetool.serve.state import Decision
 
+#: A stream left open this long after the metadata exchange is taken as accepted.
+CONFIRM_S = 0.5
+#: The longest wait between two attempts after refused streams.
+MAX_REFUSAL_BACKOFF_S = 60.0
+
 
 class StreamHandler(Protocol):
     def on_request(self, ident: IdentityConfig, challenge: bytes) -> Decision: ...
@@ -112,12 +117,18 @@ class Connection:
             await self.channel.close(grace=None)
 
     async def _keep(self, ident: IdentityConfig) -> None:
-        failures = 0
+        failures = 0  # attempts in a row that did not reach the node (post-rs's --max-retries)
+        refusals = 0  # refused streams in a row: each waits twice as long, up to a minute
         while not self.stop.is_set():
             problem, refused, opened = await self._stream(ident)
             if self.stop.is_set():
                 return
-            failures = 0 if opened and not refused else failures + 1
+            if refused:
+                refusals += 1  # the node was reached: a refusal does not use up retries
+            elif opened:
+                failures = refusals = 0
+            else:
+                failures += 1
             retries = self.config.max_retries
             self.handler.on_connection(ident, False, problem, refused)
             if retries is not None and failures > retries:
@@ -127,18 +138,34 @@ class Connection:
                     f"{ident.node_id.hex()} ({ident.folder}): {problem}",
                     hint="Raise --max-retries (or leave it out to retry forever).",
                 )
+            wait = self.config.reconnect_interval_s
+            if refusals:
+                wait = max(wait, min(MAX_REFUSAL_BACKOFF_S, wait * 2 ** (refusals - 1)))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), self.config.reconnect_interval_s)
+                await asyncio.wait_for(self.stop.wait(), wait)
 
     async def _stream(self, ident: IdentityConfig) -> tuple[str, bool, bool]:
-        """One stream until it ends: (what ended it, a refusal?, did the node talk to us?)."""
+        """One stream until it ends: (what ended it, a refusal?, did the node talk to us?).
+
+        The stream counts as connected once the node asks a second time or leaves it open
+        for CONFIRM_S after the metadata: the node refuses a second service for an identity
+        ("already registered") only after reading its metadata.
+        """
         call = self.stub.Register()
-        opened = False
+        opened = confirmed = False
         stopping = asyncio.ensure_future(self.stop.wait())
         try:
             while True:
                 read = asyncio.ensure_future(call.read())
-                await asyncio.wait([read, stopping], return_when=asyncio.FIRST_COMPLETED)
+                while True:
+                    timeout = CONFIRM_S if opened and not confirmed else None
+                    done, _ = await asyncio.wait(
+                        [read, stopping], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if done:
+                        break
+                    confirmed = True  # open for CONFIRM_S after the metadata: not refused
+                    self.handler.on_connection(ident, True, None, False)
                 if not read.done():
                     read.cancel()
                     call.cancel()
@@ -146,9 +173,10 @@ class Connection:
                 request = read.result()
                 if request is grpc.aio.EOF:
                     return f"the node at {self.config.address} closed the stream", False, opened
-                if not opened:
-                    opened = True
+                if opened and not confirmed:
+                    confirmed = True
                     self.handler.on_connection(ident, True, None, False)
+                opened = True
                 response, delivered = self._answer(ident, request)
                 await call.write(response)
                 if delivered is not None:

@@ -57,7 +57,12 @@ class ServeConfig:
     max_retries: int | None = None
     remote_k2pow: str | None = None
     remote_k2pow_parallelism: int = 5
+    remote_k2pow_backoff_s: float = 5.0
+    #: solve locally once the remote has failed this long in a row (None: never, as post-rs)
+    remote_k2pow_fallback_after_s: float | None = None
     operator_address: str | None = None
+    #: end the service when this process ends (post-rs's --watch-pid)
+    watch_pid: int | None = None
 
     @property
     def address(self) -> str:

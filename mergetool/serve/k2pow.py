@@ -112,8 +112,64 @@ class RandomxHost:
         return future.result()
 
 
-def remote_solver(url: str, parallelism: int) -> K2powSolver:
-    """A solver speaking post-rs's k2pow-service HTTP API (``mergetool.k2pow.client``)."""
+class FallbackSolver:
+    """A remote k2pow-service first; once it has failed ``after_s`` in a row, the local host
+    solves the groups still missing (``mergetool serve --remote-k2pow-fallback-after``)."""
+
+    def __init__(self, remote: Any, local: K2powSolver, after_s: float, on_problem: Any) -> None:
+        self.remote, self.local, self.after_s = remote, local, after_s
+        self._on_problem = on_problem
+        self.parallelism = remote.parallelism
+
+    def solve_groups(
+        self,
+        node_id: bytes,
+        groups: list[int],
+        challenge: bytes,
+        target: bytes,
+        *,
+        cancelled: Callable[[], bool] = lambda: False,
+        on_group: Callable[[int, int], None] | None = None,
+    ) -> dict[int, int]:
+        from mergetool.k2pow.client import RemoteK2powUnavailable
+
+        solved: dict[int, int] = {}
+
+        def record(group: int, pow_value: int) -> None:
+            solved[group] = pow_value
+            if on_group is not None:
+                on_group(group, pow_value)
+
+        try:
+            return self.remote.solve_groups(
+                node_id, groups, challenge, target, cancelled=cancelled, on_group=record
+            )
+        except RemoteK2powUnavailable as exc:
+            self._on_problem(node_id, f"{exc.message}: solving k2pow locally")
+        rest = [g for g in groups if g not in solved]
+        pows = self.local.solve_groups(
+            node_id, rest, challenge, target, cancelled=cancelled, on_group=on_group
+        )
+        return {**solved, **pows}
+
+
+def remote_solver(
+    url: str,
+    parallelism: int,
+    *,
+    backoff_s: float = 5.0,
+    fallback_after_s: float | None = None,
+    local: K2powSolver | None = None,
+    on_problem: Callable[[bytes, str | None], None] | None = None,
+) -> K2powSolver:
+    """A solver speaking post-rs's k2pow-service HTTP API (``mergetool.k2pow.client``), with
+    ``local`` taking over after ``fallback_after_s`` of failures when both are given."""
     from mergetool.k2pow.client import RemoteK2pow
 
-    return RemoteK2pow(url, parallelism=parallelism)
+    remote = RemoteK2pow(
+        url, parallelism=parallelism, backoff_s=backoff_s, fail_after_s=fallback_after_s,
+        on_problem=on_problem,
+    )  # fmt: skip
+    if fallback_after_s is None or local is None:
+        return remote
+    return FallbackSolver(remote, local, fallback_after_s, on_problem or (lambda n, t: None))

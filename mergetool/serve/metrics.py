@@ -44,6 +44,15 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
 
+    def add_identity(self, node_id: bytes) -> None:
+        """Every series of ``node_id`` exists from the start (zero), not only after first use."""
+        label = self.label(node_id)
+        for metric in (
+            self.passes, self.bytes_read, self.proofs, self.delivered, self.errors,
+            self.proof_seconds, self.k2pow_seconds, self.connected,
+        ):  # fmt: skip
+            metric.labels(**label)
+
     def render(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

@@ -6,13 +6,15 @@ serves them with ``mergetool._http``; ``/metrics`` comes from ``metrics.py``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mergetool.serve.events import iso_utc
 
 
-def identity_view(ident: Any) -> dict[str, Any]:
-    """One entry of ``GET /identities`` (``ident``: a ``service.Identity``)."""
+def identity_view(ident: Any, problem: str | None = None) -> dict[str, Any]:
+    """One entry of ``GET /identities`` (``ident``: a ``service.Identity``; ``problem``: what
+    is failing right now, e.g. the remote k2pow, while the run goes on)."""
     state, last = ident.state, ident.state.last_proof
     return {
         "node_id": ident.config.node_id.hex(),
@@ -31,15 +33,27 @@ def identity_view(ident: Any) -> dict[str, Any]:
             "duration_s": last.duration_s,
         },
         "last_error": state.last_error,
+        "problem": problem,
         "num_units": ident.config.num_units,
     }
 
 
-def view(identities: list[Any], path: str) -> tuple[int, Any]:
+def view(
+    identities: list[Any], path: str, *, problems: Mapping[bytes, str] | None = None
+) -> tuple[int, Any]:
     """(HTTP status, JSON document) for a GET of ``path``."""
     parts = [p for p in path.split("/") if p]
     if parts == ["identities"]:
-        return 200, {"format": 1, "identities": [identity_view(i) for i in identities]}
+        found = problems or {}
+        return 200, {
+            "format": 1,
+            "identities": [
+                identity_view(
+                    i, found.get(i.config.node_id) if i.state.state == "proving" else None
+                )
+                for i in identities
+            ],
+        }
     if parts == ["status"]:
         if len(identities) == 1:
             return 200, identities[0].state.post_rs_status()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mergetool._exceptions import K2powCancelled, MergetoolError
+from mergetool._http import Request, Response
 from mergetool._lock import FolderLock
 from mergetool.serve import workers
 from mergetool.serve.client import Connection
@@ -63,14 +64,23 @@ class Service:
         ]
         self.by_id = {i.config.node_id: i for i in self.identities}
         self.metrics = Metrics()
+        for ident in config.identities:
+            self.metrics.add_identity(ident.node_id)
+        fallback = config.remote_k2pow_fallback_after_s
         self.host = RandomxHost(
             len(config.identities),
             threads=config.threads,
-            # With a remote k2pow the host only verifies: the light cache is enough.
-            fast=config.randomx_fast and not config.remote_k2pow,
+            # With a remote k2pow (and no local fallback) the host only verifies: light cache.
+            fast=config.randomx_fast and (not config.remote_k2pow or fallback is not None),
         )
+        #: node id -> what is failing now (remote k2pow down, …), shown by /identities
+        self.problems: dict[bytes, str] = {}
         if solver is None and config.remote_k2pow:
-            solver = remote_solver(config.remote_k2pow, config.remote_k2pow_parallelism)
+            solver = remote_solver(
+                config.remote_k2pow, config.remote_k2pow_parallelism,
+                backoff_s=config.remote_k2pow_backoff_s, fallback_after_s=fallback,
+                local=self.host, on_problem=self._on_problem,
+            )  # fmt: skip
         self.solver: K2powSolver = solver or self.host
         self.operator_address: tuple[str, int] | None = None  # bound (host, port) once running
         self.ready = threading.Event()  # set once the streams are being opened
@@ -87,6 +97,11 @@ class Service:
         if self._loop is not None and self._stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has ended: nothing to stop
                 self._loop.call_soon_threadsafe(self._stop.set)
+
+    def watched_process_ended(self, pid: int) -> None:
+        """``--watch-pid``: the watched process is gone; stop as on SIGTERM."""
+        self._emit("watched-process-ended", f"process {pid} ended: stopping (--watch-pid)")
+        self.stop()
 
     async def run(self) -> None:
         """Serve until ``stop()``; raises ServeError when the node stays unreachable."""
@@ -121,12 +136,15 @@ class Service:
         try:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
-                api = HttpServer(self.config.operator_address, self._route).start()
+                api = HttpServer(
+                    self.config.operator_address, self._route, what="--operator-address"
+                ).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
             self._emit(
                 "started",
-                f"serving {len(self.identities)} identities for the node at {self.config.address}"
+                f"serving {_count(len(self.identities), 'identity', 'identities')} for the node "
+                f"at {self.config.address}"
                 + (f"; operator API on {api.address[0]}:{api.address[1]}" if api else ""),
             )
             self.ready.set()
@@ -252,6 +270,25 @@ class Service:
             self._emit("disconnected", problem, ident=ident, level=level)
             ident.last_problem = problem
 
+    def _on_problem(self, node_id: bytes, problem: str | None) -> None:
+        """A solver's thread: the remote k2pow fails (``problem``) or works again (None)."""
+        if self.problems.get(node_id) == problem:
+            return  # the same failure again is no news
+        if problem is None:
+            self.problems.pop(node_id, None)
+        else:
+            self.problems[node_id] = problem
+        ident = self.by_id.get(node_id)
+        if problem is None:
+            kind, message, level = "remote-k2pow-recovered", "remote k2pow answers again", "info"
+        else:
+            kind, message, level = "remote-k2pow-failing", problem, "warning"
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(
+                    lambda: self._emit(kind, message, ident=ident, level=level)
+                )
+
     # --- proving runs --------------------------------------------------------------------
 
     def _start(self, ident: Identity, challenge: bytes, *, stale: bool) -> None:
@@ -351,18 +388,22 @@ class Service:
 
     # --- views (operator API) --------------------------------------------------------------
 
-    def _route(self, path: str) -> tuple[int, bytes, str]:
+    def _route(self, request: Request) -> Response:
         """The operator API (HTTP thread); views are computed on the loop, consistent."""
         from mergetool._http import json_response
         from mergetool.serve.operator_api import view
 
-        if path.rstrip("/") == "/metrics":
+        if request.path.rstrip("/") == "/metrics":
             body, ctype = self.metrics.render()
-            return 200, body, ctype
+            return Response(200, body, ctype)
         assert self._loop is not None
 
         async def on_loop() -> tuple[int, Any]:
-            return view(self.identities, path)
+            return view(self.identities, request.path, problems=self.problems)
 
         status, doc = asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)
         return json_response(doc, status)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -155,11 +155,10 @@ class IdentityState:
 
     def post_rs_status(self) -> Any:
         """Exactly post-rs's ``/status`` value: "Idle", {"Proving": …} or "DoneProving"."""
-        if self.state == "done":
-            return "DoneProving"
+        from mergetool.serve.post_rs import post_rs_status
+
         if self.state != "proving":
-            return "Idle"
+            return post_rs_status(self.public_state)
         progress = self.progress or Progress("k2pow")
         position = progress.bytes_read if progress.phase == "reading" else 0
-        start, end = progress.nonces
-        return {"Proving": {"nonces": {"start": start, "end": end}, "position": position}}
+        return post_rs_status("proving", nonces=progress.nonces, position=position)

@@ -115,6 +115,10 @@ def _count(value: Any) -> int | None:
     return value if ok else None
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
     if not isinstance(entry, dict) or not _HEX64.fullmatch(str(entry.get("node_id", ""))):
         raise Unreachable(url, f"answered an identity without a 64-hex node_id: {entry!r:.200}")
@@ -133,6 +137,8 @@ def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
         bytes_total=_count(phase.get("bytes_total")),
         k2pow_groups=groups if None not in groups else None,  # type: ignore[arg-type]
         name=entry.get("name") if isinstance(entry.get("name"), str) else None,
+        last_error=_text(entry.get("last_error")),
+        problem=_text(entry.get("problem")),
     )
     return bytes.fromhex(entry["node_id"]), service
 

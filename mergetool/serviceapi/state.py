@@ -25,11 +25,17 @@ class ServiceState:
     k2pow_groups: tuple[int, int] | None = None
     #: what the API calls the identity (mergetool serve), or None
     name: str | None = None
+    #: why the last proving run failed (mergetool serve), shown instead of a bare "idle"
+    last_error: str | None = None
+    #: what fails right now while it proves (e.g. the remote k2pow), or None
+    problem: str | None = None
 
     def describe(self) -> str:
         """``idle``, ``k2pow``, ``reading 40 %``, ``done, not fetched``, ``not connected``…"""
         if self.kind == "idle":
-            text = "idle"
+            text = (
+                "idle" if not self.last_error else f"last attempt failed: {_short(self.last_error)}"
+            )
         elif self.kind == "done":
             text = "done, not fetched"
         elif self.phase == "k2pow":
@@ -45,9 +51,16 @@ class ServiceState:
             text = "waiting for disk"
         else:
             text = "proving"
+        if self.kind == "proving" and self.problem:
+            text += f"; {_short(self.problem)}"
         if self.connected is False:
-            return "not connected" if self.kind == "idle" else f"not connected, {text}"
+            return "not connected" if text == "idle" else f"not connected, {text}"
         return text
+
+
+def _short(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _size(n: int) -> str:

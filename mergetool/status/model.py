@@ -65,6 +65,7 @@ class IdentityStatus:
             "phase": service.phase if service else None,
             "bytes_read": service.bytes_read if service else None,
             "bytes_total": service.bytes_total if service else None,
+            "last_error": service.last_error if service else None,
         }
 
 

@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from mergetool.cli.main import cli
 from mergetool.cli.progress import Bars
 from mergetool.post.metadata import PostMetadata, write_metadata
-from mergetool.post.operator_api import OperatorServer
 from mergetool.post.params import PRESETS
 from mergetool.post.pow import PowProgress
 from mergetool.post.prove import generate_proof
+from mergetool.serve.post_rs import OperatorServer
 
 CHALLENGE = "ab" * 32
 TEST = PRESETS["test"]

@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from mergetool._exceptions import InvalidParameters, K2powCancelled, RemoteK2powFailed
-from mergetool.k2pow.client import RemoteK2pow
+from mergetool.k2pow.client import RemoteK2pow, RemoteK2powUnavailable
 from mergetool.k2pow.service import K2powService
 from mergetool.post.pow import find_pow
-from tests.k2pow_stubs import StubServer
+from tests.k2pow_stubs import StubServer, trickling_server
 
 NODE_ID = bytes(range(32))
 CHALLENGE = bytes(range(100, 132))
@@ -22,7 +22,8 @@ ONE_IN_8 = b"\x20" + b"\xff" * 31
 
 
 def _client(url: str, **kwargs: float) -> RemoteK2pow:
-    return RemoteK2pow(url, **{"retry_interval_s": 0.01, "timeout_s": 5.0, **kwargs})  # type: ignore[arg-type]
+    defaults = {"retry_interval_s": 0.01, "backoff_s": 0.02, "timeout_s": 5.0}
+    return RemoteK2pow(url, **{**defaults, **kwargs})  # type: ignore[arg-type]
 
 
 def _path(group: int, target: bytes = EASY) -> str:
@@ -60,9 +61,9 @@ def test_a_server_error_names_the_url_status_and_body(
 ) -> None:
     stub = stub_server(lambda path, seen: (500, "worker crashed"))
     with pytest.raises(RemoteK2powFailed) as caught:
-        _client(stub.url).solve_groups(NODE_ID, [3], CHALLENGE, EASY)
+        _client(stub.url, fail_after_s=0).solve_groups(NODE_ID, [3], CHALLENGE, EASY)
     assert str(caught.value) == (
-        f"remote k2pow {stub.url}{_path(3)}: failed: HTTP 500: 'worker crashed'"
+        f"remote k2pow {stub.url}{_path(3)}: failed: HTTP 500: 'worker crashed'; failing for 0 s"
     )
     assert (caught.value.status, caught.value.body) == (500, "worker crashed")
 
@@ -97,8 +98,10 @@ def test_a_closed_port_is_named() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(RemoteK2powFailed) as caught:
-        _client(f"http://127.0.0.1:{port}").solve_groups(NODE_ID, [0], CHALLENGE, EASY)
-    assert caught.value.reason == "connection refused"
+        _client(f"http://127.0.0.1:{port}", fail_after_s=0).solve_groups(
+            NODE_ID, [0], CHALLENGE, EASY
+        )
+    assert caught.value.reason == "connection refused; failing for 0 s"
     assert caught.value.url.startswith(f"http://127.0.0.1:{port}/job/")
     assert "Is the k2pow-service running there" in str(caught.value)
 
@@ -107,8 +110,8 @@ def test_a_slow_server_times_out(stub_server: Callable[..., StubServer]) -> None
     stub = stub_server(lambda path, seen: (200, "0"), delay_s=1.0)
     started = time.monotonic()
     with pytest.raises(RemoteK2powFailed) as caught:
-        _client(stub.url, timeout_s=0.2).solve_groups(NODE_ID, [0], CHALLENGE, EASY)
-    assert caught.value.reason == "no answer within 0.2 s"
+        _client(stub.url, timeout_s=0.2, fail_after_s=0).solve_groups(NODE_ID, [0], CHALLENGE, EASY)
+    assert caught.value.reason == "no answer within 0.2 s; failing for 0 s"
     assert time.monotonic() - started < 1.0
 
 
@@ -151,3 +154,66 @@ def test_cancelling_stops_waiting_and_keeps_what_was_solved(
 def test_bad_settings_are_refused(url: str, kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(InvalidParameters, match=message.replace("?", r"\?")):
         RemoteK2pow(url, **kwargs)  # type: ignore[arg-type]
+
+
+def test_5xx_and_no_answer_are_retried_with_back_off_and_reported(
+    stub_server: Callable[..., StubServer],
+) -> None:
+    stub = stub_server(lambda path, seen: (503, "restarting") if seen < 2 else (200, "0"))
+    problems: list[tuple[bytes, str | None]] = []
+    client = _client(stub.url, on_problem=lambda n, p: problems.append((n, p)))
+    assert client.solve_groups(NODE_ID, [4], CHALLENGE, EASY) == {4: 0}
+    assert len(stub.paths) == 3
+    failing = f"remote k2pow {stub.url}{_path(4)}: failed: HTTP 503: 'restarting'"
+    assert problems == [
+        (NODE_ID, f"{failing}; asking again every 0.02 s"),
+        (NODE_ID, f"{failing}; asking again every 0.02 s"),
+        (NODE_ID, None),  # works again
+    ]
+
+
+def test_a_k2pow_service_restarted_mid_job_is_waited_for() -> None:
+    first = K2powService("127.0.0.1:0", cores=1).start()
+    address = f"127.0.0.1:{first.address[1]}"
+    url = f"http://{address}"
+    result: dict[str, object] = {}
+
+    def solve() -> None:
+        try:
+            result["pows"] = _client(url, backoff_s=0.1).solve_groups(
+                NODE_ID, [0, 1], CHALLENGE, ONE_IN_8
+            )
+        except Exception as exc:  # noqa: BLE001 - handed to the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=solve)
+    thread.start()
+    time.sleep(0.3)
+    first.stop()  # mid-job: its results are lost
+    time.sleep(0.5)  # down for a while: connections refused
+    with K2powService(address, cores=1):
+        thread.join(30)
+    assert not thread.is_alive()
+    assert result == {"pows": {g: find_pow(g, CHALLENGE, NODE_ID, ONE_IN_8) for g in (0, 1)}}
+
+
+def test_a_trickling_server_is_cut_off_by_the_total_deadline() -> None:
+    with trickling_server(0.1) as url:
+        client = _client(url, timeout_s=0.5, fail_after_s=1.0)
+        started = time.monotonic()
+        with pytest.raises(RemoteK2powUnavailable) as caught:
+            client.solve_groups(NODE_ID, [0], CHALLENGE, EASY)
+        assert time.monotonic() - started < 3
+    assert caught.value.reason.startswith("no answer within 0.5 s; failing for ")
+
+
+def test_a_trickling_server_does_not_delay_cancelling() -> None:
+    with trickling_server(0.1) as url:
+        stop = threading.Timer(0.3, lambda: None)
+        stop.start()
+        started = time.monotonic()
+        with pytest.raises(K2powCancelled):
+            _client(url, timeout_s=30).solve_groups(
+                NODE_ID, [0], CHALLENGE, EASY, cancelled=lambda: not stop.is_alive()
+            )
+        assert time.monotonic() - started < 2

@@ -57,7 +57,10 @@ def test_health_and_a_job_over_http(service: K2powService) -> None:
         (f"/job/{'11' * 32}/256/0000000000000000/{'ff' * 32}", "nonce group 256 is outside"),
         (f"/job/{'11' * 32}/1/00/{'ff' * 32}", "challenge must be 16 hex digits, got '00'"),
         (f"/job/{'11' * 32}/1/0000000000000000/ff", "difficulty must be 64 hex digits"),
-        (f"/job/{'11' * 32}/1/0000000000000000", "expected /job/<miner>/<nonce_group>/"),
+        (
+            f"/job/{'11' * 32}/{'9' * 5000}/0000000000000000/{'ff' * 32}",
+            f"nonce group {'9' * 80}… (5000 digits) is outside 0 .. 255",
+        ),
         (
             f"/job/{'11' * 32}/1/0000000000000000/{'00' * 32}",
             f"difficulty {'00' * 32} is harder than any network asks (the hardest, mainnet's for "
@@ -71,6 +74,32 @@ def test_a_bad_request_is_a_500_with_the_reason(
     status, body = _get(service.address[1], path)
     assert status == 500
     assert body.startswith(message)
+
+
+@pytest.mark.parametrize(
+    "path", ["/nope", "/job", f"/job/{'11' * 32}/1/0000000000000000", "/job/a/b/c/d/e"]
+)
+def test_an_unknown_path_is_a_404(service: K2powService, path: str) -> None:
+    assert _get(service.address[1], path) == (
+        404,
+        "not found: the API has GET / and GET /job/<miner>/<nonce_group>/<challenge8>/<difficulty>",
+    )
+
+
+def test_the_hardest_target_cannot_hold_a_worker_for_ever() -> None:
+    events: list[K2powEvent] = []
+    with K2powService("127.0.0.1:0", cores=1, job_deadline_s=0.3, on_event=events.append) as svc:
+        endless = _path(0, NEVER)
+        assert svc.answer(endless) == (201, "job created")
+        status, body = _wait_done(svc, endless)
+        assert status == 500
+        assert body == (
+            f"no pow for nonce group 0 below difficulty {NEVER.hex()} within the job deadline "
+            "of 0.3 s: the worker was freed; ask again to start afresh, or check the difficulty "
+            "the service was given"
+        )
+        assert svc.answer(_path(1, ONE_IN_8)) == (201, "job created")  # the worker is free
+    assert [e.kind for e in events][:2] == ["created", "failed"]
 
 
 def test_busy_workers_answer_429_and_stop_cancels_running_jobs() -> None:

@@ -92,7 +92,7 @@ def test_ctrl_c_cancels_running_jobs_and_says_which(
         (["--bind-address", "nowhere"], "bind address must be HOST:PORT, got 'nowhere'"),
         (["--bind-address", "::1:3000"], "write an IPv6 address in brackets"),
         (["--bind-address", "[::1]"], "bind address must be HOST:PORT, got '[::1]': add the port"),
-        (["--cores", "0"], "Invalid value for '--cores'"),
+        (["--cores", "-1"], "Invalid value for '--cores'"),
         (["--randomx-mode", "turbo"], "Invalid value for '--randomx-mode'"),
     ],
 )
@@ -122,3 +122,40 @@ def test_a_taken_port_exits_1_naming_the_address() -> None:
         )
     assert result.exit_code == 1
     assert f"Error: cannot listen on {taken}: Address already in use" in result.output
+
+
+def test_post_rs_flags_cores_0_short_bind_and_large_pages() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "k2pow-service", "-b", "127.0.0.1:0", "--cores", "0",
+         "--randomx-large-pages", "--randomx-mode", "light"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stderr.readline() if proc.stderr else ""
+        workers = min(os.cpu_count() or 1, 256)
+        assert re.search(
+            rf"listening on http://127\.0\.0\.1:\d+ \({workers} workers?, RandomX light", line
+        ), line
+        assert "warning" not in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_binds_loopback_by_default_and_warns_of_any_other_address() -> None:
+    help_text = CliRunner().invoke(cli, ["k2pow-service", "--help"]).output
+    assert "[default: 127.0.0.1:3000]" in " ".join(help_text.split())
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: warned of, then not bound.
+    result = CliRunner().invoke(
+        cli, ["k2pow-service", "-b", "192.0.2.1:3000", "--randomx-mode", "light"]
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].split(" ", 1)[1] == (
+        "warning: 192.0.2.1 is not a loopback address: other machines can reach the API, "
+        "which has no "
+        "authentication: anyone who can connect can keep its workers busy (bind 127.0.0.1, "
+        "or allow only your PoST services in a firewall)"
+    )
+    assert lines[1] == "Error: cannot listen on 192.0.2.1:3000: Cannot assign requested address"

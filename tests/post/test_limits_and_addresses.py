@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool._http import parse_address
 from mergetool.cli.main import cli
-from mergetool.post.operator_api import OperatorServer, parse_address
 from mergetool.post.params import MAX_THREADS
 from mergetool.post.profile import profile
+from mergetool.serve.post_rs import OperatorServer
 from tests.post.post_helpers import DataSet
 
 ATX = "11" * 32

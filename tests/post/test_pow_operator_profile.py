@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from mergetool._exceptions import InvalidParameters, ProvingFailed
+from mergetool._http import parse_address
 from mergetool.post import pow as pow_module
-from mergetool.post.operator_api import OperatorServer, parse_address
 from mergetool.post.pow import find_pow, pow_input, pow_is_valid, randomx_hash, randomx_vm
 from mergetool.post.profile import can_drop_cache, profile
+from mergetool.serve.post_rs import OperatorServer
 
 
 def test_randomx_published_vector(randomx_vector: dict[str, str]) -> None:

@@ -126,7 +126,7 @@ def test_sigterm_stops_within_seconds_and_names_the_identity_mid_proof(
         [sys.executable, "-c", "from mergetool.cli.main import main; main()", "serve",
          "--preset", "test", "--address", node.address, "--dir", str(folder),
          "--pow-difficulty", hard_pow, "--nonces", "16", "--log-format", "json",
-         "--reconnect-interval-s", "0.1"],
+         "--reconnect-interval-s", "0.1", "--randomx-mode", "light"],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

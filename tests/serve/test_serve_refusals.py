@@ -25,22 +25,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_coinbase_refusal_says_what_to_set_and_max_retries_ends_the_service(
+def test_coinbase_refusal_says_what_to_set_and_does_not_use_up_max_retries(
     node: NodeStandin, post_dirs: Callable[[int], list[Path]]
 ) -> None:
     node.refuse_coinbase = True
-    run = Running(Service(config_for(node.address, post_dirs(1), max_retries=1)))
-    run.service._on_event = run.events.append
-    error = run.start().join()
-    assert isinstance(error, ServeError)
-    assert error.message.startswith(
-        f"giving up after 2 failed attempts to connect identity {ID.hex()}"
-    )
+    with serving(config_for(node.address, post_dirs(1), max_retries=1)) as run:
+        node.wait_for(lambda n: len(n.refusals) >= 3)  # refused again and again: still running
+        assert run.error is None
+        node.refuse_coinbase = False  # the operator sets the coinbase and restarts the node
+        run.wait_event("connected")
     refused = [e for e in run.events if e.kind == "disconnected"]
     assert len(refused) == 1 and refused[0].level == "error"  # the same refusal again is no news
     assert refused[0].message == (
         f"the node at {node.address} refuses PoST services: it has no coinbase; set "
         "smeshing-coinbase in the node's config (and restart the node)"
+    )
+
+
+def test_max_retries_counts_failed_connects_in_a_row(
+    post_dirs: Callable[[int], list[Path]],
+) -> None:
+    address = f"http://127.0.0.1:{free_port()}"
+    run = Running(Service(config_for(address, post_dirs(1), max_retries=2)))
+    error = run.start().join()
+    assert isinstance(error, ServeError)
+    assert error.message.startswith(
+        f"giving up after 3 failed attempts to connect identity {ID.hex()}"
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from mergetool.k2pow.job import parse_job_path
 from mergetool.k2pow.service import K2powService
 from mergetool.post.pow import find_pow
-from tests.k2pow_stubs import StubServer
+from tests.k2pow_stubs import StubServer, trickling_server
 from tests.serve.node_standin import NodeStandin
 from tests.serve.serve_helpers import NODE_IDS, config_for, serving
 from tests.serve.test_serve_proofs import CHALLENGE, check_proof
@@ -59,7 +59,7 @@ def test_waiting_answers_201_and_429_are_retried_until_200(
     assert stub.paths[0].startswith(f"/job/{NODE_IDS[0].hex()}/0/{CHALLENGE[:8].hex()}/")
 
 
-def test_a_500_is_an_error_naming_the_url_and_the_next_request_starts_afresh(
+def test_a_500_is_retried_with_back_off_and_shown_until_the_service_recovers(
     node: NodeStandin,
     post_dirs: Callable[[int], list[Path]],
     stub_server: Callable[..., StubServer],
@@ -70,19 +70,77 @@ def test_a_500_is_an_error_naming_the_url_and_the_next_request_starts_afresh(
         lambda path, seen: (500, "randomx exploded") if broken.is_set() else (200, solve(path))
     )
     node_id = NODE_IDS[0]
-    with serving(config_for(node.address, post_dirs(1), remote_k2pow=stub.url)) as run:
+    config = config_for(node.address, post_dirs(1), remote_k2pow=stub.url,
+                        remote_k2pow_backoff_s=0.1)  # fmt: skip
+    with serving(config) as run:
         node.request_proof(node_id, CHALLENGE)
-        assert node.wait_proof(node_id, timeout=60).error == "GEN_PROOF_STATUS_ERROR"
-        failed = run.wait_event("proof-failed")
-        assert failed.node_id == node_id
-        assert f"remote k2pow {stub.url}{stub.paths[0]}: failed: HTTP 500" in failed.message
-        assert "'randomx exploded'" in failed.message
-        status, view = run.get("/identities")
-        assert "HTTP 500" in view["identities"][0]["last_error"]
+        failing = run.wait_event("remote-k2pow-failing")
+        assert failing.node_id == node_id and failing.level == "warning"
+        assert failing.message == (
+            f"remote k2pow {stub.url}{stub.paths[0]}: failed: HTTP 500: 'randomx exploded'; "
+            "asking again every 0.1 s"
+        )
+        _, view = run.get("/identities")
+        entry = view["identities"][0]
+        assert (entry["state"], entry["problem"]) == ("proving", failing.message)
+        node.wait_for(lambda n: len(stub.paths) >= 3)
         broken.clear()
-        node.request_proof(node_id, CHALLENGE)  # the node asks again later
         check_proof(node.wait_proof(node_id, timeout=60), node_id, CHALLENGE)
-    assert run.kinds().count("proof-started") == 2
+        run.wait_event("remote-k2pow-recovered")
+        _, view = run.get("/identities")
+        assert view["identities"][0]["problem"] is None
+    assert "proof-failed" not in run.kinds() and "error-reported" not in run.kinds()
+    assert run.kinds().count("remote-k2pow-failing") == 1  # the same failure again is no news
+
+
+def test_a_k2pow_service_restarted_mid_proof_is_waited_for(
+    node: NodeStandin, post_dirs: Callable[[int], list[Path]]
+) -> None:
+    first = K2powService("127.0.0.1:0", cores=1).start()
+    address = f"127.0.0.1:{first.address[1]}"
+    config = config_for(node.address, post_dirs(1), remote_k2pow=f"http://{address}",
+                        remote_k2pow_backoff_s=0.1, nonces=64)  # fmt: skip
+    node_id = NODE_IDS[0]
+    with serving(config) as run:
+        node.request_proof(node_id, CHALLENGE)
+        node.wait_for(lambda n: n.identity(node_id).still_proving >= 1)
+        first.stop()  # mid-proof: its jobs and results are lost
+        run.wait_event("remote-k2pow-failing")
+        with K2powService(address, cores=1):
+            check_proof(node.wait_proof(node_id, timeout=60), node_id, CHALLENGE)
+    assert "proof-failed" not in run.kinds() and "error-reported" not in run.kinds()
+
+
+def test_a_failing_remote_falls_back_to_local_k2pow_after_s_seconds(
+    node: NodeStandin,
+    post_dirs: Callable[[int], list[Path]],
+    stub_server: Callable[..., StubServer],
+) -> None:
+    stub = stub_server(lambda path, seen: (503, "down for maintenance"))
+    config = config_for(node.address, post_dirs(1), remote_k2pow=stub.url,
+                        remote_k2pow_backoff_s=0.05, remote_k2pow_fallback_after_s=0.3)  # fmt: skip
+    node_id = NODE_IDS[0]
+    with serving(config) as run:
+        node.request_proof(node_id, CHALLENGE)
+        check_proof(node.wait_proof(node_id, timeout=60), node_id, CHALLENGE)
+    messages = [e.message for e in run.events if e.kind == "remote-k2pow-failing"]
+    assert messages[-1].endswith(": solving k2pow locally")
+    assert "; failing for 0 s" in messages[-1] or "; failing for 1 s" in messages[-1]
+
+
+def test_a_trickling_k2pow_service_does_not_delay_the_stop(
+    node: NodeStandin, post_dirs: Callable[[int], list[Path]]
+) -> None:
+    node_id = NODE_IDS[0]
+    with trickling_server(1.0) as url:
+        config = config_for(node.address, post_dirs(1), remote_k2pow=url)
+        with serving(config) as run:
+            node.request_proof(node_id, CHALLENGE)
+            node.wait_for(lambda n: n.identity(node_id).still_proving >= 1)
+            time.sleep(0.5)  # the request is on its way, one byte a second
+            started = time.monotonic()
+            run.stop()
+            assert time.monotonic() - started < 5
 
 
 def test_stale_remote_k2pow_is_dropped_for_a_new_challenge(

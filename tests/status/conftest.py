@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from tests.status.status_helpers import NAMES, IdentitiesServer, NodeStandin
 
 

@@ -80,6 +80,7 @@ def serve_entry(node_id: bytes, state: str = "idle", **changes: Any) -> dict[str
         "last_proof": None,
         "last_error": None,
         "num_units": 4,
+        "problem": None,
     }
     entry.update(changes)
     return entry

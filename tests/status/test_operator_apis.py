@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mergetool._exceptions import InvalidParameters, Unreachable
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from mergetool.status.model import ServiceState
 from mergetool.status.operators import (
     OperatorSpec,
@@ -94,6 +94,18 @@ def test_serve_identities_over_http(serve_api: IdentitiesServer) -> None:
     assert node_id == ALPHA
     assert (state.describe(), state.name, state.connected) == ("reading 25 %", "alpha.key", True)
     assert state.source == url_of(serve_api) + "/identities"
+
+
+def test_a_failed_attempt_and_a_current_problem_are_shown_not_idle(
+    serve_api: IdentitiesServer,
+) -> None:
+    error = "remote k2pow http://k:3000/job/…: failed: HTTP 500: 'randomx exploded'"
+    serve_api.serve(
+        serve_entry(ALPHA, "idle", last_error=error),
+        serve_entry(BETA, "proving", phase={"name": "k2pow"}, problem=error + "; asking again"),
+    )
+    states = [s.describe() for _, s in read_serve_identities(url_of(serve_api), 2)]
+    assert states == [f"last attempt failed: {error}", f"k2pow; {error}; asking again"]
 
 
 def test_negative_counts_from_serve_are_ignored(serve_api: IdentitiesServer) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mergetool._exceptions import InvalidParameters
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from mergetool.status.node import node_target
 from mergetool.status.read import read_status, wait_safe
 from tests.status.status_helpers import (
@@ -62,7 +62,7 @@ def test_every_identity_safe(
         "service_state": "not connected", "safe_to_stop": True,
         "reason": "the node is IDLE and the service is not proving",
         "operator": url_of(serve_api) + "/identities", "connected": False, "phase": None,
-        "bytes_read": None, "bytes_total": None,
+        "bytes_read": None, "bytes_total": None, "last_error": None,
     }  # fmt: skip
 
 

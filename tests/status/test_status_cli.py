@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from mergetool.cli.main import cli
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from tests.schema_check import loads_valid
 from tests.status.status_helpers import (
     ALPHA,

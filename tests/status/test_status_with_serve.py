@@ -38,6 +38,7 @@ def test_status_follows_a_real_serve_through_a_proof(
     dirs = [_post_dir(tmp_path / "alpha", ALPHA), _post_dir(tmp_path / "beta", BETA)]
     with serving(config_for(node.address, dirs), gated=True) as run:
         node.wait_connected([ALPHA, BETA])
+        run.wait_event("connected", 2)  # serve counts a stream once the node keeps it
         host, port = run.service.operator_address
         operators = [f"http://{host}:{port}"]
         report = read_status(node_address, operators=operators, timeout_s=5)

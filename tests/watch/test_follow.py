@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mergetool.nodeapi.proto import events_pb2, v2alpha1_pb2
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from mergetool.watch.client import NodeClient
 from mergetool.watch.clock import PoetTiming
 from mergetool.watch.follow import Follower, FollowSettings

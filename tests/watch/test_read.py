@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from mergetool.nodeapi.proto import v2alpha1_pb2 as v2
-from mergetool.post.operator_api import OperatorServer
+from mergetool.serve.post_rs import OperatorServer
 from mergetool.watch.read import read_watch
 from tests.schema_check import assert_valid
 from tests.watch.node_standin import PRIVATE

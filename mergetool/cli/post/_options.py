@@ -107,10 +107,24 @@ def backend_options(f: Any) -> Any:
     )(f)
 
 
-def proving_options(f: Any) -> Any:
-    """The network and proving options of ``post prove`` (also ``serve``'s), same presets."""
+def _all_cores(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """``--threads 0``: every core (post-rs's meaning), at most MAX_THREADS."""
+    import os
+
     from mergetool.post.params import MAX_THREADS
 
+    return value or min(os.cpu_count() or 1, MAX_THREADS)
+
+
+def proving_options(f: Any = None, *, randomx_default: str = "light") -> Any:
+    """The network and proving options of ``post prove`` (also ``serve``'s), same presets.
+
+    Use as ``@proving_options`` or ``@proving_options(randomx_default="fast")``.
+    """
+    from mergetool.post.params import MAX_THREADS
+
+    if f is None:
+        return lambda g: proving_options(g, randomx_default=randomx_default)
     for option in reversed(
         [
             click.option(
@@ -124,21 +138,31 @@ def proving_options(f: Any) -> Any:
             ),
             click.option(
                 "--scrypt-n",
+                "-n",
+                "--n",
+                "scrypt_n",
                 type=click.IntRange(min=2),
                 help="scrypt N, to check the proof before handing it out [preset].",
+            ),
+            click.option(
+                "--labels-per-unit",
+                type=click.IntRange(min=1),
+                help="Labels per unit of the data, for data initialised with it [preset].",
             ),
             nonces_option,
             click.option(
                 "--threads",
-                type=click.IntRange(min=1, max=MAX_THREADS),
+                type=click.IntRange(min=0, max=MAX_THREADS),
                 default=1,
                 show_default=True,
-                help="Worker processes for the scan and RandomX threads for the k2pow.",
+                callback=_all_cores,
+                help="Worker processes for the scan and RandomX threads for the k2pow "
+                "(0: all cores).",
             ),
             click.option(
                 "--randomx-mode",
                 type=click.Choice(["fast", "light"]),
-                default="light",
+                default=randomx_default,
                 show_default=True,
                 help="fast needs 2 GiB RAM.",
             ),

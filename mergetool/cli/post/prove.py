@@ -26,8 +26,8 @@ from mergetool.post.progress import for_stage
 
 if TYPE_CHECKING:
     from mergetool.cli.progress import Bars
-    from mergetool.post.operator_api import OperatorServer
     from mergetool.post.pow import PowProgress
+    from mergetool.serve.post_rs import OperatorServer
 
 
 def _exit_on_sigterm() -> AbstractContextManager[None]:
@@ -56,6 +56,7 @@ def prove(
     k2: int | None,
     pow_difficulty: bytes | None,
     scrypt_n: int | None,
+    labels_per_unit: int | None,
     nonces: int,
     threads: int,
     randomx_mode: str,
@@ -68,12 +69,15 @@ def prove(
     from mergetool._lock import lock_folder
     from mergetool.cli.progress import progress_bar
     from mergetool.post.metadata import read_metadata
-    from mergetool.post.operator_api import OperatorServer
     from mergetool.post.params import check_data_params
     from mergetool.post.prove import generate_proof
     from mergetool.post.verification import verify_own_proof
+    from mergetool.serve.post_rs import OperatorServer
 
-    params = network_params(preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n)
+    params = network_params(
+        preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n,
+        labels_per_unit=labels_per_unit,
+    )  # fmt: skip
     meta = read_metadata(directory)
     check_data_params(params, meta.labels_per_unit)
     server = OperatorServer(operator_address) if operator_address is not None else None

@@ -1,0 +1,119 @@
+"""Running ``serve`` from the command line: stderr kept to one kind of line, signals,
+``--watch-pid`` and ``--pinned-cores`` (the command's options live in ``serve.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+#: How often ``--watch-pid`` looks whether the watched process still runs.
+WATCH_PID_POLL_S = 1.0
+
+
+def log_setup(log_format: str) -> None:
+    """Keep gRPC's C core quiet but for errors; call before grpc is imported (it reads the
+    environment once). In JSON mode every other line on stderr is wrapped (``json_stderr``)."""
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("GRPC_TRACE", "")
+
+
+@contextlib.contextmanager
+def json_stderr() -> Iterator[None]:
+    """Every line written to file descriptor 2 (by Python, gRPC's C core or absl) comes out as
+    JSON: lines that are JSON already pass through, any other becomes a ``log`` event."""
+    sys.stderr.flush()
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as lines, os.fdopen(original, "wb", 0) as out:
+            for raw in lines:
+                out.write(_as_json(raw))
+
+    thread = threading.Thread(target=pump, name="stderr-json", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        restored = os.dup(original)
+        os.dup2(restored, 2)  # the pipe's write end closes: the pump ends at EOF
+        os.close(restored)
+        thread.join(5)
+
+
+def _as_json(raw: bytes) -> bytes:
+    text = raw.decode("utf-8", "replace").rstrip("\n")
+    try:
+        json.loads(text)
+        if text.lstrip().startswith("{"):
+            return raw if raw.endswith(b"\n") else raw + b"\n"
+    except ValueError:
+        pass
+    from mergetool.serve.events import iso_utc
+
+    doc = {"time": iso_utc(time.time()), "level": "warning", "event": "log", "message": text}
+    return (json.dumps(doc) + "\n").encode()
+
+
+def run_service(
+    config: Any, log: Callable[[Any], None], *, pinned_cores: list[int] | None, json_logs: bool
+) -> None:
+    """Run ``Service(config)`` until SIGTERM/SIGINT or until ``config.watch_pid`` ends."""
+    if pinned_cores is not None:
+        from mergetool._exceptions import InvalidParameters
+
+        try:
+            os.sched_setaffinity(0, pinned_cores)
+        except (OSError, ValueError) as exc:
+            raise InvalidParameters(
+                f"--pinned-cores {','.join(map(str, pinned_cores))}: {exc}",
+                hint=f"This machine has cores 0 .. {(os.cpu_count() or 1) - 1}.",
+            ) from exc
+    with json_stderr() if json_logs else contextlib.nullcontext():
+        _run(config, log)
+
+
+def _run(config: Any, log: Callable[[Any], None]) -> None:
+    import asyncio
+    import signal
+
+    from mergetool.serve.service import Service
+
+    service = Service(config, on_event=log)
+
+    async def watch(pid: int) -> None:
+        while _alive(pid):
+            await asyncio.sleep(WATCH_PID_POLL_S)
+        service.watched_process_ended(pid)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.stop)
+        watcher = asyncio.ensure_future(watch(config.watch_pid)) if config.watch_pid else None
+        try:
+            await service.run()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    asyncio.run(main())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: it exists
+    return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from mergetool._http import HttpServer
+from mergetool._http import HttpServer, Request, Response, text_response
 from mergetool.watch.alerts import KINDS
 from mergetool.watch.facts import VERDICTS, NodeFacts
 
@@ -118,11 +118,11 @@ class WatchMetrics:
     def serve(self, address: str) -> HttpServer:
         """An HTTP server answering ``GET /metrics`` on ``address``, started."""
 
-        def route(path: str) -> tuple[int, bytes, str]:
-            if path in ("/metrics", "/"):
+        def route(request: Request) -> Response:
+            if request.path in ("/metrics", "/"):
                 body, ctype = self.render()
-                return 200, body, ctype
-            return 404, b"not found: try /metrics\n", "text/plain"
+                return Response(200, body, ctype)
+            return text_response("not found: try /metrics\n", 404)
 
         return HttpServer(address, route, what="metrics address").start()
 

@@ -25,6 +25,8 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── ServeError                             `serve`: a data folder or the node refused
     ├── InvalidInputFile                       a file for `check` is not what it should be
     ├── Unreachable                            a node or PoST service did not answer (status)
+    ├── Cancelled                              work stopped on request (not a failure)
+    │   └── K2powCancelled                     a k2pow stopped, with the groups solved by then
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
@@ -32,8 +34,7 @@ carries the structured fields a caller needs and the process exit code the CLI u
         │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown device
         │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
         ├── ProvingFailed
-        │   ├── RemoteK2powFailed              a k2pow-service failed, refused or lied (url/status)
-        │   └── K2powCancelled                 the caller stopped a k2pow before it finished
+        │   └── RemoteK2powFailed              a k2pow-service failed, refused or lied (url/status)
         ├── InvalidProof (exit 1, carries reason/index)
         └── DataVerificationFailed (exit 1, carries the per-file report)
 
@@ -389,7 +390,17 @@ class RemoteK2powFailed(ProvingFailed):
         return {**super().to_dict(), "url": self.url, "status": self.status, "body": self.body}
 
 
-class K2powCancelled(ProvingFailed):
+class Cancelled(MergetoolError):
+    """Work stopped because its caller asked (a stop signal, a newer challenge): no failure.
+
+    The one cancellation type of the engine, its worker processes and its k2pow solvers.
+    """
+
+    def __init__(self, message: str = "stopped on request") -> None:
+        super().__init__(message)
+
+
+class K2powCancelled(Cancelled):
     """The caller's ``cancelled()`` became true; ``solved`` holds the groups finished by then."""
 
     def __init__(self, solved: dict[int, int], total: int) -> None:

@@ -23,7 +23,7 @@ from mergetool.post.metadata import PostMetadata, write_metadata
 from mergetool.post.operator_api import OperatorServer
 from mergetool.post.params import PRESETS
 from mergetool.post.pow import PowProgress
-from mergetool.post.prove import generate_proof
+from mergetool.post.prove import ProveReporter, generate_proof
 
 CHALLENGE = "ab" * 32
 TEST = PRESETS["test"]
@@ -36,7 +36,7 @@ def _random_data(directory: Path, num_units: int) -> PostMetadata:
         labels_per_unit=TEST.labels_per_unit, num_units=num_units, max_file_size=1 << 32,
     )  # fmt: skip
     directory.mkdir()
-    write_metadata(directory, meta.with_progress(None, meta.num_labels))
+    write_metadata(directory, meta.with_progress(0, meta.num_labels))
     (directory / "postdata_0.bin").write_bytes(os.urandom(meta.num_labels * 16))
     return meta
 
@@ -104,6 +104,14 @@ def test_prove_refuses_parameters_that_do_not_fit_the_data(tmp_path: Path) -> No
     )
 
 
+class _PowReports(ProveReporter):
+    def __init__(self, reports: list[PowProgress]) -> None:
+        self.reports = reports
+
+    def k2pow(self, progress: PowProgress) -> None:
+        self.reports.append(progress)
+
+
 def test_k2pow_reports_groups_and_hashes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _random_data(tmp_path / "pd", num_units=1)
     reports: list[PowProgress] = []
@@ -112,7 +120,7 @@ def test_k2pow_reports_groups_and_hashes(tmp_path: Path, caplog: pytest.LogCaptu
         generate_proof(
             tmp_path / "pd", bytes.fromhex(CHALLENGE), k1=1, k2=256,
             pow_difficulty=TEST.pow_difficulty, nonces=64, start_nonce=16 * 252,
-            on_pow=reports.append,
+            reporter=_PowReports(reports),
         )  # fmt: skip
     # Groups 252 .. 255 in one pass; any hash meets the test preset's k2pow: one per group.
     assert [(r.groups_done, r.groups_total, r.hashes) for r in reports[:1] + reports[-1:]] == [

@@ -103,7 +103,7 @@ class GatedSolver:
 
     def solve_groups(self, node_id: bytes, groups: list[int], challenge: bytes, target: bytes,
                      *, cancelled: Any, on_group: Any = None) -> dict[int, int]:  # fmt: skip
-        from mergetool.serve.workers import Cancelled
+        from mergetool._exceptions import Cancelled
 
         self.calls.append((node_id, challenge))
         self.waiting.set()

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mergetool._exceptions import FolderLocked, MergetoolError
-from mergetool._fs import not_writable, take_owner
+from mergetool._fs import NO_SPACE, disk_full, not_writable, take_owner
 
 LOCK_FILE = ".mergetool.lock"
 _POLL_S = 0.05
@@ -64,6 +64,7 @@ class FolderLock:
     def acquire(self) -> FolderLock:
         if self._fd is not None:
             return self
+        existed = os.path.lexists(self.path)
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
@@ -90,8 +91,13 @@ class FolderLock:
                 take_owner(fd, self.folder)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except BaseException:
+        except BaseException as exc:
+            if not existed and self._is_current(fd):  # no empty lock file left behind
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
             os.close(fd)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+                raise disk_full(self.path, f"writing {self.path}: {exc.strerror}") from exc
             raise
         self._fd = fd
         return self

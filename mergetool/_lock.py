@@ -90,7 +90,9 @@ class FolderLock:
             with contextlib.suppress(PermissionError):
                 take_owner(fd, self.folder)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            holder = f"{os.getpid()}\n".encode()
+            if os.pwrite(fd, holder, 0) != len(holder):  # (cut short at a file-size limit)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         except BaseException as exc:
             if not existed and self._is_current(fd):  # no empty lock file left behind
                 with contextlib.suppress(OSError):

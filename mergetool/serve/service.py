@@ -118,7 +118,15 @@ class Service:
         passes_at_once = sum(
             min(self.config.passes_per_disk, count) for count in self._per_device().values()
         )
-        pool = await asyncio.to_thread(WorkerPool, passes_at_once * self.config.threads, 4 * n + 4)
+        try:
+            pool = await asyncio.to_thread(
+                WorkerPool, passes_at_once * self.config.threads, 4 * n + 4
+            )
+        except OSError as exc:  # (shared memory in /dev/shm, process limits)
+            raise ServeError(
+                f"cannot start the pass worker processes: {exc.strerror or exc}",
+                hint="Check the free space of /dev/shm and the process limits (ulimit -u).",
+            ) from exc
         # One thread per running proof (they mostly wait on worker processes), never the
         # loop's default executor: that one is small and keeps fsyncs and file reads moving.
         threads = ThreadPoolExecutor(2 * n + 2, thread_name_prefix="serve-prove")

@@ -1,11 +1,12 @@
 """What the operator API answers: ``/status``, ``/status/<node id>``, ``/identities``.
 
-Pure functions of the identities' state (the service computes them on its event loop and
-serves them with ``mergetool._http``; ``/metrics`` comes from ``metrics.py``).
+Pure functions of the identities' state, and ``answer``, which computes them on the
+service's event loop for ``mergetool._http``'s thread (``/metrics`` comes from ``metrics.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from mergetool.serve.events import iso_utc
@@ -51,3 +52,20 @@ def view(identities: list[Any], path: str) -> tuple[int, Any]:
                 return 200, ident.state.post_rs_status()
         return 404, {"error": f"no identity {parts[1]} is served here"}
     return 404, {"error": f"unknown path {path}", "paths": ["/status", "/identities", "/metrics"]}
+
+
+def answer(service: Any, path: str) -> tuple[int, bytes, str]:
+    """(status, body, content type) for a GET of ``path`` (``service``: a running
+    ``service.Service``; called from an HTTP thread, the view is computed on its loop)."""
+    from mergetool._http import json_response
+
+    if path.rstrip("/") == "/metrics":
+        body, ctype = service.metrics.render()
+        return 200, body, ctype
+    assert service._loop is not None
+
+    async def on_loop() -> tuple[int, Any]:
+        return view(service.identities, path)
+
+    status, doc = asyncio.run_coroutine_threadsafe(on_loop(), service._loop).result(timeout=10)
+    return json_response(doc, status)

@@ -10,6 +10,7 @@ captured when the run began, never against what the folder holds by then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -80,12 +81,12 @@ class _DiskPasses:
 
     def run(self, job: PassJob, progress: OnRead | None, stop: Stop) -> Any:
         loop, scheduler = self.prover.loop, self.prover.scheduler
-        got, leave = threading.Event(), asyncio.Event()
+        got = threading.Event()
 
         async def hold() -> None:
             async with scheduler.disk(self.ident.device):
                 got.set()
-                await leave.wait()
+                await asyncio.Event().wait()  # until cancelled: the pass is over
 
         self.reporter.phase("waiting-for-disk")
         holding = asyncio.run_coroutine_threadsafe(hold(), loop)
@@ -97,8 +98,9 @@ class _DiskPasses:
             found = self.prover.passes.run(job, progress, stop)
             self.prover.on_measure(self.ident, "pass_bytes", job.total_bytes)
             return found
-        finally:
-            holding.cancel() if not got.is_set() else loop.call_soon_threadsafe(leave.set)
+        finally:  # give the disk back, whether it was got or still awaited
+            with contextlib.suppress(RuntimeError):  # (the loop has closed)
+                holding.cancel()
 
 
 class _Reporter(ProveReporter):
@@ -113,8 +115,10 @@ class _Reporter(ProveReporter):
 
     def _show(self, progress: Progress) -> None:
         self.now = progress
-        loop = self.prover.loop
-        loop.call_soon_threadsafe(self.prover.on_progress, self.ident, self.challenge, progress)
+        with contextlib.suppress(RuntimeError):  # (the loop has closed: serve has stopped)
+            self.prover.loop.call_soon_threadsafe(
+                self.prover.on_progress, self.ident, self.challenge, progress
+            )
 
     def pass_started(self, start: int, end: int) -> None:
         self.number, self.span = self.number + 1, (start, end)

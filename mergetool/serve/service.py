@@ -9,6 +9,7 @@ Usable from Python with an injected clock; the CLI only parses options and rende
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
 import time
@@ -85,6 +86,13 @@ class Service:
         self._tasks: asyncio.TaskGroup | None = None
         self._stop_requested = False
         self._stopping = False
+        self._mid: list[Identity] = []  # who was proving when the stop came
+
+    def route(self, path: str) -> tuple[int, bytes, str]:
+        """The operator API's answer to a GET of ``path`` (from an HTTP thread)."""
+        from mergetool.serve.operator_api import answer
+
+        return answer(self, path)
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -115,9 +123,8 @@ class Service:
         if self._stop_requested:
             self._stop.set()
         n = len(self.identities)
-        passes_at_once = sum(
-            min(self.config.passes_per_disk, count) for count in self._per_device().values()
-        )
+        per_device = collections.Counter(i.config.device for i in self.identities)
+        passes_at_once = sum(min(self.config.passes_per_disk, c) for c in per_device.values())
         try:
             pool = await asyncio.to_thread(
                 WorkerPool, passes_at_once * self.config.threads, 4 * n + 4
@@ -141,7 +148,7 @@ class Service:
         try:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
-                api = HttpServer(self.config.operator_address, self._route).start()
+                api = HttpServer(self.config.operator_address, self.route).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
             self._emit(
@@ -166,8 +173,8 @@ class Service:
                 api.stop()
 
     async def _serve(self, connection: Connection) -> None:
-        """One task group owns every stream and every proving job: the first failure (the
-        node unreachable past --max-retries) ends the others, and none is left behind."""
+        """One task group owns every stream and run: the first failure (the node unreachable
+        past --max-retries) ends the others, and none is left behind."""
         assert self._stop is not None
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -197,14 +204,8 @@ class Service:
             for job in jobs:
                 job.cancel()
 
-    def _per_device(self) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for ident in self.identities:
-            counts[ident.config.device] = counts.get(ident.config.device, 0) + 1
-        return counts
-
     def _report_stopped(self) -> None:
-        mid = [i for i in getattr(self, "_mid", []) if i.state.state == "proving"]
+        mid = [i for i in self._mid if i.state.state == "proving"]
         for ident in mid:
             challenge = ident.state.challenge or b""
             self._emit(
@@ -254,13 +255,6 @@ class Service:
         )  # fmt: skip
         ident.store.discard()
 
-    def _background(self, coro: Any) -> None:
-        """Run ``coro`` as a task of the service's group (a plain task before it exists)."""
-        if self._tasks is not None:
-            self._tasks.create_task(coro)
-        else:
-            asyncio.ensure_future(coro)
-
     async def _save(self, ident: Identity, finished: Finished, *, delivered: bool) -> bool:
         """Keep a copy of the proof (off the loop); a failure is a warning, never fatal: the
         proof is in memory and goes to the node from there."""
@@ -295,8 +289,8 @@ class Service:
     def on_delivered(self, config: IdentityConfig, challenge: bytes) -> None:
         ident = self.by_id[config.node_id]
         last = ident.state.last_proof
-        if last is not None and last.challenge == challenge:
-            self._background(self._save(ident, last, delivered=True))
+        if last is not None and last.challenge == challenge and self._tasks is not None:
+            self._tasks.create_task(self._save(ident, last, delivered=True))  # (off the loop)
         self.metrics.delivered.labels(**Metrics.label(config.node_id)).inc()
         self._emit(
             "proof-delivered", f"handed the proof for challenge {challenge.hex()} to the node",
@@ -442,21 +436,3 @@ class Service:
         node_id = ident.config.node_id if ident else None
         folder = ident.config.folder if ident else None
         self._on_event(Event(self.clock(), kind, message, level, node_id, folder, fields))
-
-    # --- views (operator API) --------------------------------------------------------------
-
-    def _route(self, path: str) -> tuple[int, bytes, str]:
-        """The operator API (HTTP thread); views are computed on the loop, consistent."""
-        from mergetool._http import json_response
-        from mergetool.serve.operator_api import view
-
-        if path.rstrip("/") == "/metrics":
-            body, ctype = self.metrics.render()
-            return 200, body, ctype
-        assert self._loop is not None
-
-        async def on_loop() -> tuple[int, Any]:
-            return view(self.identities, path)
-
-        status, doc = asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)
-        return json_response(doc, status)

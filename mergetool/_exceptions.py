@@ -25,16 +25,14 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── ServeError                             `serve`: a data folder or the node refused
     ├── InvalidInputFile                       a file for `check` is not what it should be
     ├── Unreachable                            a node or PoST service did not answer (status)
-    ├── Cancelled                              work stopped on request (not a failure)
-    │   └── K2powCancelled                     a k2pow stopped, with the groups solved by then
+    ├── Cancelled (K2powCancelled)             work stopped on request (a stop, a new challenge)
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
         ├── BackendUnavailable
         │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown device
         │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
-        ├── ProvingFailed
-        │   └── RemoteK2powFailed              a k2pow-service failed, refused or lied (url/status)
+        ├── ProvingFailed (RemoteK2powFailed: a k2pow-service failed, refused or lied)
         ├── InvalidProof (exit 1, carries reason/index)
         └── DataVerificationFailed (exit 1, carries the per-file report)
 
@@ -391,18 +389,10 @@ class RemoteK2powFailed(ProvingFailed):
 
 
 class Cancelled(MergetoolError):
-    """Work stopped because its caller asked (a stop signal, a newer challenge): no failure.
-
-    The one cancellation type of the engine, its worker processes and its k2pow solvers.
-    """
-
-    def __init__(self, message: str = "stopped on request") -> None:
-        super().__init__(message)
+    """Work stopped on request, never a failure; ``K2powCancelled.solved``: the groups done."""
 
 
 class K2powCancelled(Cancelled):
-    """The caller's ``cancelled()`` became true; ``solved`` holds the groups finished by then."""
-
     def __init__(self, solved: dict[int, int], total: int) -> None:
         super().__init__(f"k2pow cancelled with {len(solved)} of {total} nonce groups solved")
         self.solved = solved

@@ -18,7 +18,6 @@ import numpy as np
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool._fs import fsync_dir, write_new_file
-from mergetool._lock import lock_folder
 from mergetool.node.keys import IdentityKey, load_key
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
 from mergetool.post.labels import batches, commitment, compute_labels_with
@@ -378,15 +377,13 @@ def initialize(
         plan.directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PostError(f"cannot create {plan.directory}: {exc.strerror or exc}") from exc
-    # A folder a `serve` or `post prove` is using must not be rewritten under it.
-    with lock_folder(plan.directory):
-        if plan.new_identity is not None and plan.identity_file is not None:
-            _write_identity(plan.identity_file, plan.new_identity)
+    if plan.new_identity is not None and plan.identity_file is not None:
+        _write_identity(plan.identity_file, plan.new_identity)
+    write_metadata(plan.directory, meta)
+    for task in plan.tasks:
+        writer.write(task)
+        meta = meta.with_progress(writer.best_index, task.first_label + task.count)
         write_metadata(plan.directory, meta)
-        for task in plan.tasks:
-            writer.write(task)
-            meta = meta.with_progress(writer.best_index, task.first_label + task.count)
-            write_metadata(plan.directory, meta)
     return InitResult(
         meta, impl.name, plan.labels_to_write, len(plan.tasks), writer.best_value, plan.directory,
         plan.identity_file, plan.kept_files,

@@ -71,13 +71,13 @@ class LocalK2pow:
                     self.on_pow(PowProgress(n, len(groups), before + count, seconds))
 
             if cancelled():
-                raise Cancelled
+                raise Cancelled("k2pow was stopped")
             pows[group] = find_pow(
                 group, challenge, node_id, target, threads=self.threads, fast=self.fast,
                 cancelled=cancelled, on_hashes=on_hashes,
             )  # fmt: skip
             if cancelled():  # (a stopped search ends without a solution)
-                raise Cancelled
+                raise Cancelled("k2pow was stopped")
             hashes += tried[0]
             seconds = time.monotonic() - start
             if self.on_pow is not None:

@@ -69,7 +69,7 @@ class InlinePasses:
             nonlocal position
             position += n
             if stop():
-                raise Cancelled
+                raise Cancelled("the pass was stopped")
             if progress:
                 progress(position, total)
 
@@ -106,7 +106,7 @@ class PoolPasses:
                         break
                     except TimeoutError:
                         if stop():
-                            raise Cancelled from None
+                            raise Cancelled("the pass was stopped") from None
                         if progress:
                             progress(self.pool.progress(slot), job.total_bytes)
             if progress:

@@ -77,7 +77,7 @@ def live(slot: int, gen: int) -> bool:
 
 def check_live(slot: int, gen: int) -> None:
     if _gen[slot] != gen:
-        raise Cancelled
+        raise Cancelled("the job was stopped")
 
 
 def add_progress(slot: int, n: int) -> None:
@@ -151,7 +151,7 @@ class WorkerPool:
                 return future.result(timeout=tick)
             except TimeoutError:
                 if stop():
-                    raise Cancelled from None
+                    raise Cancelled("stopped while waiting for a worker") from None
 
     def shutdown(self, grace_s: float = _STOP_GRACE_S) -> None:
         """Stop every job and end the processes: those that do not end within ``grace_s``

@@ -125,12 +125,12 @@ def _k2pow(
     if report is not None:
         report.k2pow(PowProgress(0, len(groups), 0, 0.0))
     if stopped():
-        raise Cancelled
+        raise Cancelled("proving was stopped")
     pows = solver.solve_groups(
         node_id, groups, challenge, target, cancelled=stopped, on_group=on_group
     )
     if stopped():
-        raise Cancelled
+        raise Cancelled("proving was stopped")
     return pows
 
 

@@ -72,7 +72,7 @@ class RandomxHost:
         pows = {}
         for group in groups:  # one job per group: identities take turns group by group
             if cancelled():
-                raise Cancelled
+                raise Cancelled("k2pow was stopped")
             pool = self._pool(verifier=False)
             slot, gen = pool.begin()
             try:

@@ -93,7 +93,7 @@ class _DiskPasses:
         try:
             while not got.wait(_TICK_S):
                 if stop():
-                    raise Cancelled
+                    raise Cancelled("stopped while waiting for the disk")
             self.reporter.phase("reading")
             found = self.prover.passes.run(job, progress, stop)
             self.prover.on_measure(self.ident, "pass_bytes", job.total_bytes)

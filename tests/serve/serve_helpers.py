@@ -109,7 +109,7 @@ class GatedSolver:
         self.waiting.set()
         while not self.gate.wait(0.02):
             if cancelled():
-                raise Cancelled
+                raise Cancelled("k2pow was stopped")
         return self.host.solve_groups(
             node_id, groups, challenge, target, cancelled=cancelled, on_group=on_group
         )

@@ -90,6 +90,9 @@ def init(
     as_json: bool,
 ) -> None:
     """Write labels into DIR/postdata_N.bin and the metadata; re-run to resume."""
+    from contextlib import nullcontext
+
+    from mergetool._lock import lock_folder
     from mergetool.cli.progress import progress_bar
     from mergetool.post.initialize import initialize, plan_init
 
@@ -102,26 +105,28 @@ def init(
     # Everything is checked here and in `initialize` before anything is written; a new
     # identity.key is only created once the run goes ahead.
     data_dir = Path(directory)
-    # (`initialize` holds the folder's lock while it writes, as `post prove` and `serve` do)
-    plan = plan_init(
-        data_dir,
-        node_id=node_id,
-        commitment_atx_id=commitment_atx,
-        num_units=num_units,
-        labels_per_unit=params.labels_per_unit,
-        scrypt_n=params.scrypt_n,
-        max_file_size=max_file_size,
-        vrf_difficulty=vrf_difficulty or params.pow_difficulty,
-    )
-    with progress_bar(not as_json) as update:
-        result = initialize(
-            plan,
-            backend=backend,
-            device=device,
-            memory_budget=memory_budget,
-            progress=for_stage(update, "labels"),
-            space_check=not no_space_check,
+    # A folder a `serve` or `post prove` is using must not be rewritten under it; a folder
+    # that does not exist yet cannot be in use.
+    with lock_folder(data_dir) if data_dir.is_dir() else nullcontext():
+        plan = plan_init(
+            data_dir,
+            node_id=node_id,
+            commitment_atx_id=commitment_atx,
+            num_units=num_units,
+            labels_per_unit=params.labels_per_unit,
+            scrypt_n=params.scrypt_n,
+            max_file_size=max_file_size,
+            vrf_difficulty=vrf_difficulty or params.pow_difficulty,
         )
+        with progress_bar(not as_json) as update:
+            result = initialize(
+                plan,
+                backend=backend,
+                device=device,
+                memory_budget=memory_budget,
+                progress=for_stage(update, "labels"),
+                space_check=not no_space_check,
+            )
     if as_json:
         echo_json(result.to_dict())
     else:

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     **{
         name: "mergetool._exceptions"
         for name in (
+            "Cancelled",
             "DatabaseError",
             "DatabaseInUse",
             "DuplicateIdentity",

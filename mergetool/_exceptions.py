@@ -25,15 +25,14 @@ carries the structured fields a caller needs and the process exit code the CLI u
     ├── ServeError                             `serve`: a data folder or the node refused
     ├── InvalidInputFile                       a file for `check` is not what it should be
     ├── Unreachable                            a node or PoST service did not answer (status)
+    ├── Cancelled (K2powCancelled)             work stopped on request (a stop, a new challenge)
     └── PostError                              PoST data, parameters, proofs
         ├── InvalidParameters (exit 2)       a bad argument value
         ├── MetadataError
         ├── BackendUnavailable
         │   ├── NoOpenCLDevice                 no OpenCL platform/device, or an unknown device
         │   └── OpenCLFailed                   the OpenCL runtime failed (build, memory, launch)
-        ├── ProvingFailed
-        │   ├── RemoteK2powFailed              a k2pow-service failed, refused or lied (url/status)
-        │   └── K2powCancelled                 the caller stopped a k2pow before it finished
+        ├── ProvingFailed (RemoteK2powFailed: a k2pow-service failed, refused or lied)
         ├── InvalidProof (exit 1, carries reason/index)
         └── DataVerificationFailed (exit 1, carries the per-file report)
 
@@ -389,9 +388,11 @@ class RemoteK2powFailed(ProvingFailed):
         return {**super().to_dict(), "url": self.url, "status": self.status, "body": self.body}
 
 
-class K2powCancelled(ProvingFailed):
-    """The caller's ``cancelled()`` became true; ``solved`` holds the groups finished by then."""
+class Cancelled(MergetoolError):
+    """Work stopped on request, never a failure; ``K2powCancelled.solved``: the groups done."""
 
+
+class K2powCancelled(Cancelled):
     def __init__(self, solved: dict[int, int], total: int) -> None:
         super().__init__(f"k2pow cancelled with {len(solved)} of {total} nonce groups solved")
         self.solved = solved

@@ -13,8 +13,10 @@ import contextlib
 import enum
 import errno
 import os
+import secrets
 import shutil
 import stat
+import time
 from pathlib import Path
 
 from mergetool._exceptions import DiskFull, FolderNotWritable, ForeignOwner
@@ -222,6 +224,24 @@ def write_new_file(
         os.close(fd)
 
 
+#: A temporary file of ours this much older than now was left by a killed run.
+_LEFTOVER_AGE_S = 60.0
+
+
+def temp_name(path: Path) -> Path:
+    """A fresh temporary name beside ``path``: never a leftover's, even one with our PID
+    (PID 1 in every container), whose name an ``O_EXCL`` create would refuse. Leftovers of
+    ``path`` from killed runs are removed on the way."""
+    prefix = f".{path.name}{TEMP_MARK}"
+    with contextlib.suppress(OSError):
+        now = time.time()
+        for entry in os.scandir(path.parent):
+            ours = entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False)
+            if ours and now - entry.stat(follow_symlinks=False).st_mtime > _LEFTOVER_AGE_S:
+                os.unlink(entry.path)
+    return path.with_name(f"{prefix}{os.getpid()}-{secrets.token_hex(6)}")
+
+
 def write_file_atomic(
     path: Path, data: bytes, *, mode: int = 0o600, folder_owner: bool = True
 ) -> None:
@@ -230,7 +250,7 @@ def write_file_atomic(
     ``folder_owner=False`` keeps our own owner: for files outside node folders (a report in
     a shared folder such as /tmp, PoST metadata), where no planning check vouched for it.
     """
-    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+    tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         if folder_owner:

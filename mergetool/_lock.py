@@ -64,6 +64,7 @@ class FolderLock:
     def acquire(self) -> FolderLock:
         if self._fd is not None:
             return self
+        existed = os.path.lexists(self.path)
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
@@ -91,9 +92,16 @@ class FolderLock:
             with contextlib.suppress(PermissionError):
                 take_owner(fd, self.folder)
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except BaseException:
+            holder = f"{os.getpid()}\n".encode()
+            if os.pwrite(fd, holder, 0) != len(holder):  # (cut short at a file-size limit)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except BaseException as exc:
+            if not existed and self._is_current(fd):  # no empty lock file left behind
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
             os.close(fd)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+                raise disk_full(self.path, f"writing {self.path}: {exc.strerror}") from exc
             raise
         self._fd = fd
         return self

@@ -2,6 +2,7 @@
 
     python scripts/bench_serve.py memory [--identities 8] [--randomx-mode fast]
     python scripts/bench_serve.py throughput [--identities 4] [--labels-per-unit 65536]
+    python scripts/bench_serve.py soak [--identities 8] [--rounds 20] [--remote-k2pow]
 
 memory: one ``mergetool serve`` process for N identities (tiny test-preset data, a k2pow
 hard enough to keep RandomX busy for a while); the whole process tree's PSS (from
@@ -11,6 +12,12 @@ throughput: N identities on one disk, all asked at once, against ``mergetool pos
 for each one after the other (page cache dropped before each run); wall time, and the share
 of the time the block device was busy (io_ticks of /proc/diskstats: other I/O on the
 machine counts too).
+
+soak: N identities, R rounds of challenges (all asked at once, a new challenge per round);
+during each round the node stand-in (and with --remote-k2pow a ``mergetool k2pow-service``)
+is restarted at a random moment. Reports rounds delivered, ERROR answers, the process tree
+and open file descriptors of serve after the first and the last round (a leak grows them),
+and the peak PSS of the tree.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -209,6 +218,90 @@ def throughput(args: argparse.Namespace) -> dict[str, object]:
     }  # fmt: skip
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def soak(args: argparse.Namespace) -> dict[str, object]:
+    rng = random.Random(args.seed)
+    root = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    folders = make_data(root, args.identities, 256, 2)
+    node = NodeStandin(poll_interval_s=0.5).start()
+    code = "from mergetool.cli.main import main; main()"
+    k2pow_cmd, k2pow, extra = None, None, []
+    if args.remote_k2pow:
+        port = _free_port()
+        k2pow_cmd = [sys.executable, "-c", code, "k2pow-service", "--bind-address",
+                     f"127.0.0.1:{port}", "--cores", "1", "--randomx-mode", "light"]  # fmt: skip
+        k2pow = subprocess.Popen(k2pow_cmd, stderr=subprocess.DEVNULL)
+        extra = ["--remote-k2pow", f"http://127.0.0.1:{port}"]
+    cmd = [
+        sys.executable, "-c", code, "serve", "--preset", "test", "--address", node.address,
+        "--randomx-mode", args.randomx_mode, "--pow-difficulty", args.pow_difficulty,
+        "--nonces", "16", "--reconnect-interval-s", "0.5", *extra,
+        *[x for f in folders for x in ("--dir", str(f))],
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    ids = [node_id(i) for i in range(args.identities)]
+    rounds: list[dict[str, object]] = []
+    marks: list[tuple[int, int]] = []
+    peak = 0
+    try:
+        node.wait_connected(ids, timeout=60)
+        for number in range(args.rounds):
+            challenge = bytes([number + 1]) * 32
+            for i in ids:
+                node.request_proof(i, challenge)
+            started, restart_at = time.monotonic(), time.monotonic() + rng.uniform(0.2, 4.0)
+            restarted, errors, got = False, 0, set()
+            while len(got) < len(ids) and time.monotonic() - started < args.round_timeout:
+                peak = max(peak, pss_bytes(proc.pid))
+                if not restarted and time.monotonic() >= restart_at:
+                    restarted = True
+                    node.stop()  # the node goes away; it asks for the same challenge again
+                    node.start(port=node.port)
+                    if k2pow is not None and k2pow_cmd is not None:
+                        k2pow.terminate()
+                        k2pow.wait(30)
+                        k2pow = subprocess.Popen(k2pow_cmd, stderr=subprocess.DEVNULL)
+                for i in ids:
+                    outcome = node.identity(i).outcome
+                    if i in got or outcome is None:
+                        continue
+                    if outcome.error:
+                        errors += 1
+                        node.request_proof(i, challenge)  # the node retries later
+                    else:
+                        got.add(i)
+                time.sleep(0.2)
+            rounds.append({"round": number + 1, "delivered": len(got), "errors": errors,
+                           "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
+            time.sleep(2)  # (RandomX released once nobody proves)
+            marks.append((len(tree(proc.pid)), _fds(proc.pid)))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        if k2pow is not None:
+            k2pow.terminate()
+            k2pow.wait(30)
+        node.stop()
+    return {
+        "identities": args.identities, "rounds": args.rounds, "randomx_mode": args.randomx_mode,
+        "remote_k2pow": args.remote_k2pow, "rounds_all_delivered":
+        sum(r["delivered"] == args.identities for r in rounds),
+        "error_answers": sum(int(r["errors"]) for r in rounds),  # type: ignore[call-overload]
+        "processes_after_first_last": [marks[0][0], marks[-1][0]] if marks else None,
+        "fds_after_first_last": [marks[0][1], marks[-1][1]] if marks else None,
+        "pss_peak_mib": round(peak / MIB), "per_round": rounds,
+    }  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -223,8 +316,17 @@ def main() -> None:
     thr.add_argument("--units", type=int, default=1)
     thr.add_argument("--pow-difficulty", default="0fff" + "ff" * 30)
     thr.add_argument("--data-root", help="Folder for the data (on the disk to measure).")
+    soak_ = sub.add_parser("soak")
+    soak_.add_argument("--identities", type=int, default=8)
+    soak_.add_argument("--rounds", type=int, default=20)
+    soak_.add_argument("--randomx-mode", choices=["fast", "light"], default="light")
+    soak_.add_argument("--pow-difficulty", default="0fff" + "ff" * 30)
+    soak_.add_argument("--remote-k2pow", action="store_true")
+    soak_.add_argument("--round-timeout", type=float, default=300.0)
+    soak_.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
-    result = memory(args) if args.what == "memory" else throughput(args)
+    runs = {"memory": memory, "throughput": throughput, "soak": soak}
+    result = runs[args.what](args)
     print(json.dumps(result, indent=2))
 
 

@@ -12,6 +12,7 @@ from mergetool._exceptions import MergetoolError
 
 PUBLIC = [
     "AddIdentityPlan",
+    "Cancelled",
     "DatabaseError",
     "DatabaseInUse",
     "DuplicateIdentity",

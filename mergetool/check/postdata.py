@@ -8,8 +8,9 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mergetool._exceptions import InvalidKeyFile, MergetoolError, MetadataError
+from mergetool._exceptions import InvalidKeyFile, MetadataError
 from mergetool.check.findings import Finding, error, warning
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
@@ -22,6 +23,9 @@ from mergetool.post.metadata import (
     read_metadata,
 )
 from mergetool.post.params import PostParams
+
+if TYPE_CHECKING:
+    from mergetool.post.fitness import DataProblem
 
 
 def read_commitments(folder: NodeFolder) -> dict[bytes, bytes]:
@@ -55,57 +59,13 @@ class Expected:
 
 
 def _folder_findings(directory: Path, meta: PostMetadata, expected: Expected) -> list[Finding]:
-    params, preset = expected.params, expected.preset
+    from mergetool.post.fitness import data_problems  # (numpy: only when a folder is checked)
+
     found: list[Finding] = []
     meta_path = directory / METADATA_FILE
     node_hex = meta.node_id.hex()
-    if not params.min_num_units <= meta.num_units <= params.max_num_units:
-        found.append(
-            error(
-                "num_units_out_of_range",
-                f"{meta_path}: NumUnits {meta.num_units} is outside the {preset} range "
-                f"[{params.min_num_units}, {params.max_num_units}]: the node rejects its proofs. "
-                "Initialize the data again with a number of units in range.",
-                meta_path,
-            )
-        )
-    if meta.labels_per_unit != params.labels_per_unit:
-        found.append(
-            error(
-                "labels_per_unit_mismatch",
-                f"{meta_path}: LabelsPerUnit {meta.labels_per_unit} is not the {preset} value "
-                f"{params.labels_per_unit}: this data cannot prove on that network.",
-                meta_path,
-            )
-        )
-    # As serve decides: no Nonce yet, or a LastPosition short of the end (older tools wrote
-    # none at all once finished, so a missing one alone is not incomplete).
-    done = meta.last_position
-    if meta.nonce is None or (done is not None and done < meta.num_labels):
-        why = "no Nonce yet" if meta.nonce is None else f"LastPosition {done}"
-        found.append(
-            error(
-                "post_data_incomplete",
-                f"{meta_path}: initialization is incomplete ({why}, {meta.num_labels} labels "
-                "needed): finish it (`mergetool post init` or postcli on this folder) before "
-                "its service is started.",
-                meta_path,
-            )
-        )
-    else:
-        from mergetool.post.reader import check_files  # (numpy: only when a folder is checked)
-
-        try:
-            check_files(directory, meta)
-        except MergetoolError as exc:
-            found.append(
-                error(
-                    "post_data_incomplete",
-                    f"{exc.message}, although the metadata says initialization finished: "
-                    "restore the file, or move it aside and re-run `mergetool post init`.",
-                    directory,
-                )
-            )
+    for problem in data_problems(directory, meta, expected.params, network=expected.preset):
+        found.append(error(problem.code, _advice(problem, meta_path), _blame(problem, directory)))
     key_path = expected.keys.get(meta.node_id)
     if key_path is None:
         has_key = (directory / IDENTITY_FILE).exists()
@@ -151,6 +111,28 @@ def _folder_findings(directory: Path, meta: PostMetadata, expected: Expected) ->
             )
         )
     return found
+
+
+_CONSEQUENCE = {
+    "num_units_out_of_range": "the node rejects its proofs. Initialize the data again with a "
+    "number of units in range.",
+    "labels_per_unit_mismatch": "this data cannot prove on that network.",
+    "post_data_incomplete": "finish it (`mergetool post init` or postcli on this folder) before "
+    "its service is started.",
+}
+
+
+def _advice(problem: DataProblem, meta_path: Path) -> str:
+    if problem.files:
+        return (
+            f"{problem.fact}, although the metadata says initialization finished: "
+            "restore the file, or move it aside and re-run `mergetool post init`."
+        )
+    return f"{meta_path}: {problem.fact}: {_CONSEQUENCE[problem.code]}"
+
+
+def _blame(problem: DataProblem, directory: Path) -> Path:
+    return directory if problem.files else directory / METADATA_FILE
 
 
 def _unique(directories: Sequence[Path]) -> list[Path]:

@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from mergetool._exceptions import InvalidParameters, PostError
 from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import check_threads
+from mergetool.post.passes import InlinePasses, OwnPool, PassJob
 from mergetool.post.progress import Progress
-from mergetool.post.scan import PassRunner, check_nonces
+from mergetool.post.scan import check_nonces
 
 GIB = 1 << 30
 MAX_PROFILE_GIB = 1 << 16
@@ -139,14 +141,17 @@ def _run(
         (Path(tmp) / "postdata_0.bin").symlink_to(data.resolve())
         meta = PostMetadata(bytes(32), bytes(32), size // 16, 1, size)
         passes, elapsed = 0, 0.0
-        runner = PassRunner(Path(tmp), meta, bytes(32), hard, 1 << 62, threads)
+        job = PassJob(Path(tmp), meta, bytes(32), pows, hard, 1 << 62)
         try:
-            with runner, open(data, "rb") as f:
+            with ExitStack() as stack, open(data, "rb") as f:
+                runner = (
+                    InlinePasses() if threads == 1 else stack.enter_context(OwnPool(threads)).passes
+                )
                 while elapsed < duration:
                     if drop:
                         os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
                     started = time.perf_counter()
-                    runner.run(pows, None)
+                    runner.run(job, None, lambda: False)
                     elapsed += time.perf_counter() - started
                     passes += 1
                     if progress:  # in milliseconds of the requested duration

@@ -12,10 +12,7 @@ return them to the OS and fault them back in on every chunk.
 
 from __future__ import annotations
 
-import multiprocessing
-import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,6 @@ from mergetool._exceptions import InvalidParameters
 from mergetool.post.cipher import group_cipher
 from mergetool.post.difficulty import LSB_MASK, Difficulty
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata
-from mergetool.post.progress import Progress
 from mergetool.post.reader import iter_chunks
 
 # 1 MiB per read: per-chunk temporaries stay below malloc's mmap/trim thresholds (larger
@@ -251,103 +247,3 @@ def pick_winner(parts: list[Found], k2: int) -> tuple[int, list[int]] | None:
         return None
     _, nonce = min(complete)
     return nonce, merged[nonce][:k2]
-
-
-_progress_counter: Any = None
-
-
-def _init_worker(counter: Any) -> None:
-    global _progress_counter
-    _progress_counter = counter
-
-
-def _count(n: int) -> None:
-    with _progress_counter.get_lock():
-        _progress_counter.value += n
-
-
-def _warm_up() -> None:
-    time.sleep(0.05)  # long enough that every worker gets one, so all start now
-
-
-def _scan_range_in_worker(*args: Any) -> Found:
-    return scan_range(*args, on_read=_count)
-
-
-class PassRunner:
-    """Runs passes over the data: in-process for one worker, else one process per span.
-
-    Processes (not threads) because most of the per-chunk numpy work is small calls that
-    hold the GIL; each process reads and scans a contiguous span of labels.
-    """
-
-    def __init__(
-        self,
-        directory: Path,
-        meta: PostMetadata,
-        challenge: bytes,
-        difficulty: Difficulty,
-        k2: int,
-        workers: int,
-        chunk_labels: int = CHUNK_LABELS,
-    ) -> None:
-        self.directory, self.meta, self.challenge = directory, meta, challenge
-        self.difficulty, self.k2, self.chunk_labels = difficulty, k2, chunk_labels
-        self.workers = max(1, min(workers, meta.num_labels // max(1, chunk_labels) or 1))
-        self.pool: Any = None
-        self.counter: Any = None
-
-    def __enter__(self) -> PassRunner:
-        if self.workers > 1:
-            ctx = multiprocessing.get_context("spawn")  # no fork of a threaded parent
-            self.counter = ctx.Value("Q", 0)
-            self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.counter,)
-            )
-            # Start (and import numpy etc. in) every worker before the first timed pass.
-            for future in [self.pool.submit(_warm_up) for _ in range(self.workers)]:
-                future.result()
-        return self
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if self.pool is None:
-            return
-        if exc_type is None:
-            self.pool.shutdown(cancel_futures=True)
-            return
-        # Interrupted (SIGTERM, Ctrl-C, an error): end the workers now instead of waiting for
-        # their spans. ``_processes`` is CPython's; Python 3.14 adds terminate_workers().
-        processes = list((getattr(self.pool, "_processes", None) or {}).values())
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(timeout=5)
-
-    def run(self, pows: dict[int, int], progress: Progress | None) -> Any:
-        """One pass with ``pows`` (group -> k2pow): ``(nonce, indices)`` or None."""
-        total = self.meta.num_labels * LABEL_SIZE
-        common = (self.directory, self.meta, self.challenge, pows, self.difficulty, self.k2)
-        if self.pool is None:
-            position = 0
-
-            def on_read(n: int) -> None:
-                nonlocal position
-                position += n
-                if progress:
-                    progress(position, total)
-
-            whole = (0, self.meta.num_labels)
-            return pick_winner([scan_range(*common, whole, self.chunk_labels, on_read)], self.k2)
-        cuts = [self.meta.num_labels * i // self.workers for i in range(self.workers + 1)]
-        self.counter.value = 0
-        futures = [
-            self.pool.submit(_scan_range_in_worker, *common, (lo, hi), self.chunk_labels)
-            for lo, hi in zip(cuts, cuts[1:], strict=False)
-        ]
-        while wait(futures, timeout=0.2).not_done:
-            if progress:
-                progress(self.counter.value, total)
-        if progress:
-            progress(self.counter.value, total)
-        return pick_winner([f.result() for f in futures], self.k2)

@@ -1,7 +1,8 @@
 """The gRPC side: one channel to the node, one ``Register`` stream per identity (grpc.aio).
 
 This layer only translates: node requests become calls on a ``StreamHandler`` (the
-service), its decisions become ``ServiceResponse`` messages. Streams reconnect every
+service), its decisions become ``ServiceResponse`` messages; the service's task group runs
+``keep`` for every identity. Streams reconnect every
 ``reconnect_interval_s``; ``max_retries`` failed attempts in a row end the service.
 """
 
@@ -29,7 +30,12 @@ class StreamHandler(Protocol):
     def on_request(self, ident: IdentityConfig, challenge: bytes) -> Decision: ...
     def on_delivered(self, ident: IdentityConfig, challenge: bytes) -> None: ...
     def on_connection(
-        self, ident: IdentityConfig, connected: bool, problem: str | None, refused: bool
+        self,
+        ident: IdentityConfig,
+        *,
+        connected: bool,
+        problem: str | None = None,
+        refused: bool = False,
     ) -> None: ...
 
 
@@ -109,14 +115,12 @@ class Connection:
         self.channel = open_channel(config)
         self.stub = post_pb2_grpc.PostServiceStub(self.channel)
 
-    async def run(self) -> None:
-        """Run every stream; returns when ``stop`` is set, raises ServeError past max retries."""
-        try:
-            await asyncio.gather(*(self._keep(ident) for ident in self.config.identities))
-        finally:
-            await self.channel.close(grace=None)
+    async def close(self) -> None:
+        await self.channel.close(grace=None)
 
-    async def _keep(self, ident: IdentityConfig) -> None:
+    async def keep(self, ident: IdentityConfig) -> None:
+        """Keep ``ident``'s stream open; returns once ``stop`` is set, raises ServeError past
+        max retries (the caller's task group then ends the other streams)."""
         failures = 0  # attempts in a row that did not reach the node (post-rs's --max-retries)
         refusals = 0  # refused streams in a row: each waits twice as long, up to a minute
         while not self.stop.is_set():
@@ -130,7 +134,7 @@ class Connection:
             else:
                 failures += 1
             retries = self.config.max_retries
-            self.handler.on_connection(ident, False, problem, refused)
+            self.handler.on_connection(ident, connected=False, problem=problem, refused=refused)
             if retries is not None and failures > retries:
                 raise ServeError(
                     f"giving up after {failures} failed attempt{'s' if failures > 1 else ''} "
@@ -165,7 +169,7 @@ class Connection:
                     if done:
                         break
                     confirmed = True  # open for CONFIRM_S after the metadata: not refused
-                    self.handler.on_connection(ident, True, None, False)
+                    self.handler.on_connection(ident, connected=True)
                 if not read.done():
                     read.cancel()
                     call.cancel()
@@ -175,7 +179,7 @@ class Connection:
                     return f"the node at {self.config.address} closed the stream", False, opened
                 if opened and not confirmed:
                     confirmed = True
-                    self.handler.on_connection(ident, True, None, False)
+                    self.handler.on_connection(ident, connected=True)
                 opened = True
                 response, delivered = self._answer(ident, request)
                 await call.write(response)

@@ -31,6 +31,7 @@ class IdentityConfig:
     state_dir: Path
     device: int  # st_dev of the data: folders on one device share the disk's passes
     name: str | None = None  # the key file beside the data, when there is exactly one
+    max_file_size: int = 0  # bytes per data file, as the metadata says
 
     @property
     def num_labels(self) -> int:
@@ -79,39 +80,28 @@ def _key_name(folder: Path) -> str | None:
 
 def check_folder(folder: Path, params: PostParams, state_root: Path | None) -> IdentityConfig:
     """Check one data folder as a proof would need it; ServeError naming folder and defect."""
-    from mergetool.serve.workers import read_checked_metadata
+    from mergetool.post.fitness import data_problems
+    from mergetool.post.metadata import read_metadata
 
     if not folder.is_dir():
         raise ServeError(f"{folder}: not a directory")
     try:
-        meta = read_checked_metadata(folder)
+        meta = read_metadata(folder)
+        problems = data_problems(folder, meta, params)
     except MergetoolError as exc:
         named = exc.message if str(folder) in exc.message else f"{folder}: {exc.message}"
         raise ServeError(named, hint=exc.hint) from exc
-    incomplete = "initialization is incomplete; finish it with `post init` first"
-    if meta.nonce is None:
-        raise ServeError(f"{folder}: the metadata has no Nonce: {incomplete}")
-    if meta.last_position is not None and meta.last_position < meta.num_labels:
-        raise ServeError(
-            f"{folder}: LastPosition {meta.last_position} < {meta.num_labels} labels: {incomplete}"
-        )
-    if not params.min_num_units <= meta.num_units <= params.max_num_units:
-        raise ServeError(
-            f"{folder}: NumUnits {meta.num_units} is outside the network's "
-            f"[{params.min_num_units}, {params.max_num_units}]",
-            hint="Check --preset / --min-units / --max-units.",
-        )
-    if meta.labels_per_unit != params.labels_per_unit:
-        raise ServeError(
-            f"{folder}: LabelsPerUnit {meta.labels_per_unit} differs from the network's "
-            f"{params.labels_per_unit}",
-            hint="Check --preset: the node would reject proofs for this data.",
-        )
+    if problems:
+        first = problems[0]
+        named = first.fact if str(folder) in first.fact else f"{folder}: {first.fact}"
+        raise ServeError(named, hint=first.hint)
+    assert meta.nonce is not None  # (data_problems: no nonce is incomplete data)
     state_dir = (state_root or folder / STATE_SUBDIR).resolve()
     return IdentityConfig(
         folder=folder.resolve(), node_id=meta.node_id, commitment_atx_id=meta.commitment_atx_id,
         num_units=meta.num_units, labels_per_unit=meta.labels_per_unit, vrf_nonce=meta.nonce,
         state_dir=state_dir, device=os.stat(folder).st_dev, name=_key_name(folder),
+        max_file_size=meta.max_file_size,
     )  # fmt: skip
 
 
@@ -125,7 +115,7 @@ def plan_serve(
     **options: object,
 ) -> ServeConfig:
     """Check the folders and options (read-only) and return what ``Service`` will run."""
-    from mergetool.serve.workers import check_nonces
+    from mergetool.post.scan import check_nonces
 
     if not folders:
         raise InvalidParameters("give at least one --dir")

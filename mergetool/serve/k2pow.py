@@ -1,69 +1,63 @@
-"""Who solves k2pow for ``serve``: the local RandomX host process, or a remote k2pow-service.
+"""Who solves k2pow for ``serve``: the local RandomX host, or a remote k2pow-service.
 
-Both implement ``K2powSolver`` (the signature of ``mergetool.k2pow.client.RemoteK2pow``): a
-blocking call the service runs in a thread, with a ``cancelled`` poll and a per-group callback.
-The local host also verifies finished proofs (that needs RandomX too), so it is shared.
+Both are ``mergetool.post.k2pow.K2powSolver``s the engine calls from a proving thread. The
+host is one process holding the one RandomX cache (light) or dataset (fast) of the whole
+service, solving the identities' nonce groups one job at a time. Proof checks run beside
+it in a verifier process of their own (light cache), so a finished pass never waits behind
+other identities' k2pow.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from mergetool.serve import workers
+from mergetool._exceptions import Cancelled
+from mergetool.post.k2pow import K2powSolver, solve_group_job, verify_job
+from mergetool.post.metadata import PostMetadata
+from mergetool.post.pool import WorkerPool
 
-_POLL_S = 0.05
-
-
-class K2powSolver(Protocol):
-    def solve_groups(
-        self,
-        node_id: bytes,
-        groups: list[int],
-        challenge: bytes,
-        target: bytes,
-        *,
-        cancelled: Callable[[], bool] = lambda: False,
-        on_group: Callable[[int, int], None] | None = None,
-    ) -> dict[int, int]:
-        """``{group: pow}`` for every group; ProvingFailed when it cannot be done, and
-        ``workers.Cancelled`` / ``K2powCancelled`` once ``cancelled()`` (stale work dropped)."""
-        ...
+__all__ = ["K2powSolver", "RandomxHost", "remote_solver"]
 
 
 class RandomxHost:
-    """The one process of the service holding RandomX (cache or dataset), started on demand.
+    """The RandomX processes of the service, started on demand.
 
-    ``release`` ends the process, returning the 256 MiB cache / 2 GiB dataset to the system;
-    the next use starts a new one.
+    ``release`` ends them, returning the 256 MiB cache / 2 GiB dataset to the system; the
+    next use starts new ones.
     """
 
     def __init__(self, identities: int, *, threads: int, fast: bool) -> None:
         self.slots = 4 * identities + 4  # a stale job per identity may still be winding down
         self.threads, self.fast = threads, fast
-        self._current: dict[bytes, int] = {}  # node id -> slot of its k2pow job
-        self._pool: workers.SlotPool | None = None
+        self._solver: WorkerPool | None = None
+        self._verifier: WorkerPool | None = None
         self._lock = threading.Lock()
-        self.starts = 0  # how many times the process was started (a round each, ideally)
 
     @property
     def running(self) -> bool:
-        return self._pool is not None
+        return self._solver is not None or self._verifier is not None
 
-    def _get(self) -> workers.SlotPool:
+    def _pool(self, verifier: bool) -> WorkerPool:
         with self._lock:
-            if self._pool is None:
-                self._pool = workers.SlotPool(1, self.slots)
-                self.starts += 1
-            return self._pool
+            if verifier:
+                if self._verifier is None:
+                    self._verifier = WorkerPool(1, 2)
+                return self._verifier
+            if self._solver is None:
+                self._solver = WorkerPool(1, self.slots)
+            return self._solver
 
     def release(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown()
+            pools, self._solver, self._verifier = (self._solver, self._verifier), None, None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown()
+
+    def pids(self) -> list[int]:
+        return [pid for pool in (self._solver, self._verifier) if pool for pid in pool.pids()]
 
     def solve_groups(
         self,
@@ -75,41 +69,28 @@ class RandomxHost:
         cancelled: Callable[[], bool] = lambda: False,
         on_group: Callable[[int, int], None] | None = None,
     ) -> dict[int, int]:
-        if cancelled():
-            raise workers.Cancelled
-        pool = self._get()
-        slot, gen = pool.begin()
-        self._current[node_id] = slot
-        try:
-            future = pool.pool.submit(
-                workers.solve_k2pow, slot, gen, node_id, groups, challenge, target,
-                self.threads, self.fast,
-            )  # fmt: skip
-            while True:
-                try:
-                    pows: dict[int, int] = future.result(timeout=_POLL_S)
-                    break
-                except TimeoutError:
-                    if cancelled():
-                        raise workers.Cancelled from None
-        finally:
-            pool.end(slot, gen)
-        if on_group is not None:
-            for group in groups:
+        pows = {}
+        for group in groups:  # one job per group: identities take turns group by group
+            if cancelled():
+                raise Cancelled("k2pow was stopped")
+            pool = self._pool(verifier=False)
+            slot, gen = pool.begin()
+            try:
+                future = pool.submit(
+                    solve_group_job, slot, gen, node_id, group, challenge, target,
+                    self.threads, self.fast,
+                )  # fmt: skip
+                pows[group] = pool.wait(future, cancelled)
+            finally:
+                pool.end(slot, gen)
+            if on_group is not None:
                 on_group(group, pows[group])
         return pows
 
-    def groups_done(self, node_id: bytes) -> int:
-        """Groups of ``node_id``'s current k2pow job solved so far (live, unlike on_group)."""
-        pool, slot = self._pool, self._current.get(node_id)
-        return pool.progress(slot) if pool is not None and slot is not None else 0
-
-    def verify(self, directory: Path, proof: Any, challenge: bytes, **kw: Any) -> str | None:
-        """None when the proof passes with all k2 indices, else the reason (in the host)."""
-        future = self._get().pool.submit(
-            workers.verify, directory, proof, challenge, fast=self.fast, **kw
-        )
-        return future.result()
+    def verify(self, meta: PostMetadata, proof: Any, challenge: bytes, **kw: Any) -> str | None:
+        """None when the proof passes with all k2 indices against ``meta``, else the reason."""
+        pool = self._pool(verifier=True)
+        return pool.submit(verify_job, meta, proof, challenge, fast=False, **kw).result()
 
 
 class FallbackSolver:

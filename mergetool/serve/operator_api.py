@@ -1,14 +1,16 @@
 """What the operator API answers: ``/status``, ``/status/<node id>``, ``/identities``.
 
-Pure functions of the identities' state (the service computes them on its event loop and
-serves them with ``mergetool._http``; ``/metrics`` comes from ``metrics.py``).
+Pure functions of the identities' state, and ``answer``, which computes them on the
+service's event loop for ``mergetool._http``'s thread (``/metrics`` comes from ``metrics.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from mergetool._http import Request, Response, json_response
 from mergetool.serve.events import iso_utc
 
 
@@ -65,3 +67,18 @@ def view(
                 return 200, ident.state.post_rs_status()
         return 404, {"error": f"no identity {parts[1]} is served here"}
     return 404, {"error": f"unknown path {path}", "paths": ["/status", "/identities", "/metrics"]}
+
+
+def answer(service: Any, request: Request) -> Response:
+    """The answer to ``request`` (``service``: a running ``service.Service``; called from an
+    HTTP thread, the view is computed on its loop, so it is consistent)."""
+    if request.path.rstrip("/") == "/metrics":
+        body, ctype = service.metrics.render()
+        return Response(200, body, ctype)
+    assert service._loop is not None
+
+    async def on_loop() -> tuple[int, Any]:
+        return view(service.identities, request.path, problems=service.problems)
+
+    status, doc = asyncio.run_coroutine_threadsafe(on_loop(), service._loop).result(timeout=10)
+    return json_response(doc, status)

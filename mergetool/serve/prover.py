@@ -1,75 +1,69 @@
-"""One proving run for one identity: passes of k2pow + disk scan until a proof, then verify.
+"""One proving run for one identity: the engine's ``generate_proof`` in a thread, then the check.
 
-The run is a coroutine on the service's event loop, but every CPU step happens elsewhere:
-k2pow and verification in the RandomX host (or a remote k2pow-service, from a thread), the
-scan in the pass pool. Between k2pow and the scan an identity waits for its disk
-(``scheduler.py``), so one identity's k2pow overlaps another one's pass.
+``serve`` plugs into the one engine (``mergetool.post.prove``) what it shares among
+identities: the pass processes (``PoolPasses``, behind a wait for the identity's disk, see
+``scheduler.py``, so one identity's k2pow overlaps another one's pass) and the k2pow solver
+(the RandomX host, or a remote k2pow-service). The proof is checked against the identity as
+captured when the run began, never against what the folder holds by then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mergetool._exceptions import ProvingFailed
+from mergetool._exceptions import Cancelled, MergetoolError, ProvingFailed
+from mergetool.post.k2pow import K2powSolver
+from mergetool.post.metadata import PostMetadata, read_metadata
 from mergetool.post.params import PostParams
-from mergetool.serve import workers
+from mergetool.post.passes import PassJob, PoolPasses, Stop
+from mergetool.post.pow import PowProgress
+from mergetool.post.progress import Progress as OnRead
+from mergetool.post.progress import ProveReporter
+from mergetool.post.prove import generate_proof
 from mergetool.serve.config import IdentityConfig
-from mergetool.serve.k2pow import K2powSolver, RandomxHost
+from mergetool.serve.k2pow import RandomxHost
 from mergetool.serve.scheduler import DiskScheduler
 from mergetool.serve.state import Clock, Progress
 
-_TICK_S = 0.2  # how often a running pass's progress is read
+_TICK_S = 0.05  # how often a thread waiting for its disk looks at the stop signal
 
 
-class PassPool:
-    """The pass worker processes, shared by all identities."""
+def captured_metadata(ident: IdentityConfig) -> PostMetadata:
+    """The identity ``serve`` was started for, as the engine reads it."""
+    return PostMetadata(
+        node_id=ident.node_id, commitment_atx_id=ident.commitment_atx_id,
+        labels_per_unit=ident.labels_per_unit, num_units=ident.num_units,
+        max_file_size=ident.max_file_size, nonce=ident.vrf_nonce,
+    )  # fmt: skip
 
-    def __init__(self, workers_: int, identities: int) -> None:
-        self.slots = workers.SlotPool(workers_, 4 * identities + 4)
 
-    async def run(
-        self,
-        ident: IdentityConfig,
-        challenge: bytes,
-        pows: dict[int, int],
-        params: PostParams,
-        parts: int,
-        on_read: Callable[[int], None],
-    ) -> Any:
-        """One pass over ``ident``'s data: the Proof, or None when no nonce qualified."""
-        slot, gen = self.slots.begin()
-        futures = [
-            asyncio.wrap_future(
-                self.slots.pool.submit(
-                    workers.scan_span,
-                    slot,
-                    gen,
-                    ident.folder,
-                    challenge,
-                    pows,
-                    params.k1,
-                    params.k2,
-                    span,
-                )  # fmt: skip
-            )
-            for span in workers.spans(ident.num_labels, parts)
-        ]
-        try:
-            pending: set[Any] = set(futures)
-            while pending:
-                _, pending = await asyncio.wait(pending, timeout=_TICK_S)
-                on_read(self.slots.progress(slot))
-            found = [f.result() for f in futures]
-        finally:
-            self.slots.end(slot, gen)  # stops the spans still running (a cancelled run)
-        return workers.make_proof(found, pows, params.k2, ident.num_labels)
-
-    def shutdown(self) -> None:
-        self.slots.shutdown()
+def check_unchanged(ident: IdentityConfig) -> None:
+    """ProvingFailed naming the folder when its metadata is no longer the identity served."""
+    try:
+        now = read_metadata(ident.folder)
+    except MergetoolError as exc:
+        raise ProvingFailed(
+            f"{ident.folder}: the data folder changed under serve ({exc.message})",
+            hint="Restore the folder serve was started with, or restart serve.",
+        ) from exc
+    was = captured_metadata(ident)
+    fields = ("node_id", "commitment_atx_id", "labels_per_unit", "num_units", "max_file_size")
+    differ = [f for f in fields if getattr(now, f) != getattr(was, f)]
+    if now.nonce != was.nonce:
+        differ.append("nonce")
+    if differ:
+        raise ProvingFailed(
+            f"{ident.folder}: the data folder changed under serve ({', '.join(differ)} "
+            f"no longer match identity {ident.node_id.hex()})",
+            hint="Restore the folder serve was started with, or restart serve for the new data.",
+        )
 
 
 @dataclass(frozen=True)
@@ -79,9 +73,80 @@ class ProveSettings:
     threads: int
 
 
+class _DiskPasses:
+    """The shared PoolPasses, entered only once the identity's disk is free (a PassRunner)."""
+
+    def __init__(self, prover: Prover, ident: IdentityConfig, reporter: _Reporter) -> None:
+        self.prover, self.ident, self.reporter = prover, ident, reporter
+
+    def run(self, job: PassJob, progress: OnRead | None, stop: Stop) -> Any:
+        loop, scheduler = self.prover.loop, self.prover.scheduler
+        got = threading.Event()
+
+        async def hold() -> None:
+            async with scheduler.disk(self.ident.device):
+                got.set()
+                await asyncio.Event().wait()  # until cancelled: the pass is over
+
+        self.reporter.phase("waiting-for-disk")
+        holding = asyncio.run_coroutine_threadsafe(hold(), loop)
+        try:
+            while not got.wait(_TICK_S):
+                if stop():
+                    raise Cancelled("stopped while waiting for the disk")
+            self.reporter.phase("reading")
+            found = self.prover.passes.run(job, progress, stop)
+            self.prover.on_measure(self.ident, "pass_bytes", job.total_bytes)
+            return found
+        finally:  # give the disk back, whether it was got or still awaited
+            with contextlib.suppress(RuntimeError):  # (the loop has closed)
+                holding.cancel()
+
+
+class _Reporter(ProveReporter):
+    """Turns the engine's reports (from its thread) into the identity's Progress, on the loop."""
+
+    def __init__(self, prover: Prover, ident: IdentityConfig, challenge: bytes) -> None:
+        self.prover, self.ident, self.challenge = prover, ident, challenge
+        self.number, self.span = 0, (0, 0)
+        self.now: Progress = Progress("k2pow")
+        self.k2pow_started = prover.clock()
+        self.read_started = prover.clock()
+
+    def _show(self, progress: Progress) -> None:
+        self.now = progress
+        with contextlib.suppress(RuntimeError):  # (the loop has closed: serve has stopped)
+            self.prover.loop.call_soon_threadsafe(
+                self.prover.on_progress, self.ident, self.challenge, progress
+            )
+
+    def pass_started(self, start: int, end: int) -> None:
+        self.number, self.span = self.number + 1, (start, end)
+        self.k2pow_started = self.prover.clock()
+
+    def k2pow(self, progress: PowProgress) -> None:
+        if progress.groups_done == progress.groups_total and progress.groups_total:
+            seconds = self.prover.clock() - self.k2pow_started
+            self.prover.on_measure(self.ident, "k2pow_seconds", seconds)
+        self._show(Progress(
+            "k2pow", self.number, self.span, k2pow_groups_done=progress.groups_done,
+            k2pow_groups_total=progress.groups_total, bytes_total=self.ident.data_bytes,
+        ))  # fmt: skip
+
+    def phase(self, name: str) -> None:
+        self.read_started = self.prover.clock()
+        self._show(Progress(name, self.number, self.span, 0, self.ident.data_bytes))  # type: ignore[arg-type]
+
+    def scanned(self, done: int, total: int) -> None:
+        elapsed = self.prover.clock() - self.read_started
+        rate = done / elapsed if elapsed > 0 and done else None
+        eta = (total - done) / rate if rate else None
+        self._show(Progress("reading", self.number, self.span, done, total, rate, eta))
+
+
 class Prover:
-    """Carries out proving runs: ``on_progress`` gets each Progress of a run, ``on_measure``
-    each finished step (``"k2pow_seconds"``, ``"pass_bytes"``) for the metrics."""
+    """Carries out proving runs: ``on_progress`` gets each Progress of a run (on the loop),
+    ``on_measure`` each finished step (``"k2pow_seconds"``, ``"pass_bytes"``) for the metrics."""
 
     def __init__(
         self,
@@ -89,35 +154,40 @@ class Prover:
         solver: K2powSolver,
         host: RandomxHost,
         scheduler: DiskScheduler,
-        passes: PassPool,
+        passes: PoolPasses,
         *,
         clock: Clock,
+        threads: ThreadPoolExecutor,
         on_progress: Callable[[IdentityConfig, bytes, Progress], None],
         on_measure: Callable[[IdentityConfig, str, float], None],
     ) -> None:
         self.settings, self.solver, self.host = settings, solver, host
-        self.scheduler, self.passes, self.clock = scheduler, passes, clock
+        self.scheduler, self.passes, self.clock, self.threads = scheduler, passes, clock, threads
         self.on_progress, self.on_measure = on_progress, on_measure
+        self.loop = asyncio.get_running_loop()
 
-    async def prove(self, ident: IdentityConfig, challenge: bytes, cancel: threading.Event) -> Any:
-        """A verified Proof for ``challenge``; ProvingFailed (naming the folder) otherwise."""
-        params, nonces = self.settings.params, self.settings.nonces
-        target = workers.scaled_target(params.pow_difficulty, ident.num_units)
-        start, number = 0, 1
-        while True:
-            groups = list(range(start // 16, (start + nonces) // 16))
-            groups = [g for g in groups if g <= workers.max_group()]
-            if not groups:
-                raise ProvingFailed(f"{ident.folder}: no proof found with nonces 0 .. {start - 1}")
-            span = (start, 16 * (groups[-1] + 1))
-            pows = await self._k2pow(ident, challenge, groups, target, number, span, cancel)
-            proof = await self._pass(ident, challenge, pows, number, span)
-            if proof is not None:
-                break
-            start, number = start + nonces, number + 1
-        why = await asyncio.to_thread(
-            self.host.verify, ident.folder, proof, challenge, k1=params.k1, k2=params.k2,
-            pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n,
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        return await self.loop.run_in_executor(self.threads, functools.partial(fn, *args, **kw))
+
+    async def prove(self, ident: IdentityConfig, challenge: bytes, stop: threading.Event) -> Any:
+        """The engine's proof for ``challenge``, unverified; ``Cancelled`` once ``stop``."""
+        params, meta = self.settings.params, captured_metadata(ident)
+        await self._in_thread(check_unchanged, ident)
+        reporter = _Reporter(self, ident, challenge)
+        return await self._in_thread(
+            generate_proof, ident.folder, challenge, k1=params.k1, k2=params.k2,
+            pow_difficulty=params.pow_difficulty, nonces=self.settings.nonces,
+            threads=self.settings.threads, stop=stop, reporter=reporter,
+            passes=_DiskPasses(self, ident, reporter), solver=self.solver, meta=meta,
+        )  # fmt: skip
+
+    async def check(self, ident: IdentityConfig, proof: Any, challenge: bytes) -> None:
+        """ProvingFailed (naming the folder) unless ``proof`` passes with all k2 indices
+        against the identity captured at start-up (in the host's verifier process)."""
+        params = self.settings.params
+        why = await self._in_thread(
+            self.host.verify, captured_metadata(ident), proof, challenge, k1=params.k1,
+            k2=params.k2, pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n,
         )  # fmt: skip
         if why is not None:
             raise ProvingFailed(
@@ -125,84 +195,3 @@ class Prover:
                 hint=f"Check the data with `mergetool post verify-data --dir {ident.folder}` "
                 "(and that --scrypt-n / --preset match the data).",
             )
-        return proof
-
-    async def _k2pow(
-        self,
-        ident: IdentityConfig,
-        challenge: bytes,
-        groups: list[int],
-        target: bytes,
-        number: int,
-        span: tuple[int, int],
-        cancel: threading.Event,
-    ) -> dict[int, int]:
-        done = [0]
-        started = self.clock()
-
-        def show() -> None:
-            live = self.host.groups_done(ident.node_id) if self.solver is self.host else 0
-            self.on_progress(
-                ident, challenge,
-                Progress("k2pow", number, span, k2pow_groups_done=max(done[0], live),
-                         k2pow_groups_total=len(groups), bytes_total=ident.data_bytes),
-            )  # fmt: skip
-
-        def on_group(group: int, pow_value: int) -> None:
-            done[0] += 1
-
-        show()
-        call = asyncio.ensure_future(
-            asyncio.to_thread(
-                self.solver.solve_groups,
-                ident.node_id,
-                groups,
-                challenge,
-                target,
-                cancelled=cancel.is_set,
-                on_group=on_group,
-            )  # fmt: skip
-        )
-        # A cancelled run's thread ends later with workers.Cancelled (K2powCancelled from a
-        # remote solver): nobody needs that.
-        call.add_done_callback(lambda f: f.cancelled() or f.exception())
-        try:
-            while not call.done():
-                await asyncio.wait([call], timeout=_TICK_S)
-                show()
-        except asyncio.CancelledError:
-            cancel.set()  # the thread notices and stops the host job
-            raise
-        pows = call.result()
-        self.on_measure(ident, "k2pow_seconds", self.clock() - started)
-        return pows
-
-    async def _pass(
-        self,
-        ident: IdentityConfig,
-        challenge: bytes,
-        pows: dict[int, int],
-        number: int,
-        span: tuple[int, int],
-    ) -> Any:
-        total = ident.data_bytes
-        self.on_progress(ident, challenge, Progress("waiting-for-disk", number, span, 0, total))
-        async with self.scheduler.disk(ident.device):
-            started = self.clock()
-            read = [0]
-
-            def on_read(done: int) -> None:
-                read[0] = done
-                elapsed = self.clock() - started
-                rate = done / elapsed if elapsed > 0 and done else None
-                eta = (total - done) / rate if rate else None
-                self.on_progress(
-                    ident, challenge, Progress("reading", number, span, done, total, rate, eta)
-                )
-
-            on_read(0)
-            proof = await self.passes.run(
-                ident, challenge, pows, self.settings.params, self.settings.threads, on_read
-            )
-            self.on_measure(ident, "pass_bytes", read[0])
-            return proof

@@ -9,28 +9,34 @@ Usable from Python with an injected clock; the CLI only parses options and rende
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mergetool._exceptions import K2powCancelled, MergetoolError
+from mergetool._exceptions import Cancelled, MergetoolError, ServeError
 from mergetool._http import Request, Response
 from mergetool._lock import FolderLock
-from mergetool.serve import workers
+from mergetool.post.k2pow import K2powSolver
+from mergetool.post.passes import PoolPasses
+from mergetool.post.pool import WorkerPool
 from mergetool.serve.client import Connection
 from mergetool.serve.config import IdentityConfig, ServeConfig
 from mergetool.serve.events import Event, Level
-from mergetool.serve.k2pow import K2powSolver, RandomxHost, remote_solver
+from mergetool.serve.k2pow import RandomxHost, remote_solver
 from mergetool.serve.metrics import Metrics
-from mergetool.serve.prover import PassPool, Prover, ProveSettings
+from mergetool.serve.prover import Prover, ProveSettings
 from mergetool.serve.scheduler import DiskScheduler
-from mergetool.serve.state import Clock, Decision, IdentityState, Progress
+from mergetool.serve.state import Clock, Decision, Finished, IdentityState, Progress
 from mergetool.serve.store import ProofStore
 
-_STOP_WAIT_S = 3.0  # how long shutdown waits for running work before abandoning it
+# A stop has one deadline for everything (systemd's default is 90 s, operators' often 10):
+_STOP_WAIT_S = 2.0  # running work notices the stop signal (then it is cancelled)
+_POOL_GRACE_S = 2.0  # worker processes end by themselves (then they are killed)
 
 
 @dataclass(eq=False)
@@ -42,7 +48,7 @@ class Identity:
     store: ProofStore
     connected: bool = False
     job: asyncio.Task[None] | None = None
-    cancel: threading.Event | None = None
+    stop: threading.Event | None = None  # the stop signal of the current run
     last_problem: str | None = None  # the last connection problem reported
 
 
@@ -87,7 +93,16 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._prover: Prover | None = None
+        self._tasks: asyncio.TaskGroup | None = None
         self._stop_requested = False
+        self._stopping = False
+        self._mid: list[Identity] = []  # who was proving when the stop came
+
+    def route(self, request: Request) -> Response:
+        """The operator API's answer to ``request`` (from an HTTP thread)."""
+        from mergetool.serve.operator_api import answer
+
+        return answer(self, request)
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -122,14 +137,26 @@ class Service:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         if self._stop_requested:
             self._stop.set()
-        passes_at_once = sum(
-            min(self.config.passes_per_disk, n) for n in self._per_device().values()
-        )
-        passes = PassPool(passes_at_once * self.config.threads, len(self.identities))
+        n = len(self.identities)
+        per_device = collections.Counter(i.config.device for i in self.identities)
+        passes_at_once = sum(min(self.config.passes_per_disk, c) for c in per_device.values())
+        try:
+            pool = await asyncio.to_thread(
+                WorkerPool, passes_at_once * self.config.threads, 4 * n + 4
+            )
+        except OSError as exc:  # (shared memory in /dev/shm, process limits)
+            raise ServeError(
+                f"cannot start the pass worker processes: {exc.strerror or exc}",
+                hint="Check the free space of /dev/shm and the process limits (ulimit -u).",
+            ) from exc
+        # One thread per running proof (they mostly wait on worker processes), never the
+        # loop's default executor: that one is small and keeps fsyncs and file reads moving.
+        threads = ThreadPoolExecutor(2 * n + 2, thread_name_prefix="serve-prove")
         settings = ProveSettings(self.config.params, self.config.nonces, self.config.threads)
         self._prover = Prover(
-            settings, self.solver, self.host, DiskScheduler(self.config.passes_per_disk), passes,
-            clock=self.clock, on_progress=self._on_progress, on_measure=self._on_measure,
+            settings, self.solver, self.host, DiskScheduler(self.config.passes_per_disk),
+            PoolPasses(pool, self.config.threads), clock=self.clock, threads=threads,
+            on_progress=self._on_progress, on_measure=self._on_measure,
         )  # fmt: skip
         api = None
         connection: Connection | None = None
@@ -137,7 +164,7 @@ class Service:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
                 api = HttpServer(
-                    self.config.operator_address, self._route, what="--operator-address"
+                    self.config.operator_address, self.route, what="--operator-address"
                 ).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
@@ -148,21 +175,55 @@ class Service:
                 + (f"; operator API on {api.address[0]}:{api.address[1]}" if api else ""),
             )
             self.ready.set()
-            await connection.run()
+            await self._serve(connection)
         finally:
             self._stop.set()
-            await self._shutdown(passes)
+            self._stopping = True
+            if connection is not None:
+                await connection.close()
+            threads.shutdown(wait=False, cancel_futures=True)
+            await asyncio.gather(
+                asyncio.to_thread(pool.shutdown, _POOL_GRACE_S),
+                asyncio.to_thread(self.host.release),
+            )
+            self._report_stopped()
             if api is not None:
                 api.stop()
 
-    def _per_device(self) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for ident in self.identities:
-            counts[ident.config.device] = counts.get(ident.config.device, 0) + 1
-        return counts
+    async def _serve(self, connection: Connection) -> None:
+        """One task group owns every stream and run: the first failure (the node unreachable
+        past --max-retries) ends the others, and none is left behind."""
+        assert self._stop is not None
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
+                for ident in self.identities:
+                    tasks.create_task(connection.keep(ident.config))
+                tasks.create_task(self._stop_jobs_on_stop())
+        except* ServeError as group:
+            raise group.exceptions[0] from None
+        finally:
+            self._tasks = None
 
-    async def _shutdown(self, passes: PassPool) -> None:
-        mid = [i for i in self.identities if i.state.state == "proving"]
+    async def _stop_jobs_on_stop(self) -> None:
+        """Once stopping: signal every run, give them a moment, then cancel what is left."""
+        assert self._stop is not None
+        try:
+            await self._stop.wait()
+        finally:
+            self._stopping = True
+            self._mid = [i for i in self.identities if i.state.state == "proving"]
+            for ident in self.identities:
+                if ident.stop is not None:
+                    ident.stop.set()
+            jobs = [i.job for i in self.identities if i.job is not None]
+            if jobs:
+                await asyncio.wait(jobs, timeout=_STOP_WAIT_S)
+            for job in jobs:
+                job.cancel()
+
+    def _report_stopped(self) -> None:
+        mid = [i for i in self._mid if i.state.state == "proving"]
         for ident in mid:
             challenge = ident.state.challenge or b""
             self._emit(
@@ -171,17 +232,8 @@ class Service:
                 "node will ask again",
                 ident=ident, level="warning", challenge=challenge.hex(),
             )  # fmt: skip
-        jobs = [i.job for i in self.identities if i.job is not None]
         for ident in self.identities:
             ident.state.on_stop()
-            if ident.cancel is not None:
-                ident.cancel.set()
-        for job in jobs:
-            job.cancel()
-        if jobs:
-            await asyncio.wait(jobs, timeout=_STOP_WAIT_S)
-        await asyncio.to_thread(passes.shutdown)
-        await asyncio.to_thread(self.host.release)
         done = [i.config.node_id.hex() for i in self.identities if i.state.state == "done"]
         self._emit(
             "stopped",
@@ -191,31 +243,19 @@ class Service:
 
     async def _offer_stored_proofs(self) -> None:
         """Proofs left by an earlier run: re-verified, then offered for their challenge."""
-        params = self.config.params
+        assert self._prover is not None
         for ident in self.identities:
-            found = ident.store.load()
+            found = await asyncio.to_thread(ident.store.load)
             if found is None:
                 continue
             if isinstance(found, str):
-                self._emit(
-                    "stored-proof-discarded", f"discarding {ident.store.path}: {found}",
-                    ident=ident, level="warning",
-                )  # fmt: skip
-                ident.store.discard()
+                self._discard(ident, found)
                 continue
             finished, delivered = found
-            why = await asyncio.to_thread(
-                self.host.verify, ident.config.folder, finished.proof, finished.challenge,
-                k1=params.k1, k2=params.k2, pow_difficulty=params.pow_difficulty,
-                scrypt_n=params.scrypt_n,
-            )  # fmt: skip
-            if why is not None:
-                self._emit(
-                    "stored-proof-discarded",
-                    f"discarding {ident.store.path}: it no longer verifies ({why})",
-                    ident=ident, level="warning",
-                )  # fmt: skip
-                ident.store.discard()
+            try:
+                await self._prover.check(ident.config, finished.proof, finished.challenge)
+            except MergetoolError as exc:
+                self._discard(ident, f"it no longer verifies ({exc.message})")
                 continue
             ident.state.on_stored_proof(finished, delivered=delivered)
             self._emit(
@@ -224,7 +264,30 @@ class Service:
                 + (" (already delivered once)" if delivered else ""),
                 ident=ident, challenge=finished.challenge.hex(),
             )  # fmt: skip
-        self._release_host_if_idle()
+        await self._release_host_if_idle()
+
+    def _discard(self, ident: Identity, why: str) -> None:
+        self._emit(
+            "stored-proof-discarded", f"discarding {ident.store.path}: {why}",
+            ident=ident, level="warning",
+        )  # fmt: skip
+        ident.store.discard()
+
+    async def _save(self, ident: Identity, finished: Finished, *, delivered: bool) -> bool:
+        """Keep a copy of the proof (off the loop); a failure is a warning, never fatal: the
+        proof is in memory and goes to the node from there."""
+        try:
+            await asyncio.to_thread(ident.store.save, finished, delivered=delivered)
+        except MergetoolError as exc:
+            self._emit(
+                "store-failed",
+                f"{exc.message}; the proof is kept in memory only and handed to the node from "
+                "there, but a restart would lose it. Free space there, or give --state-dir "
+                "a folder with room.",
+                ident=ident, level="warning", path=str(ident.store.path),
+            )  # fmt: skip
+            return False
+        return True
 
     # --- what the streams report (client.StreamHandler) ---------------------------------
 
@@ -244,11 +307,8 @@ class Service:
     def on_delivered(self, config: IdentityConfig, challenge: bytes) -> None:
         ident = self.by_id[config.node_id]
         last = ident.state.last_proof
-        if last is not None and last.challenge == challenge:
-            try:
-                ident.store.save(last, delivered=True)
-            except MergetoolError as exc:
-                self._emit("store-failed", exc.message, ident=ident, level="warning")
+        if last is not None and last.challenge == challenge and self._tasks is not None:
+            self._tasks.create_task(self._save(ident, last, delivered=True))  # (off the loop)
         self.metrics.delivered.labels(**Metrics.label(config.node_id)).inc()
         self._emit(
             "proof-delivered", f"handed the proof for challenge {challenge.hex()} to the node",
@@ -256,7 +316,12 @@ class Service:
         )  # fmt: skip
 
     def on_connection(
-        self, config: IdentityConfig, connected: bool, problem: str | None, refused: bool
+        self,
+        config: IdentityConfig,
+        *,
+        connected: bool,
+        problem: str | None = None,
+        refused: bool = False,
     ) -> None:
         ident = self.by_id[config.node_id]
         was, ident.connected = ident.connected, connected
@@ -292,8 +357,8 @@ class Service:
     # --- proving runs --------------------------------------------------------------------
 
     def _start(self, ident: Identity, challenge: bytes, *, stale: bool) -> None:
-        if ident.cancel is not None:
-            ident.cancel.set()
+        if ident.stop is not None:
+            ident.stop.set()
         if ident.job is not None:
             ident.job.cancel()
         if stale:
@@ -301,45 +366,68 @@ class Service:
                 "stale-dropped", "a new challenge: dropping the work for the previous one",
                 ident=ident, level="warning", challenge=challenge.hex(),
             )  # fmt: skip
-        last = ident.store.load()
-        if isinstance(last, tuple) and last[0].challenge != challenge:
-            ident.store.discard()  # a proof for another challenge is of no more use
-        ident.cancel = threading.Event()
-        ident.job = asyncio.ensure_future(self._job(ident, challenge, ident.cancel))
+        if self._tasks is None or self._stopping:
+            ident.state.on_failure(challenge, "serve is stopping")
+            return
+        ident.stop = threading.Event()
+        ident.job = self._tasks.create_task(self._job(ident, challenge, ident.stop))
         self._emit(
             "proof-started", f"proving challenge {challenge.hex()}",
             ident=ident, challenge=challenge.hex(),
         )  # fmt: skip
 
-    async def _job(self, ident: Identity, challenge: bytes, cancel: threading.Event) -> None:
-        assert self._prover is not None
-        label = Metrics.label(ident.config.node_id)
+    async def _job(self, ident: Identity, challenge: bytes, stop: threading.Event) -> None:
         try:
-            proof = await self._prover.prove(ident.config, challenge, cancel)
-            finished = ident.state.finish(challenge, proof)
-            if finished is None:
-                return
-            ident.store.save(finished)  # on disk before the node can get it
-            ident.state.on_proof(finished)
-            self.metrics.proofs.labels(**label).inc()
-            self.metrics.proof_seconds.labels(**label).observe(finished.duration_s)
-            self._emit(
-                "proof-ready",
-                f"proof ready for challenge {challenge.hex()} after {finished.duration_s:.1f} s "
-                f"(nonce {proof.nonce}); saved to {ident.store.path}",
-                ident=ident, challenge=challenge.hex(), duration_s=finished.duration_s,
-            )  # fmt: skip
+            await self._prove(ident, challenge, stop)
         except asyncio.CancelledError:
-            return  # dropped for a newer challenge, or the service stops
-        except (workers.Cancelled, K2powCancelled):  # the local host's or a remote solver's
-            if ident.job is asyncio.current_task():  # nobody asked for that: never hang on it
+            stop.set()  # (the engine's thread notices and ends its work in the processes)
+            # never re-raised: a run dropped for a newer challenge or a stop is no failure
+            # of the task group
+        except Cancelled:
+            if not stop.is_set():  # nobody asked for that: never hang on it
                 self._fail(ident, challenge, RuntimeError("the run was stopped unexpectedly"))
         except Exception as exc:  # noqa: BLE001 - a run's failure is reported, never fatal
             self._fail(ident, challenge, exc)
         finally:
             if ident.job is asyncio.current_task():
-                ident.job, ident.cancel = None, None
-            self._release_host_if_idle()
+                ident.job, ident.stop = None, None
+            if not self._stopping:
+                await self._release_host_if_idle()
+
+    async def _prove(self, ident: Identity, challenge: bytes, stop: threading.Event) -> None:
+        assert self._prover is not None
+        label = Metrics.label(ident.config.node_id)
+        last = await asyncio.to_thread(ident.store.load)
+        if isinstance(last, tuple) and last[0].challenge != challenge:
+            await asyncio.to_thread(ident.store.discard)  # a proof for another challenge
+        proof = await self._prover.prove(ident.config, challenge, stop)
+        finished = ident.state.finish(challenge, proof)
+        if finished is None:
+            return
+        try:
+            await self._prover.check(ident.config, proof, challenge)
+        except asyncio.CancelledError:
+            if self._stopping:  # a finished pass is not lost: the next start checks it
+                await asyncio.shield(self._save(ident, finished, delivered=False))
+                self._emit(
+                    "proof-kept-unchecked",
+                    f"stopping before the proof for challenge {challenge.hex()} was checked: "
+                    f"kept in {ident.store.path}; the next start checks it and offers it",
+                    ident=ident, level="warning", challenge=challenge.hex(),
+                )  # fmt: skip
+            raise
+        saved = await self._save(ident, finished, delivered=False)  # before the node gets it
+        if not ident.state.on_proof(finished):
+            return
+        self.metrics.proofs.labels(**label).inc()
+        self.metrics.proof_seconds.labels(**label).observe(finished.duration_s)
+        self._emit(
+            "proof-ready",
+            f"proof ready for challenge {challenge.hex()} after {finished.duration_s:.1f} s "
+            f"(nonce {proof.nonce})"
+            + (f"; saved to {ident.store.path}" if saved else "; kept in memory only"),
+            ident=ident, challenge=challenge.hex(), duration_s=finished.duration_s,
+        )  # fmt: skip
 
     def _fail(self, ident: Identity, challenge: bytes, exc: BaseException) -> None:
         if isinstance(exc, MergetoolError):
@@ -352,10 +440,10 @@ class Service:
                 "proof-failed", message, ident=ident, level="error", challenge=challenge.hex()
             )
 
-    def _release_host_if_idle(self) -> None:
+    async def _release_host_if_idle(self) -> None:
         """No identity needs k2pow or verification: give the RandomX memory back."""
         if self.host.running and not any(i.state.state == "proving" for i in self.identities):
-            self.host.release()
+            await asyncio.to_thread(self.host.release)
             self._emit("randomx-released", "no identity is proving: RandomX memory released")
 
     def _on_progress(self, config: IdentityConfig, challenge: bytes, progress: Progress) -> None:
@@ -385,24 +473,6 @@ class Service:
         node_id = ident.config.node_id if ident else None
         folder = ident.config.folder if ident else None
         self._on_event(Event(self.clock(), kind, message, level, node_id, folder, fields))
-
-    # --- views (operator API) --------------------------------------------------------------
-
-    def _route(self, request: Request) -> Response:
-        """The operator API (HTTP thread); views are computed on the loop, consistent."""
-        from mergetool._http import json_response
-        from mergetool.serve.operator_api import view
-
-        if request.path.rstrip("/") == "/metrics":
-            body, ctype = self.metrics.render()
-            return Response(200, body, ctype)
-        assert self._loop is not None
-
-        async def on_loop() -> tuple[int, Any]:
-            return view(self.identities, request.path, problems=self.problems)
-
-        status, doc = asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)
-        return json_response(doc, status)
 
 
 def _count(n: int, one: str, many: str) -> str:

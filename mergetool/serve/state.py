@@ -26,14 +26,12 @@ Phase = Literal["waiting-for-disk", "k2pow", "reading"]
 class Decision:
     """The answer to one GenProof request and the work it sets off.
 
-    ``start``: begin proving this challenge (any stale work is to be dropped first);
-    ``cancel``: drop the running work without starting anything.
+    ``start``: begin proving this challenge (any stale work is to be dropped first).
     """
 
     reply: Reply
-    proof: Any = None  # mergetool.post.prove.Proof when reply == "proof"
+    proof: Any = None  # a mergetool.post.proof.Proof when reply == "proof"
     start: bytes | None = None
-    cancel: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,10 +93,9 @@ class IdentityState:
             return Decision("proving")
         if self.last_proof and self.last_proof.challenge == challenge and self.state != "proving":
             return Decision("proof", proof=self.last_proof.proof)  # sent before, stream dropped
-        stale = self.state == "proving"
         self.state, self.challenge, self.ready = "proving", challenge, None
         self.started_at, self.progress = self.clock(), None
-        return Decision("proving", start=challenge, cancel=stale)
+        return Decision("proving", start=challenge)
 
     def on_stored_proof(self, finished: Finished, *, delivered: bool) -> None:
         """A verified proof found in the state folder at start-up: offer it (again)."""

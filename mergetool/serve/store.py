@@ -7,17 +7,21 @@ the caller re-verifies it first and discards it when it is for another data set.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import math
 import os
 from typing import Any
 
 from mergetool._exceptions import ServeError
-from mergetool._fs import write_file_atomic
+from mergetool._fs import NotRegularFile, read_regular_file, write_file_atomic
 from mergetool.serve.config import IdentityConfig
 from mergetool.serve.state import Finished
 
 _VERSION = 1
+_MAX_BYTES = 1 << 20  # a proof file is under 1 KiB; anything far larger is not one
+_YEAR_10000 = 253402300800.0
 
 
 def _data_set(ident: IdentityConfig) -> dict[str, Any]:
@@ -76,10 +80,20 @@ class ProofStore:
         from mergetool.post.proof import Proof
 
         try:
-            doc = json.loads(self.path.read_bytes())
+            raw = read_regular_file(self.path, _MAX_BYTES)  # never hangs on a FIFO or device
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except NotRegularFile as exc:
+            return exc.strerror or str(exc)
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+        if len(raw) > _MAX_BYTES:
+            return f"larger than {_MAX_BYTES} bytes: not a proof file"
+        try:
+            doc = json.loads(raw)
+        except RecursionError:
+            return "malformed (JSON nested too deeply)"
+        except ValueError as exc:
             return f"unreadable ({exc})"
         if not isinstance(doc, dict) or doc.get("version") != _VERSION:
             return "not a proof file of this version"
@@ -91,7 +105,7 @@ class ProofStore:
             proof = Proof.from_json(json.dumps(doc["proof"]))
             challenge = bytes.fromhex(doc["challenge"])
             finished = Finished(
-                challenge, proof, float(doc["finished_at"]), float(doc["duration_s"])
+                challenge, proof, _moment(doc["finished_at"]), _seconds(doc["duration_s"])
             )
         except (InvalidProof, KeyError, TypeError, ValueError) as exc:
             return f"malformed ({exc})"
@@ -100,4 +114,17 @@ class ProofStore:
         return finished, bool(doc.get("delivered"))
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Remove the proof file; anything else there (a directory) is left for its owner."""
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+            self.path.unlink()
+
+
+def _moment(value: object) -> float:
+    """A wall-clock time from the file: a number of seconds between 1970 and 9999, else 0."""
+    moment = float(value)  # type: ignore[arg-type]
+    return moment if math.isfinite(moment) and 0 <= moment < _YEAR_10000 else 0.0
+
+
+def _seconds(value: object) -> float:
+    seconds = float(value)  # type: ignore[arg-type]
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0

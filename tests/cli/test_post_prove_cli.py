@@ -22,7 +22,7 @@ from mergetool.cli.progress import Bars
 from mergetool.post.metadata import PostMetadata, write_metadata
 from mergetool.post.params import PRESETS
 from mergetool.post.pow import PowProgress
-from mergetool.post.prove import generate_proof
+from mergetool.post.prove import ProveReporter, generate_proof
 from mergetool.serve.post_rs import OperatorServer
 
 CHALLENGE = "ab" * 32
@@ -36,7 +36,7 @@ def _random_data(directory: Path, num_units: int) -> PostMetadata:
         labels_per_unit=TEST.labels_per_unit, num_units=num_units, max_file_size=1 << 32,
     )  # fmt: skip
     directory.mkdir()
-    write_metadata(directory, meta.with_progress(None, meta.num_labels))
+    write_metadata(directory, meta.with_progress(0, meta.num_labels))
     (directory / "postdata_0.bin").write_bytes(os.urandom(meta.num_labels * 16))
     return meta
 
@@ -64,7 +64,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_sigterm_ends_every_worker_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_sigterm_or_kill_9_ends_every_worker_process(tmp_path: Path, sig: int) -> None:
     meta = _random_data(tmp_path / "pd", num_units=512)  # 2 chunks of labels: 2 workers
     # k2 = every label and a hard k2pow: the run goes on until it is stopped.
     args = ["post", "prove", "--dir", str(tmp_path / "pd"), "--challenge", CHALLENGE,
@@ -80,12 +81,13 @@ def test_sigterm_ends_every_worker_process(tmp_path: Path) -> None:
             seen |= _children(proc.pid)
             time.sleep(0.1)
         assert len(seen) >= 3, f"the workers did not start: {seen}"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
-        deadline = time.monotonic() + 10
+        proc.send_signal(sig)
+        # SIGTERM goes through the `with` blocks; after kill -9 the workers notice by themselves
+        assert proc.wait(timeout=30) == (128 + sig if sig == signal.SIGTERM else -sig)
+        deadline = time.monotonic() + (10 if sig == signal.SIGTERM else 5)
         while any(_alive(p) for p in seen) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [p for p in seen if _alive(p)], "worker processes survived SIGTERM"
+        assert not [p for p in seen if _alive(p)], f"worker processes survived signal {sig}"
     finally:
         for pid in [proc.pid, *seen]:
             if _alive(pid):
@@ -104,6 +106,14 @@ def test_prove_refuses_parameters_that_do_not_fit_the_data(tmp_path: Path) -> No
     )
 
 
+class _PowReports(ProveReporter):
+    def __init__(self, reports: list[PowProgress]) -> None:
+        self.reports = reports
+
+    def k2pow(self, progress: PowProgress) -> None:
+        self.reports.append(progress)
+
+
 def test_k2pow_reports_groups_and_hashes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     _random_data(tmp_path / "pd", num_units=1)
     reports: list[PowProgress] = []
@@ -112,7 +122,7 @@ def test_k2pow_reports_groups_and_hashes(tmp_path: Path, caplog: pytest.LogCaptu
         generate_proof(
             tmp_path / "pd", bytes.fromhex(CHALLENGE), k1=1, k2=256,
             pow_difficulty=TEST.pow_difficulty, nonces=64, start_nonce=16 * 252,
-            on_pow=reports.append,
+            reporter=_PowReports(reports),
         )  # fmt: skip
     # Groups 252 .. 255 in one pass; any hash meets the test preset's k2pow: one per group.
     assert [(r.groups_done, r.groups_total, r.hashes) for r in reports[:1] + reports[-1:]] == [

@@ -22,7 +22,7 @@ from mergetool.post.metadata import read_metadata, write_metadata
 from mergetool.post.pos_verification import WINDOW, _sample_size, _windows, verify_data
 from mergetool.post.pow import pow_is_valid
 from mergetool.post.proof import Proof
-from mergetool.post.prove import generate_proof
+from mergetool.post.prove import ProveReporter, generate_proof
 from mergetool.post.verification import VerifyMode, verify_proof
 from tests.post.post_helpers import ATX_ID, CHALLENGE, NODE_ID, DataSet, build, make_params
 
@@ -84,9 +84,12 @@ def test_threads_do_not_change_the_proof(dataset: DataSet, proof: Proof) -> None
 @pytest.mark.parametrize("workers", [2, 3])
 def test_worker_processes_find_the_same_proof(dataset: DataSet, proof: Proof, workers: int) -> None:
     seen: list[tuple[int, int]] = []
-    found = prove(
-        dataset, threads=workers, chunk_labels=16, progress=lambda d, t: seen.append((d, t))
-    )
+
+    class Seen(ProveReporter):
+        def scanned(self, done: int, total: int) -> None:
+            seen.append((done, total))
+
+    found = prove(dataset, threads=workers, chunk_labels=16, reporter=Seen())
     assert found == proof
     assert seen and seen[-1][1] == 512 * 16 and all(d <= t for d, t in seen)
 

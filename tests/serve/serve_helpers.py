@@ -108,13 +108,13 @@ class GatedSolver:
 
     def solve_groups(self, node_id: bytes, groups: list[int], challenge: bytes, target: bytes,
                      *, cancelled: Any, on_group: Any = None) -> dict[int, int]:  # fmt: skip
-        from mergetool.serve.workers import Cancelled
+        from mergetool._exceptions import Cancelled
 
         self.calls.append((node_id, challenge))
         self.waiting.set()
         while not self.gate.wait(0.02):
             if cancelled():
-                raise Cancelled
+                raise Cancelled("k2pow was stopped")
         return self.host.solve_groups(
             node_id, groups, challenge, target, cancelled=cancelled, on_group=on_group
         )

@@ -46,7 +46,9 @@ def test_folder_defects_exit_1_naming_the_folder(
     )
     result = serve("--address", ADDRESS, "--dir", str(a), "--max-units", "1")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {a}: NumUnits 2 is outside the network's [1, 1]\n")
+    assert result.stderr.startswith(
+        f"Error: {a}: NumUnits 2 is outside the network's range [1, 1]\n"
+    )
 
 
 def test_a_state_folder_that_cannot_be_made_is_refused_before_connecting(
@@ -72,9 +74,7 @@ def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Pa
     (folder / "postdata_metadata.json").write_text(json.dumps(meta))
     result = serve("--address", ADDRESS, "--dir", str(folder))
     assert result.exit_code == 1
-    assert result.stderr.startswith(
-        f"Error: {folder}: the metadata has no Nonce: initialization is incomplete"
-    )
+    assert result.stderr.startswith(f"Error: {folder}: initialization is incomplete (no Nonce yet")
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_the_same_challenge_after_delivery_gets_the_proof_again_without_work() -
 
 def test_different_challenge_while_proving_drops_the_stale_work() -> None:
     state, _ = proving()
-    assert state.on_request(C2) == Decision("proving", start=C2, cancel=True)
+    assert state.on_request(C2) == Decision("proving", start=C2)
     assert state.finish(C1, PROOF) is None  # the stale run's result is ignored
     assert state.on_failure(C1, "stale") is False
     finish(state, C2)

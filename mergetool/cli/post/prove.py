@@ -22,7 +22,7 @@ from mergetool.cli.post._options import (
     proving_options,
 )
 from mergetool.post.params import MAX_THREADS
-from mergetool.post.progress import for_stage
+from mergetool.post.progress import ProveReporter, for_stage
 
 if TYPE_CHECKING:
     from mergetool.cli.progress import Bars
@@ -66,53 +66,26 @@ def prove(
 ) -> None:
     """Generate a proof for CHALLENGE, verify it, and print it as JSON."""
 
-    from mergetool._lock import lock_folder
     from mergetool.cli.progress import progress_bar
-    from mergetool.post.metadata import read_metadata
-    from mergetool.post.params import check_data_params
-    from mergetool.post.prove import generate_proof
-    from mergetool.post.verification import verify_own_proof
+    from mergetool.post.prove import prove_folder
     from mergetool.serve.post_rs import OperatorServer
 
     params = network_params(
         preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n,
         labels_per_unit=labels_per_unit,
     )  # fmt: skip
-    meta = read_metadata(directory)
-    check_data_params(params, meta.labels_per_unit)
     server = OperatorServer(operator_address) if operator_address is not None else None
-    fast = randomx_mode == "fast"
-    # One prover per identity: a folder a `serve` (or another prove) is using is refused.
-    with (
-        lock_folder(directory),
-        _exit_on_sigterm(),
-        server or nullcontext(),
-        progress_bar(not as_json) as bars,
-    ):
-        reporter = _ProveReporter(server, bars)
-        proof = generate_proof(
-            directory,
-            challenge,
-            k1=params.k1,
-            k2=params.k2,
-            pow_difficulty=params.pow_difficulty,
-            nonces=nonces,
-            threads=threads,
-            randomx_fast=fast,
-            progress=reporter.scanned,
-            on_pass=reporter.pass_started,
-            on_pow=reporter.pow,
-        )
+    with _exit_on_sigterm(), server or nullcontext(), progress_bar(not as_json) as bars:
+        proof = prove_folder(
+            directory, challenge, params, nonces=nonces, threads=threads,
+            randomx_fast=randomx_mode == "fast", reporter=_ProveReporter(server, bars),
+        )  # fmt: skip
         if server:
             server.set_done()
-        verify_own_proof(
-            proof, meta, challenge, k1=params.k1, k2=params.k2,
-            pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n, randomx_fast=fast,
-        )  # fmt: skip
     echo_json(proof.to_dict())
 
 
-class _ProveReporter:
+class _ProveReporter(ProveReporter):
     """Shows a proving run on the bars and the operator API: k2pow, then the scan, per pass."""
 
     def __init__(self, server: OperatorServer | None, bars: Bars | None) -> None:
@@ -124,7 +97,7 @@ class _ProveReporter:
         if self.server:
             self.server.set_proving(start, end, 0)
 
-    def pow(self, progress: PowProgress) -> None:
+    def k2pow(self, progress: PowProgress) -> None:
         if self.server:
             self.server.set_proving(*self.nonces, 0, k2pow=progress.to_dict())
         if self.bars:

@@ -15,7 +15,7 @@ from mergetool.serve.events import iso_utc
 
 
 def identity_view(ident: Any, problem: str | None = None) -> dict[str, Any]:
-    """One entry of ``GET /identities`` (``ident``: a ``service.Identity``; ``problem``: what
+    """One entry of ``GET /identities`` (``ident``: a ``serve.identity.Identity``; ``problem``: what
     is failing right now, e.g. the remote k2pow, while the run goes on)."""
     state, last = ident.state, ident.state.last_proof
     return {

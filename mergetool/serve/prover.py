@@ -10,6 +10,7 @@ captured when the run began, never against what the folder holds by then.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import threading
@@ -18,16 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mergetool._exceptions import Cancelled, MergetoolError, ProvingFailed
+from mergetool._exceptions import Cancelled, MergetoolError, ProvingFailed, ServeError
 from mergetool.post.k2pow import K2powSolver
 from mergetool.post.metadata import PostMetadata, read_metadata
 from mergetool.post.params import PostParams
 from mergetool.post.passes import PassJob, PoolPasses, Stop
+from mergetool.post.pool import WorkerPool
 from mergetool.post.pow import PowProgress
 from mergetool.post.progress import Progress as OnRead
 from mergetool.post.progress import ProveReporter
 from mergetool.post.prove import generate_proof
-from mergetool.serve.config import IdentityConfig
+from mergetool.serve.config import IdentityConfig, ServeConfig
 from mergetool.serve.k2pow import RandomxHost
 from mergetool.serve.scheduler import DiskScheduler
 from mergetool.serve.state import Clock, Progress
@@ -195,3 +197,38 @@ class Prover:
                 hint=f"Check the data with `mergetool post verify-data --dir {ident.folder}` "
                 "(and that --scrypt-n / --preset match the data).",
             )
+
+
+async def start_prover(
+    config: ServeConfig,
+    identities: list[IdentityConfig],
+    solver: K2powSolver,
+    host: RandomxHost,
+    *,
+    clock: Clock,
+    on_progress: Callable[[IdentityConfig, bytes, Progress], None],
+    on_measure: Callable[[IdentityConfig, str, float], None],
+) -> tuple[Prover, WorkerPool, ThreadPoolExecutor]:
+    """The engine serve runs: the pass worker processes (as many as passes may run at once,
+    times ``--threads``), one thread per running proof and the ``Prover`` over them. The
+    caller shuts the pool and the threads down."""
+    n = len(identities)
+    per_device = collections.Counter(i.device for i in identities)
+    passes_at_once = sum(min(config.passes_per_disk, c) for c in per_device.values())
+    try:
+        pool = await asyncio.to_thread(WorkerPool, passes_at_once * config.threads, 4 * n + 4)
+    except OSError as exc:  # (shared memory in /dev/shm, process limits)
+        raise ServeError(
+            f"cannot start the pass worker processes: {exc.strerror or exc}",
+            hint="Check the free space of /dev/shm and the process limits (ulimit -u).",
+        ) from exc
+    # One thread per running proof (they mostly wait on worker processes), never the
+    # loop's default executor: that one is small and keeps fsyncs and file reads moving.
+    threads = ThreadPoolExecutor(2 * n + 2, thread_name_prefix="serve-prove")
+    settings = ProveSettings(config.params, config.nonces, config.threads)
+    prover = Prover(
+        settings, solver, host, DiskScheduler(config.passes_per_disk),
+        PoolPasses(pool, config.threads), clock=clock, threads=threads,
+        on_progress=on_progress, on_measure=on_measure,
+    )  # fmt: skip
+    return prover, pool, threads

@@ -9,47 +9,29 @@ Usable from Python with an injected clock; the CLI only parses options and rende
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from mergetool._exceptions import Cancelled, MergetoolError, ServeError
 from mergetool._http import Request, Response
 from mergetool._lock import FolderLock
 from mergetool.post.k2pow import K2powSolver
-from mergetool.post.passes import PoolPasses
-from mergetool.post.pool import WorkerPool
 from mergetool.serve.client import Connection
 from mergetool.serve.config import IdentityConfig, ServeConfig
 from mergetool.serve.events import Event, Level
+from mergetool.serve.identity import Identity
 from mergetool.serve.k2pow import RandomxHost, remote_solver
 from mergetool.serve.metrics import Metrics
-from mergetool.serve.prover import Prover, ProveSettings
-from mergetool.serve.scheduler import DiskScheduler
+from mergetool.serve.prover import Prover, start_prover
 from mergetool.serve.state import Clock, Decision, Finished, IdentityState, Progress
 from mergetool.serve.store import ProofStore
 
 # A stop has one deadline for everything (systemd's default is 90 s, operators' often 10):
 _STOP_WAIT_S = 2.0  # running work notices the stop signal (then it is cancelled)
 _POOL_GRACE_S = 2.0  # worker processes end by themselves (then they are killed)
-
-
-@dataclass(eq=False)
-class Identity:
-    """One identity while the service runs: config, state machine, proof file, current run."""
-
-    config: IdentityConfig
-    state: IdentityState
-    store: ProofStore
-    connected: bool = False
-    job: asyncio.Task[None] | None = None
-    stop: threading.Event | None = None  # the stop signal of the current run
-    last_problem: str | None = None  # the last connection problem reported
 
 
 class Service:
@@ -137,26 +119,9 @@ class Service:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         if self._stop_requested:
             self._stop.set()
-        n = len(self.identities)
-        per_device = collections.Counter(i.config.device for i in self.identities)
-        passes_at_once = sum(min(self.config.passes_per_disk, c) for c in per_device.values())
-        try:
-            pool = await asyncio.to_thread(
-                WorkerPool, passes_at_once * self.config.threads, 4 * n + 4
-            )
-        except OSError as exc:  # (shared memory in /dev/shm, process limits)
-            raise ServeError(
-                f"cannot start the pass worker processes: {exc.strerror or exc}",
-                hint="Check the free space of /dev/shm and the process limits (ulimit -u).",
-            ) from exc
-        # One thread per running proof (they mostly wait on worker processes), never the
-        # loop's default executor: that one is small and keeps fsyncs and file reads moving.
-        threads = ThreadPoolExecutor(2 * n + 2, thread_name_prefix="serve-prove")
-        settings = ProveSettings(self.config.params, self.config.nonces, self.config.threads)
-        self._prover = Prover(
-            settings, self.solver, self.host, DiskScheduler(self.config.passes_per_disk),
-            PoolPasses(pool, self.config.threads), clock=self.clock, threads=threads,
-            on_progress=self._on_progress, on_measure=self._on_measure,
+        self._prover, pool, threads = await start_prover(
+            self.config, [i.config for i in self.identities], self.solver, self.host,
+            clock=self.clock, on_progress=self._on_progress, on_measure=self._on_measure,
         )  # fmt: skip
         api = None
         connection: Connection | None = None
@@ -341,13 +306,11 @@ class Service:
             return  # the same failure again is no news
         if problem is None:
             self.problems.pop(node_id, None)
-        else:
-            self.problems[node_id] = problem
-        ident = self.by_id.get(node_id)
-        if problem is None:
             kind, message, level = "remote-k2pow-recovered", "remote k2pow answers again", "info"
         else:
+            self.problems[node_id] = problem
             kind, message, level = "remote-k2pow-failing", problem, "warning"
+        ident = self.by_id.get(node_id)
         if self._loop is not None:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(

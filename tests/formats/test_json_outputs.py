@@ -19,8 +19,8 @@ from mergetool.post.backends import opencl
 from mergetool.post.proof import Proof
 from mergetool.serve.config import IdentityConfig
 from mergetool.serve.events import Event
-from mergetool.serve.operator_api import view
 from mergetool.serve.identity import Identity
+from mergetool.serve.operator_api import view
 from mergetool.serve.state import Finished, IdentityState, Progress
 from mergetool.serve.store import ProofStore
 from tests.cli.cli_helpers import post_dir

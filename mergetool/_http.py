@@ -13,7 +13,8 @@ import json
 import socket
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -21,6 +22,43 @@ from mergetool._exceptions import InvalidParameters, PostError
 
 #: ``route(path)`` -> (HTTP status, body, content type)
 Route = Callable[[str], tuple[int, bytes, str]]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as an app sees it: ``query`` decoded (last value wins), header names
+    in lower case."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Response:
+    """What an app answers; ``headers``: extra (name, value) pairs."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+#: ``app(request)`` -> Response: answers every method (a route function answers GETs only)
+App = Callable[[Request], Response]
+
+
+def route_app(route: Route) -> App:
+    """A route function as an app: GETs go to ``route``, other methods get 405."""
+
+    def app(request: Request) -> Response:
+        if request.method != "GET":
+            status, body, ctype = json_response({"error": "read-only: only GET is answered"}, 405)
+            return Response(status, body, ctype, (("Allow", "GET"),))
+        return Response(*route(request.path))
+
+    return app
 
 
 def parse_address(address: str, *, what: str = "operator address") -> tuple[str, int]:
@@ -111,21 +149,38 @@ def listen(
 
 
 class HttpServer:
-    """Listens on ``address`` (port 0: any free one) and answers GETs through ``route``."""
+    """Listens on ``address`` (port 0: any free one) and answers through ``route`` (GETs) or
+    ``app`` (every method)."""
 
-    def __init__(self, address: str, route: Route) -> None:
+    def __init__(self, address: str, route: Route | None = None, *, app: App | None = None) -> None:
+        if app is None:
+            assert route is not None, "give route or app"
+            app = route_app(route)
+        answer = app
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def _answer(self) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                request = Request(
+                    self.command,
+                    parts.path,
+                    dict(urllib.parse.parse_qsl(parts.query)),
+                    {k.lower(): v for k, v in self.headers.items()},
+                )
                 try:
-                    status, body, ctype = route(self.path.split("?")[0])
+                    response = answer(request)
                 except Exception as exc:  # noqa: BLE001 - answer, never kill the thread
-                    status, body, ctype = json_response({"error": str(exc)}, 500)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
+                    response = Response(*json_response({"error": str(exc)}, 500))
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(response.body)))
+                for name, value in response.headers:
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(response.body)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = _answer  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the library never prints

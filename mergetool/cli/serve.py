@@ -31,7 +31,18 @@ def _path(**kw: Any) -> click.Path:
     type=_path(file_okay=False),
     help="A PoST data folder (repeat for every identity).",
 )
-@click.option("--operator-address", help="Serve /status, /identities and /metrics on HOST:PORT.")
+@click.option(
+    "--operator-address",
+    help="Serve the operator page (/) with /status, /identities and /metrics on HOST:PORT.",
+)
+@click.option(
+    "--http-token",
+    envvar="MERGETOOL_HTTP_TOKEN",
+    show_envvar=True,
+    metavar="SECRET",
+    help="Required on an --operator-address other than loopback: every request must carry "
+    "it (?token=SECRET or Authorization: Bearer SECRET).",
+)
 @proving_options
 @click.option("--min-units", type=click.IntRange(min=0), help="[preset]")
 @click.option("--max-units", type=click.IntRange(min=0), help="[preset]")
@@ -83,6 +94,7 @@ def serve(
     address: str,
     dirs: tuple[Path, ...],
     operator_address: str | None,
+    http_token: str | None,
     k1: int | None,
     k2: int | None,
     pow_difficulty: bytes | None,
@@ -129,6 +141,7 @@ def serve(
         passes_per_disk=passes_per_disk, reconnect_interval_s=reconnect_interval_s,
         max_retries=max_retries, remote_k2pow=remote_k2pow,
         remote_k2pow_parallelism=remote_k2pow_parallelism, operator_address=operator_address,
+        http_token=http_token,
     )  # fmt: skip
 
     def log(event: Any) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ class Identity:
     job: asyncio.Task[None] | None = None
     cancel: threading.Event | None = None
     last_problem: str | None = None  # the last connection problem reported
+    delivered: tuple[bytes, float] | None = None  # (challenge, when) of the last hand-over
 
 
 class Service:
@@ -78,6 +80,7 @@ class Service:
         self._stop: asyncio.Event | None = None
         self._prover: Prover | None = None
         self._stop_requested = False
+        self.recent_events: deque[Event] = deque(maxlen=50)  # for the operator page
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -121,13 +124,13 @@ class Service:
         try:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
-                api = HttpServer(self.config.operator_address, self._route).start()
+                api = HttpServer(self.config.operator_address, app=self._operator_app()).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
             self._emit(
                 "started",
                 f"serving {len(self.identities)} identities for the node at {self.config.address}"
-                + (f"; operator API on {api.address[0]}:{api.address[1]}" if api else ""),
+                + (self._api_note(*api.address) if api else ""),
             )
             self.ready.set()
             await connection.run()
@@ -231,6 +234,7 @@ class Service:
                 ident.store.save(last, delivered=True)
             except MergetoolError as exc:
                 self._emit("store-failed", exc.message, ident=ident, level="warning")
+        ident.delivered = (challenge, self.clock())
         self.metrics.delivered.labels(**Metrics.label(config.node_id)).inc()
         self._emit(
             "proof-delivered", f"handed the proof for challenge {challenge.hex()} to the node",
@@ -347,7 +351,9 @@ class Service:
     ) -> None:  # fmt: skip
         node_id = ident.config.node_id if ident else None
         folder = ident.config.folder if ident else None
-        self._on_event(Event(self.clock(), kind, message, level, node_id, folder, fields))
+        event = Event(self.clock(), kind, message, level, node_id, folder, fields)
+        self.recent_events.append(event)
+        self._on_event(event)
 
     # --- views (operator API) --------------------------------------------------------------
 
@@ -366,3 +372,29 @@ class Service:
 
         status, doc = asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)
         return json_response(doc, status)
+
+    def _operator_app(self) -> Any:
+        """The operator page at ``/`` (``mergetool.web``) in front of the API routes."""
+        from mergetool._http import route_app
+        from mergetool.web.app import PageApp
+
+        fallback = route_app(self._route)
+        return PageApp(self._page_view, self.config.http_token, poll_s=2.0, fallback=fallback)
+
+    def _api_note(self, host: str, port: int) -> str:
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        note = f"; operator API and page on http://{where}/"
+        if self.config.http_token is not None:
+            note += " (token required: open it as /?token=<the --http-token>)"
+        return note
+
+    def _page_view(self) -> dict[str, Any]:
+        """The operator page's JSON (HTTP thread), computed on the loop like ``_route``."""
+        from mergetool.serve.page import serve_page_view
+
+        assert self._loop is not None
+
+        async def on_loop() -> dict[str, Any]:
+            return serve_page_view(self.identities, self.recent_events, now=self.clock())
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), self._loop).result(timeout=10)

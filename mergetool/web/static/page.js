@@ -47,7 +47,8 @@
   function utcTime(ms) { return utc(ms).slice(11); }
 
   var localFormat = new Intl.DateTimeFormat(undefined, {
-    dateStyle: "medium", timeStyle: "medium", timeZoneName: "short"
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+    second: "2-digit", timeZoneName: "short"
   });
 
   function local(ms) { return localFormat.format(new Date(ms)); }
@@ -62,7 +63,7 @@
   }
 
   function size(n, unit) {
-    if (unit !== "bytes") return (Math.round(n * 10) / 10) + " " + (unit || "");
+    if (unit !== "bytes") return (Number.isInteger(n) || n >= 10 ? Math.round(n) : n.toPrecision(2)) + " " + (unit || "");
     var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
     return (i ? n.toFixed(1) : String(n)) + " " + units[i];
@@ -291,6 +292,7 @@
       band.style.width = (pos(Date.parse(clock.cycle_gap_end)) - pos(Date.parse(clock.cycle_gap_start))) + "%";
       band.title = "cycle gap " + utc(Date.parse(clock.cycle_gap_start)) + " \u2013 " + utc(Date.parse(clock.cycle_gap_end));
       band.appendChild(el("span", null, "cycle gap"));
+      if (pos(Date.parse(clock.cycle_gap_start)) > 60) band.classList.add("flip");
       epoch.appendChild(band);
       mark(epoch, pos, clock.poet_round_end, "PoET round ends", "poet");
       mark(epoch, pos, clock.publish_deadline, "publish deadline", "publish");
@@ -333,6 +335,7 @@
     var ms = Date.parse(iso);
     var m = el("div", "tl-mark " + cls);
     m.style.left = pos(ms) + "%";
+    if (pos(ms) > 60) m.classList.add("flip");
     m.title = label + " " + utc(ms);
     if (cls !== "now") m.appendChild(el("span", null, label));
     track.appendChild(m);

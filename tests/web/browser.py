@@ -72,3 +72,22 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = 
 
 def text(driver: Any, css: str) -> str:
     return str(driver.find_element("css selector", css).text)
+
+
+#: The identity rows as plain values, read in one go (the page re-renders while we look).
+_ROWS_JS = """
+return Array.from(document.querySelectorAll('#identities tbody tr')).map(function (tr) {
+  var v = tr.querySelector('.verdict'), bar = tr.querySelector('progress');
+  var name = tr.querySelector('.name');
+  return {node_id: tr.dataset.nodeId, name: name ? name.textContent : null,
+          text: tr.innerText, verdict: v.dataset.code, verdict_text: v.textContent,
+          verdict_class: v.className, value: bar ? Number(bar.value) : null,
+          max: bar ? Number(bar.max) : null};
+});
+"""
+
+
+def rows(driver: Any) -> list[dict[str, Any]]:
+    """Each identity row: node_id, name, text, verdict (code), verdict_text, verdict_class,
+    value/max of its progress bar (None without one)."""
+    return list(driver.execute_script(_ROWS_JS))

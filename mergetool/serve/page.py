@@ -31,13 +31,19 @@ def disk_name(device: int) -> str:
     return number
 
 
+def _name(ident: Any) -> str | None:
+    """The key file's name without ``.key`` (``alice.key`` -> ``alice``)."""
+    name: str | None = ident.config.name
+    return name.removesuffix(".key") if name else None
+
+
 def _verdict(ident: Any) -> dict[str, str]:
     state = ident.state
     if state.state == "proving":
         progress = state.progress
-        if progress is not None and progress.phase == "waiting-for-disk":
-            return _v("proving", f"proving: pass {progress.pass_number} waits for the disk", "info")
-        return _v("proving", "proving", "info")
+        what = {"waiting-for-disk": "waiting for the disk", "reading": "reading the data"}
+        phase = progress.phase if progress is not None else "k2pow"
+        return _v("proving", f"proving: {what.get(phase, phase)}", "info")
     if state.state == "done":
         return _v("waiting", "proof ready: waiting for the node to fetch it", "info")
     if state.state == "failed" or state.last_error:
@@ -110,7 +116,7 @@ def serve_page_view(
     disk: Callable[[int], str] = disk_name,
 ) -> dict[str, Any]:
     """The page's JSON for serve's ``identities``; ``events`` oldest first (shown newest first)."""
-    names = {i.config.node_id: i.config.name for i in identities if i.config.name}
+    names = {i.config.node_id: _name(i) for i in identities if i.config.name}
     return {
         "format": "mergetool-page/1",
         "source": "serve",
@@ -119,7 +125,7 @@ def serve_page_view(
         "clock": None,
         "identities": [
             {
-                "name": ident.config.name,
+                "name": _name(ident),
                 "node_id": ident.config.node_id.hex(),
                 "verdict": _verdict(ident),
                 "post": _post(ident, now, disk(ident.config.device)),

@@ -47,13 +47,13 @@ def test_the_view_follows_a_proof_from_request_to_delivery() -> None:
 
     first = view()
     assert first["verdict"]["code"] == "idle" and first["post"]["phase"] == "idle"
-    assert first["name"] == "alice.key" and first["post"]["disk"] == "d801"
+    assert first["name"] == "alice" and first["post"]["disk"] == "d801"
     ident.state.on_request(CHALLENGE)
     now[0] += 2
     ident.state.on_progress(CHALLENGE, Progress("k2pow", 1, (0, 64), k2pow_groups_done=1,
                                                 k2pow_groups_total=4))  # fmt: skip
     k2pow = view()
-    assert k2pow["verdict"] == {"code": "proving", "text": "proving", "level": "info"}
+    assert k2pow["verdict"] == {"code": "proving", "text": "proving: k2pow", "level": "info"}
     assert k2pow["post"] | {"asked_at": None} == {
         "phase": "k2pow", "done": 1, "total": 4, "unit": "groups", "pass": 1, "rate": None,
         "eta": None, "eta_after_gap": False, "disk": "d801", "asked_at": None,

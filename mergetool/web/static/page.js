@@ -305,13 +305,16 @@
     });
     Object.keys(lanes).sort().forEach(function (lane) {
       var track = row("disk " + lane, "tl-lane");
-      lanes[lane].forEach(function (i) {
+      track.style.height = (0.4 + 1.5 * lanes[lane].length) + "rem"; // one line per identity
+      lanes[lane].forEach(function (i, index) {
         var start = Date.parse(i.post.asked_at);
         var end = i.post.delivered_at ? Date.parse(i.post.delivered_at) : t;
         var bar = el("div", "tl-bar", i.name || i.node_id.slice(0, 8));
         bar.dataset.nodeId = i.node_id;
         if (i.post.delivered_at) bar.classList.add("delivered");
         if (i.post.eta_after_gap) bar.classList.add("late");
+        bar.style.top = (0.2 + 1.5 * index) + "rem";
+        bar.style.height = "1.3rem";
         bar.style.left = pos(start) + "%";
         bar.style.width = Math.max(0.4, pos(end) - pos(start)) + "%";
         bar.title = (i.name || i.node_id) + ": asked " + utc(start) + (i.post.delivered_at ?

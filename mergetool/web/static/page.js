@@ -309,7 +309,8 @@
       lanes[lane].forEach(function (i, index) {
         var start = Date.parse(i.post.asked_at);
         var end = i.post.delivered_at ? Date.parse(i.post.delivered_at) : t;
-        var bar = el("div", "tl-bar", i.name || i.node_id.slice(0, 8));
+        var bar = el("div", "tl-bar");
+        bar.appendChild(el("span", null, i.name || i.node_id.slice(0, 8)));
         bar.dataset.nodeId = i.node_id;
         if (i.post.delivered_at) bar.classList.add("delivered");
         if (i.post.eta_after_gap) bar.classList.add("late");
@@ -317,6 +318,8 @@
         bar.style.height = "1.3rem";
         bar.style.left = pos(start) + "%";
         bar.style.width = Math.max(0.4, pos(end) - pos(start)) + "%";
+        if (pos(end) - pos(start) < 8) bar.classList.add("narrow"); // its name beside it
+        if (pos(start) < 15) bar.classList.add("flip");
         bar.title = (i.name || i.node_id) + ": asked " + utc(start) + (i.post.delivered_at ?
           ", delivered " + utc(end) : ", not delivered yet");
         track.appendChild(bar);

@@ -382,11 +382,9 @@ class Service:
         return PageApp(self._page_view, self.config.http_token, poll_s=2.0, fallback=fallback)
 
     def _api_note(self, host: str, port: int) -> str:
-        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        note = f"; operator API and page on http://{where}/"
-        if self.config.http_token is not None:
-            note += " (token required: open it as /?token=<the --http-token>)"
-        return note
+        from mergetool.web.app import page_url
+
+        return f"; operator API and page on {page_url(host, port, self.config.http_token)}"
 
     def _page_view(self) -> dict[str, Any]:
         """The operator page's JSON (HTTP thread), computed on the loop like ``_route``."""

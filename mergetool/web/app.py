@@ -53,6 +53,14 @@ def check_exposure(host: str, token: str | None, *, flag: str = "--http-token") 
         )
 
 
+def page_url(host: str, port: int, token: str | None) -> str:
+    """Where the page is, for the log: ``http://HOST:PORT/``, saying when a token is needed
+    (never the token itself)."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    note = " (token required: open it as /?token=<the --http-token>)" if token is not None else ""
+    return f"http://{where}/{note}"
+
+
 def _asset(name: str) -> bytes:
     return resources.files("mergetool.web").joinpath("static", name).read_bytes()
 

@@ -99,3 +99,16 @@ def test_over_real_http(served: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as not_allowed:
         urllib.request.urlopen(post, timeout=10)
     assert not_allowed.value.code == 405
+
+
+def test_public_names_and_the_log_line() -> None:
+    import mergetool.web
+    from mergetool.web.app import page_url
+
+    assert mergetool.web.__all__ == [
+        "TOKEN_ENV", "PageApp", "check_exposure", "is_loopback", "page_url",
+    ]  # fmt: skip
+    assert page_url("127.0.0.1", 8095, None) == "http://127.0.0.1:8095/"
+    assert page_url("::", 80, "s3cret") == (
+        "http://[::]:80/ (token required: open it as /?token=<the --http-token>)"
+    )

@@ -58,6 +58,7 @@ def test_rows_countdown_and_gap(browser: Any, page: tuple[str, Clocked, HttpServ
     assert "after the cycle gap" not in found[1]["text"]
     assert found[1]["value"] / found[1]["max"] == 0.375
     assert "96.0 GiB / 256.0 GiB (37%)" in found[1]["text"]
+    assert re.search(r"ETA \d\d:\d\d:\d\d UTC \(in (1h 59m|2h 00m) ", found[1]["text"])
     assert text(browser, "#node-sync") == "synced" and text(browser, "#node-epoch") == "27"
 
     first = seconds(wait_until(lambda: text(browser, "#gap-countdown")))

@@ -11,6 +11,7 @@
   var lastAt = 0; // when it came (browser clock, ms)
   var skew = 0; // the server's clock minus the browser's (ms)
   var lostSince = null;
+  var shownRows = null; // the identities last drawn: unchanged rows are left alone
   var SYMBOL = { ok: "\u2714", info: "\u2022", warn: "\u25b2", bad: "\u2716" };
   var PHASES = {
     "waiting-for-disk": "waiting for the disk", k2pow: "k2pow", reading: "reading the data",
@@ -101,7 +102,7 @@
     body.classList.remove("stale");
     body.dataset.state = "live";
     $("banner").hidden = true;
-    try { render(doc); } catch (err) { lost("cannot show the data: " + err.message); }
+    try { render(doc); tick(); } catch (err) { lost("cannot show the data: " + err.message); }
   }
 
   function lost(why) {
@@ -130,7 +131,9 @@
     showUpdated();
     renderNode(doc.node);
     renderClock();
-    renderIdentities(doc.identities || []);
+    var identities = JSON.stringify(doc.identities || []);
+    if (identities !== shownRows) renderIdentities(doc.identities || []); // keeps a selection
+    shownRows = identities;
     renderTimeline(doc);
     renderEvents(doc.events || []);
   }
@@ -252,7 +255,11 @@
     if (isNum(post.rate)) parts.push(el("div", "rate", size(post.rate, post.unit) + "/s"));
     if (post.eta) {
       var eta = Date.parse(post.eta);
-      parts.push(el("div", "eta", "ETA " + utcTime(eta) + " (in " + duration(eta - now()) + ")"));
+      var line = el("div", "eta", "ETA " + utcTime(eta) + " ");
+      var rel = el("span", "eta-in");
+      rel.dataset.at = String(eta);
+      line.appendChild(rel);
+      parts.push(line);
       if (post.eta_after_gap) parts.push(el("div", "flag", "\u25b2 after the cycle gap ends"));
     }
     return parts;
@@ -365,6 +372,15 @@
     });
   }
 
-  setInterval(function () { if (last) renderClock(); showUpdated(); }, 250);
+  function tick() {
+    if (last) renderClock();
+    showUpdated();
+    Array.prototype.forEach.call(document.querySelectorAll(".eta-in"), function (span) {
+      var left = Number(span.dataset.at) - now();
+      span.textContent = left >= 0 ? "(in " + duration(left) + ")" : "(" + duration(-left) + " ago)";
+    });
+  }
+
+  setInterval(tick, 250);
   poll();
 })();

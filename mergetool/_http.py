@@ -78,7 +78,22 @@ def parse_address(address: str, *, what: str = "operator address") -> tuple[str,
 
 
 def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, bytes]:
-    """GET ``url``: (status, reason, at most ``max_bytes + 1`` bytes of the body).
+    """GET ``url``: (status, reason, at most ``max_bytes + 1`` bytes of the body); see
+    :func:`http_request`."""
+    return http_request("GET", url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+
+def http_request(
+    method: str,
+    url: str,
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str, bytes]:
+    """``method`` ``url`` (with ``body``): (status, reason, at most ``max_bytes + 1`` bytes of
+    the answer's body).
 
     The whole exchange ends within about ``timeout_s``: a socket timeout alone bounds each
     read, so a server trickling its answer a byte at a time is cut off too (TimeoutError).
@@ -107,7 +122,8 @@ def http_get(url: str, *, timeout_s: float, max_bytes: int) -> tuple[int, str, b
         sockets.append(conn.sock)
         if cut.is_set():
             raise TimeoutError
-        conn.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")))
+        target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        conn.request(method, target, body=body, headers=headers or {})
         response = conn.getresponse()
         body = response.read(max_bytes + 1)
         if cut.is_set():
@@ -152,7 +168,14 @@ class HttpServer:
     """Listens on ``address`` (port 0: any free one) and answers through ``route`` (GETs) or
     ``app`` (every method)."""
 
-    def __init__(self, address: str, route: Route | None = None, *, app: App | None = None) -> None:
+    def __init__(
+        self,
+        address: str,
+        route: Route | None = None,
+        *,
+        app: App | None = None,
+        what: str = "operator address",
+    ) -> None:
         if app is None:
             assert route is not None, "give route or app"
             app = route_app(route)
@@ -185,7 +208,7 @@ class HttpServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the library never prints
 
-        self._httpd = listen(address, Handler)
+        self._httpd = listen(address, Handler, what=what)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property

@@ -21,6 +21,7 @@ _COMMANDS = {
     "restore": "mergetool.cli.restore:restore",
     "serve": "mergetool.cli.serve:serve",
     "status": "mergetool.cli.status:status_cmd",
+    "watch": "mergetool.cli.watch:watch_cmd",
 }
 
 

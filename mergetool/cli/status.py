@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,34 +11,7 @@ from click.core import ParameterSource
 
 from mergetool._exceptions import UsageProblem
 from mergetool.cli._errors import MergetoolCommand
-
-_FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
-
-
-def _pem(ctx: click.Context, param: click.Parameter, path: Path | None) -> Path | None:
-    """Refuse, while parsing, a TLS file that is no PEM file of its kind (see ``read_pem``)."""
-    from mergetool._exceptions import InvalidParameters
-    from mergetool.nodeapi.address import read_pem
-
-    if path is None:
-        return None
-    try:
-        read_pem(path, private=param.name == "key")
-    except InvalidParameters as exc:
-        raise click.BadParameter(exc.message) from exc
-    return path
-
-
-class _Seconds(click.FloatRange):
-    """Seconds within a range; nan and inf are no number of seconds (nan passes any range)."""
-
-    name = "seconds"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        seconds = click.FLOAT.convert(value, param, ctx)
-        if not math.isfinite(seconds):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        return super().convert(seconds, param, ctx)
+from mergetool.cli._node_options import Seconds, connect_timeout_option, tls_options
 
 
 def render_text(report: Any) -> str:
@@ -99,33 +71,20 @@ def _progress(report: Any) -> None:
 @click.option(
     "--timeout",
     "wait_s",
-    type=_Seconds(min=0),
+    type=Seconds(min=0),
     default=3600.0,
     show_default=True,
     help="With --wait-safe: give up (exit 1) after this many seconds.",
 )
 @click.option(
     "--interval",
-    type=_Seconds(min=0.1, max=3600),
+    type=Seconds(min=0.1, max=3600),
     default=5.0,
     show_default=True,
     help="With --wait-safe: seconds between polls.",
 )
-@click.option(
-    "--connect-timeout",
-    type=_Seconds(min=0.1, max=600),
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait for the node and each service to answer.",
-)
-@click.option(
-    "--ca-cert", type=_FILE, callback=_pem, help="CA certificate of the node's TLS listener."
-)
-@click.option(
-    "--cert", type=_FILE, callback=_pem, help="Client certificate for the node's TLS listener."
-)
-@click.option("--key", type=_FILE, callback=_pem, help="Private key of the client certificate.")
-@click.option("--domain", help="Name to expect in the node's certificate.")
+@connect_timeout_option
+@tls_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def status_cmd(

@@ -82,7 +82,8 @@ def _get_json(url: str, timeout_s: float, token: str | None = None) -> Any:
             url,
             "answered HTTP 401: it is guarded by a token"
             + (" and refused the one given" if token else ""),
-            hint="Give `operator_token` (the serve's --http-token; or set MERGETOOL_HTTP_TOKEN).",
+            hint="Give `operator_token`: the --http-token it was started with "
+            "(or set MERGETOOL_HTTP_TOKEN).",
         )
     if status != 200:
         raise Unreachable(url, f"answered HTTP {status} {reason}")

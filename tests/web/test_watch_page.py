@@ -6,6 +6,7 @@ newest first, the lost connection when watch stops); the --http flags' rules."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -63,6 +64,7 @@ class WatchProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _MAIN, "watch", "--follow", "--log-format", "json", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={k: v for k, v in os.environ.items() if k != "MERGETOOL_HTTP_TOKEN"},
         )  # fmt: skip
         self.docs: list[dict[str, Any]] = []
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -92,7 +94,8 @@ def test_the_page_of_watch_with_a_serve(
 ) -> None:
     from mergetool.serve.service import Service
 
-    service = Service(config_for(node.address, post_dirs(3), nonces=64))
+    token = "s3cret"  # serve's: watch reads its operator API with --operator-token
+    service = Service(config_for(node.address, post_dirs(3), nonces=64, http_token=token))
     solver = service.solver = SteppedSolver(service.host)
     running = Running(service).start()
     config = tmp_path / "node-config.json"
@@ -108,13 +111,15 @@ def test_the_page_of_watch_with_a_serve(
         solver.step()  # one k2pow group of four, then it waits
         watch = WatchProcess([
             "--config", str(config), "--operator", f"http://{host}:{port}",
+            "--operator-token", token,
             "--http", "127.0.0.1:0", "--refresh-every", "0.3",
             "--state", str(tmp_path / "watch.sqlite"),
         ])  # fmt: skip
         logged = watch.of
         started = wait_until(lambda: logged("http"), 20, "the page's log line")
         url = started[0]["message"].removeprefix("operator page on ")
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/")  # no token: loopback
+        assert token not in json.dumps(watch.docs)
         watch_node.wait_subscribed(timeout=20)
         then = datetime.now(UTC)
         watch_node.publish(

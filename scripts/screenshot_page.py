@@ -1,9 +1,10 @@
 """Screenshots of the operator page with three identities, in headless Chromium.
 
-    python scripts/screenshot_page.py [--out docs/images]
+    python scripts/screenshot_page.py [--out docs/images] [--url URL]
 
 Serves the page over the real HTTP server on 127.0.0.1 with the example document of
-``tests/web/sample_view.py`` and writes ``page.png`` (1280 px wide) and ``page-narrow.png``
+``tests/web/sample_view.py`` (or shoots a running page at ``--url``, e.g. watch's in
+``make demo-serve``) and writes ``page.png`` (1280 px wide) and ``page-narrow.png``
 (400 px). Needs Debian's ``chromium`` and ``chromium-driver`` and ``selenium``.
 """
 
@@ -34,11 +35,18 @@ def shoot(url: str, out: Path, width: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument("--url", help="a running page instead of the example document")
     args = parser.parse_args()
     reason = why_no_browser()
     if reason:
         print(f"cannot take screenshots: {reason}", file=sys.stderr)
         return 1
+    if args.url:
+        args.out.mkdir(parents=True, exist_ok=True)
+        shoot(args.url, args.out / "page.png", 1280)
+        shoot(args.url, args.out / "page-narrow.png", 400)
+        print(f"wrote {args.out / 'page.png'} and {args.out / 'page-narrow.png'}")
+        return 0
     started = time.time()
     app = PageApp(lambda: sample_view(started + (time.time() - started), gap_in_s=5400), poll_s=1)
     server = HttpServer("127.0.0.1:0", app=app).start()

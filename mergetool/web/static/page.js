@@ -307,11 +307,11 @@
     mark(epoch, pos, new Date(t).toISOString(), "now", "now");
     var lanes = {};
     windows.forEach(function (i) {
-      var lane = i.post.disk || "disk unknown";
+      var lane = i.post.disk ? "disk " + i.post.disk : "proofs (disk unknown)";
       (lanes[lane] = lanes[lane] || []).push(i);
     });
     Object.keys(lanes).sort().forEach(function (lane) {
-      var track = row("disk " + lane, "tl-lane");
+      var track = row(lane, "tl-lane");
       track.style.height = (0.4 + 1.5 * lanes[lane].length) + "rem"; // one line per identity
       lanes[lane].forEach(function (i, index) {
         var start = Date.parse(i.post.asked_at);

@@ -59,13 +59,16 @@ _OPTIONS = [
     ),
     click.option(
         "--refresh-every", type=Seconds(min=0.1, max=86400), default=300.0,
-        show_default=True, help="Seconds between re-reads of the node's lists.",
+        show_default=True,
+        help="Seconds between re-reads of the node's lists (30 with --http).",
     ),
     click.option(
         "--log-format", type=click.Choice(["text", "json"]), default="text",
         show_default=True, help="One log line per event, as text or JSON.",
     ),
 ]  # fmt: skip
+#: --refresh-every's default with --http: the page's rows are as fresh as the last re-read
+PAGE_REFRESH_S = 30.0
 #: the parameters of these options, as the ``watch`` command receives them
 NAMES = ("follow", "history_name", "state", "alert_command", "webhooks", "metrics_address",
          "http_address", "http_token", "not_synced_after", "refresh_every",
@@ -100,6 +103,9 @@ def delegated(ctx: click.Context, options: dict[str, Any], **watch: Any) -> bool
         return False
     if options["http_address"] is None:
         options = {**options, "http_token": None}  # (MERGETOOL_HTTP_TOKEN for --operator-token)
+    refresh_given = ctx.get_parameter_source("refresh_every") is ParameterSource.COMMANDLINE
+    if options["http_address"] is not None and not refresh_given:  # a page worth looking at
+        options = {**options, "refresh_every": min(options["refresh_every"], PAGE_REFRESH_S)}
     follow(options, **watch)
     return True
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -192,3 +193,33 @@ def test_http_needs_follow_and_a_token_off_loopback(tmp_path: Path) -> None:
     # MERGETOOL_HTTP_TOKEN alone (meant for --operator-token) does not ask for --http
     env = runner.invoke(cli, ["watch", "--webhook", "x"], env={"MERGETOOL_HTTP_TOKEN": "s"})
     assert env.stderr == "Error: --webhook works with --follow only\n"
+
+
+def test_watch_page_with_a_token(watch_node: WatchNode, tmp_path: Path) -> None:
+    token = "s3cret"
+    watch = WatchProcess([
+        "--private", watch_node.address("private"), "--public", watch_node.address("public"),
+        "--http", "127.0.0.1:0", "--http-token", token, "--refresh-every", "0.3",
+        "--state", str(tmp_path / "watch.sqlite"),
+    ])  # fmt: skip
+    try:
+        logged = watch.of
+        started = wait_until(lambda: logged("http"), 20, "the page's log line")
+        message = started[0]["message"]
+        assert message.endswith("/ (token required: open it as /?token=<the --http-token>)")
+        assert token not in json.dumps(watch.docs)
+        url = message.removeprefix("operator page on ").split(" ")[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "api/page", timeout=5)
+        assert refused.value.code == 401
+        refused.value.close()
+
+        def page() -> Any:
+            with urllib.request.urlopen(f"{url}api/page?token={token}", timeout=5) as answer:
+                return json.load(answer)
+
+        doc = wait_until(lambda: page()["identities"] and page(), what="the first report")
+        assert [i["node_id"] for i in doc["identities"]] == [i.hex() for i in NODE_IDS]
+        assert doc["source"] == "watch" and doc["clock"]["epoch"] == 3
+    finally:
+        watch.close()

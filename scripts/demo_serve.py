@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mergetool.node.keys import IdentityKey, write_key
-from mergetool.nodeapi.proto import v2alpha1_pb2
+from mergetool.nodeapi.proto import events_pb2, v2alpha1_pb2
 from mergetool.post.metadata import read_metadata
 from tests.serve.node_standin import NodeStandin
 from tests.watch.node_standin import WatchNode
@@ -58,7 +58,8 @@ def init_data(root: Path) -> list[Path]:
 
 def watch_node(node_ids: list[bytes]) -> WatchNode:
     """The node's private and public listeners: epoch 3 of a network of one-hour epochs, 40
-    minutes in; alice and bob published ATXs in epochs 1 and 2 (earning), carol in 1 only."""
+    minutes in; alice and bob published ATXs in epochs 1 and 2 (earning: rewards in epoch 2,
+    eligible in epoch 3), carol in 1 only."""
     genesis = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3 * 60 + 40)
     node = WatchNode(genesis=genesis, layer_duration_s=60.0, layers_per_epoch=60)
     node.smesher_ids = list(node_ids)
@@ -71,6 +72,16 @@ def watch_node(node_ids: list[bytes]) -> WatchNode:
                     coinbase="sm1demo", weight=1, height=epoch, num_units=4,
                 )
             )  # fmt: skip
+    for index, who in enumerate(node_ids[:2]):
+        for layer in (130 + index, 150 + 3 * index):
+            node.rewards.append(
+                v2alpha1_pb2.Reward(
+                    layer=layer, total=2_500_000_000, layer_reward=2_400_000_000,
+                    coinbase="sm1demo", smesher=who,
+                )
+            )  # fmt: skip
+        slots = [events_pb2.ProposalEligibility(layer=190 + 7 * index, count=1 + index)]
+        node.publish(node.event("eligibilities", epoch=3, smesher=who, eligibilities=slots))
     return node.start()
 
 
@@ -158,20 +169,29 @@ def main() -> int:
         # Each identity is asked for a new proof at most every `--every` seconds, and only
         # once its last one came.
         rounds = dict.fromkeys(node_ids, 0)
+        # watch hears of a request once serve has it (the two stand-ins are one node): a
+        # connected service not yet proving is what watch calls "no service connected"
+        told: dict[bytes, tuple[bytes, float]] = {}
         due = {n: time.monotonic() + i * args.every / 3 for i, n in enumerate(node_ids)}
         while serve.poll() is None and watch.poll() is None:
             for node_id in node_ids:
                 answered = rounds[node_id] == 0 or node.identity(node_id).outcome is not None
+                if answered and node_id in told:  # (a proof faster than the delay)
+                    tell_watch(watcher, node_id, told.pop(node_id)[0], done=False)
                 if answered and node_id in watcher.proving:  # the last proof came
                     last = (rounds[node_id] - 1).to_bytes(4, "big") + node_id[:28]
                     tell_watch(watcher, node_id, last, done=True)
                 if answered and time.monotonic() >= due[node_id]:
                     challenge = rounds[node_id].to_bytes(4, "big") + node_id[:28]
                     node.request_proof(node_id, challenge)
-                    tell_watch(watcher, node_id, challenge, done=False)
+                    told[node_id] = (challenge, time.monotonic() + 2.0)
                     rounds[node_id] += 1
                     due[node_id] = time.monotonic() + args.every
-            time.sleep(0.5)
+            for node_id, (challenge, at) in list(told.items()):
+                if time.monotonic() >= at:
+                    tell_watch(watcher, node_id, challenge, done=False)
+                    del told[node_id]
+            time.sleep(0.1)  # watch hears of a delivered proof as soon as serve is idle
         for name, proc in (("serve", serve), ("watch", watch)):
             if proc.poll() is not None:
                 print(f"{name} ended with status {proc.returncode}", file=sys.stderr)

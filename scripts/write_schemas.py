@@ -1,5 +1,4 @@
-"""Regenerate ``mergetool/node/schemas/local-vN.sql`` from our migrations (the drift check
-reads them).
+"""Regenerate ``schemas/node/local-vN.sql`` from our migrations (the drift check reads them).
 
 Usage: python scripts/write_schemas.py
 """
@@ -14,7 +13,7 @@ from mergetool.node.drift import dump_schema
 from mergetool.node.migrate import create_database
 from mergetool.node.versions import LATEST_VERSION
 
-OUT = Path(__file__).resolve().parent.parent / "mergetool" / "node" / "schemas"
+OUT = Path(__file__).resolve().parent.parent / "schemas" / "node"
 
 
 def main() -> None:

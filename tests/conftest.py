@@ -35,23 +35,16 @@ def node_factory(tmp_path: Path) -> Callable[..., FixtureNode]:
     return make
 
 
-#: The node's own ``local-vN.sql`` dumps, beside the clone (CI and the team have it there).
-SHARED_SCHEMAS = REPO.parent / "shared" / "node-schema"
-#: The copy the package ships (the drift check reads it); equal to the node's, see test_migrate.
-SHIPPED_SCHEMAS = REPO / "mergetool" / "node" / "schemas"
+#: The node's ``local-vN.sql`` schema dumps as the package ships them (the drift check reads
+#: them); ``tests/node/test_migrate.py`` compares them with the node's own dumps in
+#: ``../shared/node-schema`` when that is beside the clone, so a public clone runs every test.
+SHIPPED_SCHEMAS = REPO / "schemas" / "node"
 
 
 @pytest.fixture(scope="session")
 def shared_schema_dir() -> Path:
-    """The node's ``local-vN.sql`` snapshots: ``../shared`` when present, else the shipped copy.
-
-    The shipped copy is compared with ``../shared`` whenever that is there, so a clone without
-    it still runs every schema test against the same text.
-    """
-    for candidate in (SHARED_SCHEMAS, SHIPPED_SCHEMAS):
-        if (candidate / "local-v9.sql").exists():
-            return candidate
-    pytest.skip("the node's schema snapshots are missing")
+    """The folder of the node's ``local-vN.sql`` snapshots (the shipped copy)."""
+    return SHIPPED_SCHEMAS
 
 
 @pytest.fixture(scope="session")

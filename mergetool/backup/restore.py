@@ -30,6 +30,9 @@ from mergetool.node.folder import KEY_SUFFIX, STAGED_SUFFIX, NodeFolder, refuse_
 from mergetool.node.state import NodeState, read_node
 from mergetool.node.versions import check_supported
 
+#: ``format`` of the JSON forms (schemas/json/restore.schema.json)
+JSON_FORMAT_VERSION = 1
+
 
 @dataclass(frozen=True)
 class RestorePlan:
@@ -52,6 +55,7 @@ class RestorePlan:
     def to_dict(self) -> dict[str, object]:
         """The JSON form of the plan (``restore --dry-run --json``)."""
         return {
+            "format": JSON_FORMAT_VERSION,
             "target": str(self.target),
             "backup": str(self.backup),
             "keys_restored": list(self.keys_restored),
@@ -78,6 +82,7 @@ class RestoreResult:
     def to_dict(self) -> dict[str, object]:
         """The JSON form of the outcome (``restore --json``)."""
         return {
+            "format": JSON_FORMAT_VERSION,
             "backup": str(self.backup),
             "keys_restored": list(self.keys_restored),
             "keys_set_aside": list(self.keys_set_aside),

@@ -35,7 +35,12 @@ class AddIdentityPlan:
 
     def to_dict(self, *, installed: bool) -> dict[str, object]:
         """The JSON form (``add-identity --json``): the plan, and whether it was carried out."""
-        return {"file": str(self.target_file), "node_id": self.node_id, "installed": installed}
+        return {
+            "format": 1,  # schemas/json/add-identity.schema.json
+            "file": str(self.target_file),
+            "node_id": self.node_id,
+            "installed": installed,
+        }
 
 
 #: A plain file name: ASCII letters, digits, '.', '_', '-', not hidden (no leading '.').

@@ -7,7 +7,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from mergetool._formats import node_schema_text
 
 _WS = re.compile(r"\s+")
 
@@ -39,11 +40,10 @@ def _split(text: str) -> list[str]:
 
 @cache
 def expected_schema(version: int) -> str:
-    """The snapshot the node expects at ``version`` (shipped in ``mergetool/node/schemas/``)."""
+    """The snapshot the node expects at ``version`` (shipped from ``schemas/node/``)."""
     if version == 0:
         return "PRAGMA user_version = 0;\n"
-    ref = resources.files("mergetool.node").joinpath("schemas", f"local-v{version}.sql")
-    return ref.read_text(encoding="utf-8")
+    return node_schema_text(version)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ class InitResult:
         """The documented JSON form (``post init --json``)."""
         meta = self.metadata
         return {
+            "format": 1,  # schemas/json/post-init.schema.json
             "dir": str(self.directory),
             "node_id": meta.node_id.hex(),
             "identity_file": str(self.identity_file) if self.identity_file else None,

@@ -63,6 +63,7 @@ class VerifyDataReport:
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "format": 1,  # schemas/json/post-verify-data.schema.json
             "ok": self.ok,
             "checked": self.checked,
             "bad": self.bad,

@@ -35,6 +35,7 @@ class ProfileResult:
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "format": 1,  # schemas/json/post-profile.schema.json
             "time_s": round(self.time_s, 3),
             "speed_gib_s": round(self.speed_gib_s, 4),
             "passes": self.passes,

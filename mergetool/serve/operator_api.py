@@ -39,7 +39,7 @@ def view(identities: list[Any], path: str) -> tuple[int, Any]:
     """(HTTP status, JSON document) for a GET of ``path``."""
     parts = [p for p in path.split("/") if p]
     if parts == ["identities"]:
-        return 200, {"identities": [identity_view(i) for i in identities]}
+        return 200, {"format": 1, "identities": [identity_view(i) for i in identities]}
     if parts == ["status"]:
         if len(identities) == 1:
             return 200, identities[0].state.post_rs_status()

@@ -82,6 +82,7 @@ class StatusReport:
 
     def to_dict(self) -> dict[str, object]:
         return {
+            "format": 1,  # schemas/json/status.schema.json
             "node": self.node,
             "safe_to_stop": self.safe_to_stop,
             "identities": [i.to_dict() for i in self.identities],

@@ -11,6 +11,7 @@ from mergetool.check.setup import check_setup
 from mergetool.node.fixtures import test_key
 from mergetool.post.metadata import METADATA_FILE, read_metadata, write_metadata
 from tests.check.check_helpers import Setup, init_post_dir
+from tests.schema_check import loads_valid
 
 
 def _run(s: Setup, dirs: list[Path] | None = None, preset: str = "test") -> list[tuple[str, str]]:
@@ -138,7 +139,7 @@ def test_unreadable_metadata_names_the_file(setup: Setup) -> None:
 
 def test_a_commitment_differing_from_the_nodes_initial_post(setup: Setup) -> None:
     folder = setup.dirs[0]
-    doc = json.loads((folder / METADATA_FILE).read_text())
+    doc = loads_valid((folder / METADATA_FILE).read_text(), "post-metadata")
     node_commitment = read_metadata(folder).commitment_atx_id
     import base64
 

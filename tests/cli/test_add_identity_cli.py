@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 from pathlib import Path
@@ -15,6 +14,7 @@ from mergetool.cli.main import cli
 from mergetool.node.fixtures import FixtureNode, test_key
 from mergetool.node.keys import IdentityKey
 from tests.cli.cli_helpers import post_dir
+from tests.schema_check import loads_valid
 
 
 def run(*args: object) -> Result:
@@ -54,7 +54,8 @@ def test_name_option_and_json(tmp_path: Path, node: FixtureNode, key: IdentityKe
     post = post_dir(tmp_path / "post", key)
     result = run("--post-dir", post, "--to", node.folder.root, "--name", "foo", "--json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {
+    assert loads_valid(result.stdout, "add-identity") == {
+        "format": 1,
         "file": str(node.folder.identities_dir / "foo.key"),
         "node_id": key.node_id_hex,
         "installed": True,

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from mergetool.check.address import encode_address
 from mergetool.cli.main import cli
 from mergetool.node.fixtures import FixtureNode
+from tests.schema_check import loads_valid
 
 Factory = Callable[..., FixtureNode]
 Digest = Callable[[Path], dict[str, str]]
@@ -99,7 +100,7 @@ def test_json_lists_findings(ready: tuple[FixtureNode, Path, list[Path]]) -> Non
     config.write_text('{"api": {"grpc-post-listener": ":0"},\n "smeshing": 1}')
     code, out, err = _run(node.folder.root, "--config", config, "--dir", dirs[0], "--json")
     assert (code, err) == (1, "")
-    doc = json.loads(out)
+    doc = loads_valid(out, "check")
     assert doc["ok"] is False and doc["preset"] == "mainnet"
     assert doc["post_dirs"] == [str(dirs[0])] and doc["config"] == str(config)
     assert doc["counts"] == {"error": 3, "warning": 0, "note": 0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from click.testing import CliRunner
 from mergetool._exceptions import InvalidParameters, MergeRefused
 from mergetool.cli._errors import MergetoolCommand, as_flags
 from mergetool.cli.main import cli
+from tests.schema_check import loads_valid
 
 ATX = "11" * 32
 NODE = "00" * 31 + "07"
@@ -58,7 +58,7 @@ def test_the_boundary_renders_flags_in_text_and_json() -> None:
     assert result.exit_code == 2
     assert result.stderr == "Error: --from-file 3 is after --to-file 1 in --dir\n"
     result = CliRunner().invoke(fails, ["--json", "--no-backup"])
-    doc = json.loads(result.stdout)
+    doc = loads_valid(result.stdout, "error")
     assert result.exit_code == 1
     assert doc == {
         "error": "MergeRefused",

@@ -3,7 +3,6 @@ the holder's process id (nothing touched), or waited for with ``--wait``."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from mergetool.cli.main import cli
 from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.node.fixtures import FixtureNode
 from mergetool.node.lock import LOCK_FILE
+from tests.schema_check import loads_valid
 
 _HOLD = """
 import sys, time
@@ -83,7 +83,7 @@ def test_the_report_of_a_locked_target_says_so(src, dst, hold, tmp_path: Path) -
     holder = hold(dst.folder.root)
     report = tmp_path / "report.json"
     assert _merge(src, dst, "--report", str(report)).exit_code == 1
-    data = json.loads(report.read_text())
+    data = loads_valid(report.read_text(), "merge-report")
     assert data["status"] == "refused" and data["error"] == "FolderLocked"
     assert data["pid"] == holder.pid and data["folder"] == str(dst.folder.root)
 
@@ -149,7 +149,7 @@ def test_a_new_target_path_is_created_whole_and_named(src, tmp_path: Path) -> No
 
     result = CliRunner().invoke(merge_cmd, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["new_folders"] == new.split(", ")
+    assert loads_valid(result.stdout, "merge-report")["new_folders"] == new.split(", ")
     for folder in (tmp_path / "new", tmp_path / "new" / "deeper", target):
         assert folder.stat().st_mode & 0o777 == 0o700, folder
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 from mergetool.cli.main import cli
 from mergetool.node.fixtures import FixtureNode, test_key
+from tests.schema_check import loads_valid
 
 Factory = Callable[..., FixtureNode]
 Digest = Callable[[Path], dict[str, str]]
@@ -47,7 +47,7 @@ def test_committed_fixtures_json(committed_fixtures: Path, tree_digest: Digest, 
     code, out, err = _run(str(root), "--json")
     assert (code, err) == (0, "")
     assert tree_digest(root) == before
-    data = json.loads(out)
+    data = loads_valid(out, "inspect")
     assert set(data) == {"format", "path", "schema", "identities", "orphan_rows", "warnings"}
     assert data["format"] == 1
     assert data["path"] == str(root)
@@ -104,7 +104,7 @@ def test_drift_is_shown(node_factory: Factory) -> None:
     assert code == 0
     assert "Schema drift:     DRIFTED" in out
     assert "+CREATE INDEX idx_extra ON challenge (epoch);" in out
-    data = json.loads(_run(str(node.folder.root), "--json")[1])
+    data = loads_valid(_run(str(node.folder.root), "--json")[1], "inspect")
     assert data["schema"]["drifted"] is True
     assert "idx_extra" in data["schema"]["drift_diff"]
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
+from tests.schema_check import loads_valid
 
 PLAN_KEYS = {
     "format",
@@ -233,7 +234,7 @@ def test_dry_run_into_missing_folder_leaves_it_missing(src: FixtureNode, tmp_pat
     before = tree(src.folder.root)
     result = merge("-f", src.folder.root, "-t", tmp_path / "new", "--dry-run", "--json")
     assert result.exit_code == 0
-    data = json.loads(result.stdout)
+    data = loads_valid(result.stdout, "merge-report")
     assert data["versions"]["create_target_database"] is True
     assert not (tmp_path / "new").exists()
     assert tree(src.folder.root) == before
@@ -255,7 +256,7 @@ def test_json_plan_and_result(src: FixtureNode, dst: FixtureNode, tmp_path: Path
     report = tmp_path / "report.json"
     dry = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run", "--json")
     assert dry.exit_code == 0
-    plan = json.loads(dry.stdout)
+    plan = loads_valid(dry.stdout, "merge-report")
     assert set(plan) == PLAN_KEYS
     assert plan["dry_run"] is True and plan["status"] == "ready" and plan["format"] == 1
     assert plan["versions"] == {
@@ -270,13 +271,13 @@ def test_json_plan_and_result(src: FixtureNode, dst: FixtureNode, tmp_path: Path
 
     real = merge("-f", src.folder.root, "-t", dst.folder.root, "--json", "--report", report)
     assert real.exit_code == 0
-    data = json.loads(real.stdout)
+    data = loads_valid(real.stdout, "merge-report")
     assert set(data) == PLAN_KEYS | {"result"}
     assert data["dry_run"] is False
     assert data["result"]["merged"] is True and data["result"]["rows_copied"] == 12
     assert data["result"]["keys_installed"] == ["s1.key", "s2.key"]
     assert Path(data["result"]["backup_dir"]).is_dir()
-    assert json.loads(report.read_text()) == data
+    assert loads_valid(report.read_text(), "merge-report") == data
     assert real.stderr == ""  # quiet: no progress, no text
 
 
@@ -284,7 +285,7 @@ def test_report_file_for_dry_run(src: FixtureNode, dst: FixtureNode, tmp_path: P
     report = tmp_path / "plan.json"
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run", "--report", report)
     assert result.exit_code == 0
-    assert json.loads(report.read_text())["dry_run"] is True
+    assert loads_valid(report.read_text(), "merge-report")["dry_run"] is True
 
 
 def test_errors_with_json_still_exit_1_with_message(node_factory) -> None:
@@ -293,7 +294,7 @@ def test_errors_with_json_still_exit_1_with_message(node_factory) -> None:
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: identity file same.key already exists")
-    assert json.loads(result.stdout)["error"] == "NameCollision"
+    assert loads_valid(result.stdout, "error")["error"] == "NameCollision"
 
 
 # --- idempotence and backups --------------------------------------------------------------------
@@ -306,14 +307,16 @@ def test_rerun_is_already_merged_and_changes_nothing(src: FixtureNode, dst: Fixt
     assert again.exit_code == 0
     assert again.stdout.endswith("Already merged: nothing to do.\n")
     assert tree(dst.folder.root) == before
-    data = json.loads(merge("-f", src.folder.root, "-t", dst.folder.root, "--json").stdout)
+    data = loads_valid(
+        merge("-f", src.folder.root, "-t", dst.folder.root, "--json").stdout, "merge-report"
+    )
     assert data["status"] == "already-merged" and data["result"]["merged"] is False
 
 
 def test_default_run_backs_up_the_target(src: FixtureNode, dst: FixtureNode) -> None:
     d1 = (dst.folder.identities_dir / "d1.key").read_bytes()
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
-    backup = Path(json.loads(result.stdout)["result"]["backup_dir"])
+    backup = Path(loads_valid(result.stdout, "merge-report")["result"]["backup_dir"])
     assert backup.parent == dst.folder.root / "backups"
     assert stat.S_IMODE(backup.stat().st_mode) == 0o700
     assert stat.S_IMODE((backup / "identities").stat().st_mode) == 0o700
@@ -366,7 +369,7 @@ def test_post_data_mapping_and_warnings(src: FixtureNode, dst: FixtureNode, tmp_
     post = _post_dir(tmp_path / "post-s1", src.identities["s1.key"])
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--post-data", post, "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = loads_valid(result.stdout, "merge-report")
     assert data["post_data"] == [
         {"directory": str(post), "node_id": src.identities["s1.key"], "identity_file": "s1.key"}
     ]
@@ -393,7 +396,7 @@ def test_rows_without_key_warning(node_factory, dst: FixtureNode) -> None:
     src = node_factory("src", identities=["s1"], prefix="rk-", orphan_rows=1)
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
     assert result.exit_code == 0
-    codes = [w["code"] for w in json.loads(result.stdout)["warnings"]]
+    codes = [w["code"] for w in loads_valid(result.stdout, "merge-report")["warnings"]]
     assert "rows_without_key" in codes
 
 
@@ -507,7 +510,9 @@ def test_report_write_failure_after_merge_says_the_merge_is_done(
     )
     assert "Merged 2 identities and 12 rows" in result.stdout
     again = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report, "--json")
-    assert json.loads(again.stdout)["report_error"].startswith(f"{report}: cannot write")
+    assert loads_valid(again.stdout, "merge-report")["report_error"].startswith(
+        f"{report}: cannot write"
+    )
     assert (dst.folder.identities_dir / "s1.key").exists()
 
 
@@ -567,7 +572,7 @@ def test_report_path_that_would_destroy_something_is_refused_first(
 def test_usage_error_with_json_is_json_on_stdout(src: FixtureNode) -> None:
     result = merge("--json", "-f", src.folder.root)
     assert result.exit_code == 2
-    assert json.loads(result.stdout) == {
+    assert loads_valid(result.stdout, "error") == {
         "error": "UsageError",
         "message": "Missing option '--to' / '-t'.",
         "hint": None,
@@ -580,7 +585,7 @@ def test_refused_merge_still_writes_its_report(node_factory, tmp_path: Path) -> 
     report = tmp_path / "report.json"
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
     assert result.exit_code == 1
-    data = json.loads(report.read_text())
+    data = loads_valid(report.read_text(), "merge-report")
     assert data["status"] == "refused" and data["error"] == "NameCollision"
     assert data["message"].startswith("identity file same.key already exists")
     assert data["dry_run"] is False and data["format"] == 1
@@ -598,7 +603,10 @@ def test_system_errors_are_messages_not_bugs(
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
     assert result.exit_code == 1
     assert result.stderr == f"Error: {dst.folder.db_path}: Read-only file system\n"
-    assert json.loads(result.stdout)["message"] == f"{dst.folder.db_path}: Read-only file system"
+    assert (
+        loads_valid(result.stdout, "error")["message"]
+        == f"{dst.folder.db_path}: Read-only file system"
+    )
 
 
 # --- refused in planning: the dry run and the real run say the same, nothing changes ------------
@@ -795,7 +803,7 @@ def test_report_dash_writes_the_report_to_standard_output(
 ) -> None:
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--dry-run", "--report", "-")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
+    data = loads_valid(result.stdout, "merge-report")
     assert data["dry_run"] is True and data["status"] == "ready"
     assert not Path("-").exists()
 
@@ -826,8 +834,8 @@ def test_a_finished_merge_reports_status_merged(
     report = tmp_path / "report.json"
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json", "--report", report)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["status"] == "merged"
-    assert json.loads(report.read_text())["status"] == "merged"
+    assert loads_valid(result.stdout, "merge-report")["status"] == "merged"
+    assert loads_valid(report.read_text(), "merge-report")["status"] == "merged"
 
 
 def test_a_dry_run_with_nothing_to_merge_says_nothing_about_applying(
@@ -855,7 +863,7 @@ def test_an_earlier_report_may_be_replaced(
 ) -> None:
     report = tmp_path / "report.json"
     assert merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report).exit_code == 0
-    assert json.loads(report.read_text())["status"] == "merged"
+    assert loads_valid(report.read_text(), "merge-report")["status"] == "merged"
     again = merge("-f", src.folder.root, "-t", dst.folder.root, "--report", report)
     assert again.exit_code == 0, again.output
-    assert json.loads(report.read_text())["status"] == "already-merged"
+    assert loads_valid(report.read_text(), "merge-report")["status"] == "already-merged"

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mergetool.cli.main import cli
+from tests.schema_check import loads_valid
 
 ATX = "11" * 32
 CHALLENGE = "ab" * 32
@@ -29,7 +30,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = loads_valid(result.stdout, "post-init")
     assert doc["backend"] == "numpy" and doc["files_written"] == 8 and doc["node_id"] == NODE
     return directory
 
@@ -40,7 +41,7 @@ def proof(data: Path) -> dict[str, object]:
         "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test", "--json"
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return loads_valid(result.stdout, "post-proof")
 
 
 def verify(proof_text: str, *extra: str) -> Result:
@@ -66,7 +67,7 @@ def test_init_new_identity(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     key = tmp_path / "new" / "identity.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text()) == 128
-    meta = json.loads((tmp_path / "new" / "postdata_metadata.json").read_text())
+    meta = loads_valid((tmp_path / "new" / "postdata_metadata.json").read_text(), "post-metadata")
     assert meta["NumUnits"] == 1 and meta["LastPosition"] == 256
     assert f"node {key.read_text()[64:]}" in result.output
     assert "backend numpy; wrote 1 file(s), kept 0" in result.output
@@ -77,7 +78,7 @@ def test_init_resumes(data: Path) -> None:
         "init", "--dir", str(data), "--node-id", NODE, "--commitment-atx", ATX, "--num-units",
         "2", "--max-file-size", "1024", "--preset", "test", "--backend", "numpy", "--json",
     )  # fmt: skip
-    doc = json.loads(result.stdout)
+    doc = loads_valid(result.stdout, "post-init")
     assert (doc["files_kept"], doc["files_written"], doc["labels_written"]) == (8, 0, 0)
 
 
@@ -115,16 +116,21 @@ def test_prove_output_and_verify(proof: dict[str, object]) -> None:
     result = verify(json.dumps(proof))
     assert (result.exit_code, result.stdout) == (0, "Proof is valid.\n")
     result = verify(json.dumps(proof), "--mode", "all", "--json", "--backend", "numpy")
-    assert json.loads(result.stdout) == {"valid": True, "nonce": proof["nonce"], "backend": "numpy"}
+    assert loads_valid(result.stdout, "post-verify") == {
+        "format": 1,
+        "valid": True,
+        "nonce": proof["nonce"],
+        "backend": "numpy",
+    }
     result = verify(json.dumps(proof), "--mode", "all", "--json", "--backend", "auto")
-    assert json.loads(result.stdout)["backend"] in ("numpy", "opencl")
+    assert loads_valid(result.stdout, "post-verify")["backend"] in ("numpy", "opencl")
 
 
 def test_prove_with_two_threads_verifies_the_same(data: Path, proof: dict[str, object]) -> None:
     result = run(
         "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test", "--threads", "2"
     )
-    assert result.exit_code == 0 and json.loads(result.stdout) == proof
+    assert result.exit_code == 0 and loads_valid(result.stdout, "post-proof") == proof
 
 
 @pytest.mark.parametrize(
@@ -183,7 +189,7 @@ def test_verify_malformed_json_no_traceback(text: str) -> None:
 
 def test_verify_json_error(proof: dict[str, object]) -> None:
     result = verify(json.dumps({**proof, "indices": "AAAA"}), "--json")
-    doc = json.loads(result.stdout)
+    doc = loads_valid(result.stdout, "error")
     assert doc["error"] == "InvalidProof" and doc["reason"] == "invalid indices length"
 
 
@@ -224,7 +230,7 @@ def test_verify_data_ok_and_bad(data: Path, tmp_path: Path) -> None:
         "--to-file",
         "2",
     )
-    doc = json.loads(result.stdout)
+    doc = loads_valid(result.stdout, "error")
     assert result.exit_code == 1 and doc["report"]["bad"] == 2 and doc["report"]["checked"] == 64
 
 
@@ -245,7 +251,7 @@ def test_prove_serves_operator_status(data: Path) -> None:
         "prove", "--dir", str(data), "--challenge", CHALLENGE, "--preset", "test",
         "--operator-address", "127.0.0.1:0", "--json",
     )  # fmt: skip
-    assert result.exit_code == 0 and "nonce" in json.loads(result.stdout)
+    assert result.exit_code == 0 and "nonce" in loads_valid(result.stdout, "post-proof")
 
 
 def test_profile_json(tmp_path: Path) -> None:
@@ -254,7 +260,7 @@ def test_profile_json(tmp_path: Path) -> None:
         "--data-file", str(tmp_path / "f.bin"), "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = loads_valid(result.stdout, "post-profile")
     assert doc["speed_gib_s"] > 0 and doc["time_s"] > 0 and result.stderr == ""
 
 
@@ -292,7 +298,7 @@ def test_verify_non_utf8_proof_file_is_malformed(tmp_path: Path) -> None:
         CHALLENGE, "--num-units", "2", "--preset", "test", "--json",
     )  # fmt: skip
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["reason"] == "malformed proof"
+    assert loads_valid(result.stdout, "error")["reason"] == "malformed proof"
     assert f"not JSON (not UTF-8 text) (in {path})" in result.stderr
 
 
@@ -440,7 +446,7 @@ def test_init_without_node_id_resumes_with_its_identity_file(tmp_path: Path) -> 
     assert first.exit_code == 0, first.output
     key = (directory / "identity.key").read_bytes()
     again = run("init", "--dir", str(directory), *TINY, "--backend", "numpy", "--json")
-    doc = json.loads(again.stdout)
+    doc = loads_valid(again.stdout, "post-init")
     assert doc["identity_file"] == str(directory / "identity.key")
     assert (doc["files_kept"], doc["files_written"]) == (2, 0)
     assert doc["node_id"] == key.decode()[64:] and (directory / "identity.key").read_bytes() == key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 
 from mergetool.cli.post.devices import devices
 from mergetool.post.backends import opencl
+from tests.schema_check import loads_valid
 
 FAKE = opencl.DeviceInfo(
     id="0:1",
@@ -40,7 +40,7 @@ def test_table(one_device) -> None:  # type: ignore[no-untyped-def]
 def test_json(one_device) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(devices, ["--json"])
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"devices": [FAKE.to_dict()]}
+    assert loads_valid(result.stdout, "post-devices") == {"format": 1, "devices": [FAKE.to_dict()]}
 
 
 def test_no_device_says_what_to_install(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +50,7 @@ def test_no_device_says_what_to_install(monkeypatch) -> None:  # type: ignore[no
     assert result.stdout == ""
     assert "apt-get install pocl-opencl-icd" in result.stderr
     result = CliRunner().invoke(devices, ["--json"])
-    assert json.loads(result.stdout) == {"devices": []}
+    assert loads_valid(result.stdout, "post-devices") == {"format": 1, "devices": []}
 
 
 def test_missing_pyopencl(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +66,7 @@ def test_missing_pyopencl(monkeypatch) -> None:  # type: ignore[no-untyped-def]
 def test_real_devices_listed() -> None:
     result = CliRunner().invoke(devices, ["--json"])
     assert result.exit_code == 0
-    ids = [d["id"] for d in json.loads(result.stdout)["devices"]]
+    ids = [d["id"] for d in loads_valid(result.stdout, "post-devices")["devices"]]
     assert ids == [d.id for d in opencl.list_devices()]
 
 
@@ -84,4 +84,4 @@ def test_registered_under_mergetool_post(one_device) -> None:  # type: ignore[no
 
     result = CliRunner().invoke(cli, ["post", "devices", "--json"])
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"devices": [FAKE.to_dict()]}
+    assert loads_valid(result.stdout, "post-devices") == {"format": 1, "devices": [FAKE.to_dict()]}

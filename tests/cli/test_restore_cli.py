@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -17,6 +16,7 @@ from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.node.drift import check_drift
 from mergetool.node.fixtures import FixtureNode, test_key
 from mergetool.node.keys import write_key
+from tests.schema_check import loads_valid
 
 
 def run(*args: object) -> Result:
@@ -42,7 +42,12 @@ def merged(node_factory) -> tuple[FixtureNode, FixtureNode, dict[str, int], Path
         merge_cmd, ["-f", str(src.folder.root), "-t", str(dst.folder.root), "--json"]
     )
     assert result.exit_code == 0, result.output
-    return src, dst, counts, Path(json.loads(result.stdout)["result"]["backup_dir"])
+    return (
+        src,
+        dst,
+        counts,
+        Path(loads_valid(result.stdout, "merge-report")["result"]["backup_dir"]),
+    )
 
 
 def test_restore_puts_the_database_back_and_moves_merged_keys_aside(merged) -> None:
@@ -66,7 +71,7 @@ def test_restore_json(merged) -> None:
     _, dst, _, backup = merged
     result = run("restore", dst.folder.root, "--backup", backup.name, "--json")
     assert result.exit_code == 0
-    data = json.loads(result.stdout)
+    data = loads_valid(result.stdout, "restore")
     assert data["backup"] == str(backup)
     assert data["keys_restored"] == ["d1.key"]
     assert data["keys_set_aside"] == ["s1.key", "s2.key"]
@@ -148,7 +153,7 @@ def test_restore_replaces_a_database_sqlite_cannot_read(merged, damage: str) -> 
     result = run("restore", dst.folder.root, "--json")
     assert result.exit_code == 0, result.output
     assert _counts(db) == counts
-    kept = Path(json.loads(result.stdout)["previous_db"])
+    kept = Path(loads_valid(result.stdout, "restore")["previous_db"])
     if broken:  # an empty file is an empty database to SQLite: kept as a clean copy
         assert kept.read_bytes() == broken
     assert kept.is_file()
@@ -235,8 +240,9 @@ def test_dry_run_shows_the_plan_and_changes_nothing(merged, tree_digest) -> None
 def test_dry_run_json_is_the_plan_a_real_run_carries_out(merged, tree_digest) -> None:
     _, dst, _, backup = merged
     before = tree_digest(dst.folder.root)
-    planned = json.loads(run("restore", dst.folder.root, "--dry-run", "--json").stdout)
+    planned = loads_valid(run("restore", dst.folder.root, "--dry-run", "--json").stdout, "restore")
     assert planned == {
+        "format": 1,
         "target": str(dst.folder.root),
         "backup": str(backup),
         "keys_restored": ["d1.key"],
@@ -253,7 +259,7 @@ def test_dry_run_json_is_the_plan_a_real_run_carries_out(merged, tree_digest) ->
         "dry_run": True,
     }
     assert tree_digest(dst.folder.root) == before
-    done = json.loads(run("restore", dst.folder.root, "--json").stdout)
+    done = loads_valid(run("restore", dst.folder.root, "--json").stdout, "restore")
     assert done["backup"] == planned["backup"]
     assert done["keys_restored"] == planned["keys_restored"]
     assert done["keys_set_aside"] == planned["keys_set_aside"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import stat
 from pathlib import Path
@@ -13,6 +12,7 @@ from click.testing import CliRunner, Result
 from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.merge.journal import JOURNAL_NAME
 from mergetool.node.fixtures import FixtureNode, build_node
+from tests.schema_check import loads_valid
 
 STAMP = r"merged-\d{8}T\d{6}Z"
 
@@ -90,7 +90,7 @@ def test_json_carries_the_moves(src: FixtureNode, dst: FixtureNode) -> None:
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--retire-source", "--json")
 
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = loads_valid(result.output, "merge-report")
     section = data["retire_source"]
     folder = Path(section["folder"])
     assert folder.parent == src.folder.identities_dir
@@ -109,7 +109,7 @@ def test_without_the_flag_the_source_is_untouched_and_the_flag_is_suggested(
     before = files(src.folder.root)
 
     result = merge("-f", src.folder.root, "-t", dst.folder.root, "--json")
-    assert json.loads(result.output)["retire_source"] is None
+    assert loads_valid(result.output, "merge-report")["retire_source"] is None
     assert files(src.folder.root) == before
 
     other = build_node(dst.folder.root.parent / "dst2", identities=["e1"], prefix="re-")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.merge import execute, plan_merge
 from mergetool.node.fixtures import FixtureNode, build_node
 from mergetool.node.migrate import migration_statements
+from tests.schema_check import loads_valid
 
 #: Statements that change a database; every one a real run executes must be in the plan.
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP")
@@ -62,7 +62,9 @@ def test_dry_run_sql_prints_what_the_run_executes(tmp_path: Path, dst: FixtureNo
     args = ["-f", str(src.folder.root), "-t", str(dst.folder.root)]
     shown = runner.invoke(merge_cmd, [*args, "--dry-run", "--sql"])
     assert shown.exit_code == 0, shown.output
-    as_json = json.loads(runner.invoke(merge_cmd, [*args, "--dry-run", "--json"]).stdout)
+    as_json = loads_valid(
+        runner.invoke(merge_cmd, [*args, "--dry-run", "--json"]).stdout, "merge-report"
+    )
 
     plan = plan_merge(src.folder.root, dst.folder.root)
     for statement in _planned(plan):

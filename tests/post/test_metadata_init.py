@@ -16,12 +16,13 @@ from mergetool.post.initialize import initialize, plan_init
 from mergetool.post.labels import commitment, compute_labels
 from mergetool.post.metadata import PostMetadata, read_metadata, write_metadata
 from tests.post.post_helpers import ATX_ID, EASY_POW, NODE_ID, DataSet
+from tests.schema_check import loads_valid
 
 
 def test_metadata_json_is_post_rs_shaped(tmp_path: Path) -> None:
     meta = PostMetadata(b"\x01" * 32, b"\x02" * 32, 256, 3, 4096, nonce=7, last_position=768)
     write_metadata(tmp_path, meta)
-    doc = json.loads((tmp_path / "postdata_metadata.json").read_text())
+    doc = loads_valid((tmp_path / "postdata_metadata.json").read_text(), "post-metadata")
     assert list(doc) == [
         "NodeId", "CommitmentAtxId", "LabelsPerUnit", "NumUnits", "MaxFileSize", "Nonce",
         "LastPosition",
@@ -154,7 +155,7 @@ def test_resume_keeps_fields_this_version_does_not_know(dataset: DataSet, tmp_pa
     copy = tmp_path / "copy"
     shutil.copytree(dataset.directory, copy)
     path = copy / "postdata_metadata.json"
-    doc = json.loads(path.read_text())
+    doc = loads_valid(path.read_text(), "post-metadata")
     doc["Scrypt"] = {"N": 2, "R": 1, "P": 1}  # written by some newer tool
     path.write_text(json.dumps(doc))
     (copy / "postdata_3.bin").unlink()
@@ -163,7 +164,7 @@ def test_resume_keeps_fields_this_version_does_not_know(dataset: DataSet, tmp_pa
         scrypt_n=2, max_file_size=2048, vrf_difficulty=EASY_POW,
     )  # fmt: skip
     initialize(plan, backend="numpy")
-    rewritten = json.loads(path.read_text())
+    rewritten = loads_valid(path.read_text(), "post-metadata")
     assert rewritten == doc
     assert list(rewritten)[-1] == "Scrypt"  # after the fields post-rs writes, in its order
     assert sorted(p.name for p in copy.iterdir() if not p.name.startswith("postdata_")) == []

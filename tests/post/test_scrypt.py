@@ -64,10 +64,13 @@ def test_compute_labels_range_matches_vectors(vectors: dict) -> None:
     assert [r.tobytes().hex() for r in full] == [x["scrypt_output_32"] for x in case["labels"]]
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/vectors is not beside the checkout")
 @pytest.mark.parametrize("name", ["scrypt-jane-labels.json", "randomx.json"])
-def test_committed_vectors_match_shared_ones(name: str) -> None:
-    assert json.loads((VECTORS / name).read_text()) == json.loads((SHARED / name).read_text())
+def test_committed_vectors_are_present_and_match_shared_ones_when_beside(name: str) -> None:
+    # The tests read the committed copy; ../shared/vectors, when beside the clone, must agree.
+    committed = json.loads((VECTORS / name).read_text())
+    assert committed
+    if SHARED.is_dir():
+        assert committed == json.loads((SHARED / name).read_text())
 
 
 @pytest.mark.parametrize("batch", [1, 5, 70])

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.schema_check import assert_valid
+
 ATX_ID = bytes(range(32, 64))
 #: Node ids of the identities the tests serve (any 32 bytes do: no key file is needed).
 NODE_IDS = [bytes([i]) * 32 for i in (1, 2, 3)]
@@ -85,9 +87,12 @@ class Running:
         except urllib.error.HTTPError as exc:
             body, status = exc.read(), exc.code
         try:
-            return status, json.loads(body)
+            doc = json.loads(body)
         except ValueError:
             return status, body.decode()
+        if status == 200 and path == "/identities":  # the documented answer (not /status:
+            assert_valid(doc, "serve-identities")  # post-rs's shape, no schema of ours)
+        return status, doc
 
 
 class GatedSolver:

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from mergetool.cli.main import cli
+from tests.schema_check import loads_valid
 from tests.serve.node_standin import NodeStandin
 from tests.serve.serve_helpers import NODE_IDS
 
@@ -66,7 +67,7 @@ def test_a_state_folder_that_cannot_be_made_is_refused_before_connecting(
 
 def test_incomplete_initialization_is_refused(post_dirs: Callable[[int], list[Path]]) -> None:
     (folder,) = post_dirs(1)
-    meta = json.loads((folder / "postdata_metadata.json").read_text())
+    meta = loads_valid((folder / "postdata_metadata.json").read_text(), "post-metadata")
     meta["Nonce"] = None
     (folder / "postdata_metadata.json").write_text(json.dumps(meta))
     result = serve("--address", ADDRESS, "--dir", str(folder))
@@ -142,7 +143,7 @@ def test_sigterm_stops_within_seconds_and_names_the_identity_mid_proof(
             proc.wait()
     assert proc.returncode == 0, stderr
     assert took < 8
-    events = [json.loads(line) for line in stderr.splitlines()]
+    events = [loads_valid(line, "serve-event") for line in stderr.splitlines()]
     mid = [e for e in events if e["event"] == "stopped-mid-proof"]
     assert [e["node_id"] for e in mid] == [NODE_IDS[0].hex()]
     assert mid[0]["folder"] == str(folder.resolve()) and mid[0]["level"] == "warning"

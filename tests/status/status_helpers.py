@@ -57,7 +57,8 @@ class IdentitiesServer:
         self.thread.start()
 
     def serve(self, *entries: dict[str, Any]) -> None:
-        self.doc = {"identities": list(entries)}
+        # (entries may be partial or odd on purpose: status must cope with what a serve sends)
+        self.doc = {"format": 1, "identities": list(entries)}
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -78,6 +79,7 @@ def serve_entry(node_id: bytes, state: str = "idle", **changes: Any) -> dict[str
         "challenge": None,
         "last_proof": None,
         "last_error": None,
+        "num_units": 4,
     }
     entry.update(changes)
     return entry

@@ -3,7 +3,6 @@ than in tests/cli: it needs this folder's stand-in and operator API fixtures).""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 
 from mergetool.cli.main import cli
 from mergetool.post.operator_api import OperatorServer
+from tests.schema_check import loads_valid
 from tests.status.status_helpers import (
     ALPHA,
     BETA,
@@ -58,8 +58,8 @@ def test_json_shape(node_address: str, post_rs: OperatorServer) -> None:
         "--operator", f"beta.key={url_of(post_rs)}", "--json",
     )  # fmt: skip
     assert (code, err) == (0, "")
-    doc = json.loads(out)
-    assert set(doc) == {"node", "safe_to_stop", "identities", "errors"}
+    doc = loads_valid(out, "status")
+    assert set(doc) == {"format", "node", "safe_to_stop", "identities", "errors"}
     assert doc["safe_to_stop"] is True and doc["errors"] == []
     assert [(i["name"], i["node_id"], i["node_state"], i["service_state"], i["safe_to_stop"])
             for i in doc["identities"]] == [
@@ -82,7 +82,7 @@ def test_an_unreachable_service_exits_1_in_json_too(node_address: str, closed_po
     gone = f"http://127.0.0.1:{closed_port}"
     code, out, err = _run("--node", node_address, "--operator", gone, "--json")
     assert (code, err) == (1, "")
-    assert json.loads(out)["errors"] == [
+    assert loads_valid(out, "status")["errors"] == [
         f"service {gone}/identities: no answer (Connection refused)"
     ]
 

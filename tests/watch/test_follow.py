@@ -20,6 +20,7 @@ from mergetool.watch.history import History
 from mergetool.watch.log import LogLine
 from mergetool.watch.notify import AlertCommand, Webhook
 from mergetool.watch.read import read_watch
+from tests.schema_check import assert_valid
 from tests.watch.follow_fixtures import ALICE, BOB, INVALID, _atx, follow_node  # noqa: F401
 from tests.watch.node_standin import WatchNode, wait_until
 from tests.watch.receivers import alert_command, read_alerts, webhook_receiver
@@ -58,6 +59,8 @@ class Following:
         self.thread.join(15)
         self.history.close()
         assert not self.thread.is_alive(), "the follower did not stop within its bound"
+        for line in self.lines if exc[0] is None else ():
+            assert_valid(line.to_dict(), "watch-log")
 
     def kinds(self, kind: str) -> list[LogLine]:
         return [line for line in list(self.lines) if line.kind == kind]

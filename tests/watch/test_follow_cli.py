@@ -17,6 +17,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from mergetool.cli.main import cli
+from tests.schema_check import assert_valid, loads_valid
 from tests.watch.follow_fixtures import ALICE, BOB, INVALID, follow_node  # noqa: F401
 from tests.watch.node_standin import WatchNode, wait_until
 from tests.watch.receivers import alert_command, read_alerts, webhook_receiver
@@ -93,6 +94,8 @@ def test_follow_runs_until_sigterm_and_history_tells_what_it_saw(
             proc.stdout.close()  # type: ignore[union-attr]
     assert lines.docs[-1]["event"] == "stopped"
     assert lines.other == []
+    for doc in lines.docs:
+        assert_valid(doc, "watch-log")
 
     runner = CliRunner()
     result = runner.invoke(cli, ["watch", "--history", "alice", "--state", str(state)])
@@ -105,7 +108,7 @@ def test_follow_runs_until_sigterm_and_history_tells_what_it_saw(
     as_json = runner.invoke(cli, ["watch", "--history", BOB.hex()[:10], "--state", str(state),
                                   "--json"])  # fmt: skip
     assert as_json.exit_code == 0, as_json.output
-    assert json.loads(as_json.output)["name"] == "bob"
+    assert loads_valid(as_json.output, "watch-history")["name"] == "bob"
 
 
 def test_follow_flags_are_checked(tmp_path: Path) -> None:

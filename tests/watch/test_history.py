@@ -18,6 +18,7 @@ from mergetool.watch.history import (
     Record,
     default_state_path,
 )
+from tests.schema_check import assert_valid
 
 ALICE = "aa" * 32
 BOB = "bb" * 32
@@ -60,6 +61,7 @@ def test_timeline_pairs_proofs_with_requests_and_finds_names(tmp_path: Path) -> 
             ]
         )
         timeline = h.timeline("alice")
+        assert_valid(timeline.to_dict(), "watch-history")
         assert timeline.identity == ALICE and timeline.name == "alice"
         durations = {e.record.key: e.duration_s for e in timeline.entries}
         assert durations == {"r": None, "w": 300.0, "s": None, "c": 60.0, "s2": None, "f": 30.0}

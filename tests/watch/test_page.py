@@ -19,6 +19,7 @@ from mergetool.watch.model import (
 )
 from mergetool.watch.page import page_view
 from mergetool.watch.records import NodeStatus
+from tests.schema_check import assert_valid
 
 NOW = datetime(2023, 8, 1, 12, 0, tzinfo=UTC)
 A, B = bytes([0xA]) * 32, bytes([0xB]) * 32
@@ -50,8 +51,7 @@ def _report() -> WatchReport:
 
 
 def test_the_page_follows_the_contract() -> None:
-    page = page_view(_report())
-    json.dumps(page)  # plain JSON
+    page = assert_valid(json.loads(json.dumps(page_view(_report()))), "page")  # plain JSON
     assert page["format"] == "mergetool-page/1" and page["source"] == "watch"
     assert page["generated_at"] == "2023-08-01T12:00:00Z"
     assert page["node"] == {
@@ -95,7 +95,7 @@ def test_the_page_follows_the_contract() -> None:
 def test_unknown_parts_are_null() -> None:
     report = _report()
     bare = WatchReport(NOW, report.listeners, None, None, None, (), (), ("x: no answer",))
-    page = page_view(bare)
+    page = assert_valid(page_view(bare), "page")
     assert (page["node"], page["clock"], page["identities"], page["events"]) == (
         None, None, [], []
     )  # fmt: skip

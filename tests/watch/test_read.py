@@ -9,6 +9,7 @@ from pathlib import Path
 from mergetool.nodeapi.proto import v2alpha1_pb2 as v2
 from mergetool.post.operator_api import OperatorServer
 from mergetool.watch.read import read_watch
+from tests.schema_check import assert_valid
 from tests.watch.node_standin import PRIVATE
 from tests.watch.scenario import Scenario, build, write_config
 
@@ -36,7 +37,7 @@ def test_three_healthy_identities(s: Scenario) -> None:
     assert report.clock.cycle_gap_start == s.now + timedelta(minutes=30)
     assert report.clock.cycle_gap_end == s.now + timedelta(minutes=50)
     assert not report.needs_attention
-    doc = report.to_dict()
+    doc = assert_valid(report.to_dict(), "watch")
     assert doc["format"] == "mergetool-watch/1"
     assert doc["identities"][0]["verdict"] == {
         "code": "earning", "text": "earning", "level": "ok", "advice": ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 from mergetool.cli.main import cli
 from mergetool.nodeapi.proto import v2alpha1_pb2 as v2
+from tests.schema_check import loads_valid
 from tests.watch.node_standin import PRIVATE
 from tests.watch.scenario import Scenario, build
 
@@ -79,7 +79,7 @@ def test_attention_exit_1_with_next_steps(s: Scenario) -> None:
 def test_json_is_the_report(s: Scenario) -> None:
     s.healthy("alpha")
     code, out, _ = _run("--config", str(s.config), "--json")
-    doc = json.loads(out)
+    doc = loads_valid(out, "watch")
     assert code == 0 and doc["format"] == "mergetool-watch/1"
     assert doc["identities"][0]["verdict"]["code"] == "earning"
     assert doc["identities"][0]["name"] == "alpha"  # from PostStates' key file name

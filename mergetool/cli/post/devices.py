@@ -26,7 +26,7 @@ def devices(as_json: bool) -> None:
 
     found = list_devices()
     if as_json:
-        echo_json({"devices": [d.to_dict() for d in found]})
+        echo_json({"format": 1, "devices": [d.to_dict() for d in found]})
         return
     if not found:
         click.echo(_NONE_FOUND, err=True)

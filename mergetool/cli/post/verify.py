@@ -144,7 +144,7 @@ def verify(
         backend=labels,
     )
     if as_json:
-        echo_json({"valid": True, "nonce": proof.nonce, "backend": labels.name})
+        echo_json({"format": 1, "valid": True, "nonce": proof.nonce, "backend": labels.name})
     else:
         click.echo("Proof is valid.")
 

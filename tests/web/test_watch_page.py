@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from mergetool.cli.main import cli
+from tests.schema_check import assert_valid, loads_valid
 from tests.serve.node_standin import NodeStandin
 from tests.serve.serve_helpers import NODE_IDS, Running, config_for
 from tests.watch.follow_fixtures import _atx
@@ -74,7 +75,7 @@ class WatchProcess:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.docs.append(json.loads(line))
+            self.docs.append(loads_valid(line, "watch-log"))
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [d for d in list(self.docs) if d["event"] == kind]
@@ -148,7 +149,7 @@ def test_the_page_of_watch_with_a_serve(
 
         assert text(browser, "#node-epoch").endswith("3")
         with urllib.request.urlopen(url + "api/page", timeout=5) as answer:
-            clock = json.load(answer)["clock"]  # watch's clock, from the node and its config
+            clock = assert_valid(json.load(answer), "page")["clock"]  # from the node, its config
         gap = datetime.fromisoformat(clock["cycle_gap_start"])
         countdown = text(browser, "#gap-countdown")
         assert countdown.startswith("Next cycle gap starts in "), countdown
@@ -216,7 +217,7 @@ def test_watch_page_with_a_token(watch_node: WatchNode, tmp_path: Path) -> None:
 
         def page() -> Any:
             with urllib.request.urlopen(f"{url}api/page?token={token}", timeout=5) as answer:
-                return json.load(answer)
+                return assert_valid(json.load(answer), "page")
 
         doc = wait_until(lambda: page()["identities"] and page(), what="the first report")
         assert [i["node_id"] for i in doc["identities"]] == [i.hex() for i in NODE_IDS]

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo demo-serve test lint bench clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: setup
 	$(BIN)/merge-nodes --from fixtures/node-v5 --to $$out; echo; \
 	$(BIN)/mergetool inspect $$out; \
 	echo; echo "Merged node left in $$out (the examples under fixtures/ are unchanged)."
+
+# A stand-in node, `mergetool serve` and the operator page on tiny example data; Ctrl-C stops.
+demo-serve: setup
+	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/demo_serve.py
 
 test: setup
 	$(BIN)/python -m pytest -q

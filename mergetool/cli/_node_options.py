@@ -63,3 +63,14 @@ def connect_timeout_option(f: Any) -> Any:
         show_default=True,
         help="Seconds to wait for the node and each service to answer.",
     )(f)
+
+
+def operator_token_option(f: Any) -> Any:
+    return click.option(
+        "--operator-token",
+        envvar="MERGETOOL_HTTP_TOKEN",
+        show_envvar=True,
+        metavar="SECRET",
+        help="Sent to every --operator URL as Authorization: Bearer SECRET (a serve started "
+        "with --http-token answers 401 without it).",
+    )(f)

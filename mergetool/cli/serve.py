@@ -61,7 +61,18 @@ def _cores(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
     type=_path(file_okay=False),
     help="A PoST data folder (repeat for every identity).",
 )
-@click.option("--operator-address", help="Serve /status, /identities and /metrics on HOST:PORT.")
+@click.option(
+    "--operator-address",
+    help="Serve the operator page (/) with /status, /identities and /metrics on HOST:PORT.",
+)
+@click.option(
+    "--http-token",
+    envvar="MERGETOOL_HTTP_TOKEN",
+    show_envvar=True,
+    metavar="SECRET",
+    help="Required on an --operator-address other than loopback: every request must carry "
+    "it (?token=SECRET or Authorization: Bearer SECRET).",
+)
 @proving_options(randomx_default="fast")
 @click.option("-r", "--r", "scrypt_r", type=int, default=1, callback=_only_one, help="scrypt r.")
 @click.option("-p", "--p", "scrypt_p", type=int, default=1, callback=_only_one, help="scrypt p.")
@@ -174,6 +185,7 @@ def serve(
     address: str,
     dirs: tuple[Path, ...],
     operator_address: str | None,
+    http_token: str | None,
     k1: int | None,
     k2: int | None,
     pow_difficulty: bytes | None,
@@ -231,7 +243,7 @@ def serve(
         remote_k2pow_parallelism=remote_k2pow_parallelism,
         remote_k2pow_backoff_s=remote_k2pow_backoff_s,
         remote_k2pow_fallback_after_s=remote_k2pow_fallback_after_s,
-        operator_address=operator_address, watch_pid=watch_pid,
+        operator_address=operator_address, watch_pid=watch_pid, http_token=http_token,
     )  # fmt: skip
 
     if dry_run:

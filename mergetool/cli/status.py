@@ -10,8 +10,13 @@ import click
 from click.core import ParameterSource
 
 from mergetool._exceptions import UsageProblem
-from mergetool.cli._errors import MergetoolCommand
-from mergetool.cli._node_options import Seconds, connect_timeout_option, tls_options
+from mergetool.cli._errors import MergetoolCommand, as_flags
+from mergetool.cli._node_options import (
+    Seconds,
+    connect_timeout_option,
+    operator_token_option,
+    tls_options,
+)
 
 
 def render_text(report: Any) -> str:
@@ -78,6 +83,7 @@ def _seconds(value: float) -> str:
     help="An operator API: URL of a `mergetool serve`, or NAME=URL of a post-rs service "
     "(NAME: its key file name or node id). Repeat for each service.",
 )
+@operator_token_option
 @click.option("--wait-safe", is_flag=True, help="Poll until every identity is safe to stop.")
 @click.option(
     "--timeout",
@@ -102,6 +108,7 @@ def status_cmd(
     ctx: click.Context,
     node: str,
     operators: tuple[str, ...],
+    operator_token: str | None,
     wait_safe: bool,
     wait_s: float,
     interval: float,
@@ -139,6 +146,7 @@ def status_cmd(
         report = wait(
             node,
             operators=operators,
+            operator_token=operator_token,
             tls=tls,
             timeout_s=connect_timeout,
             wait_s=wait_s,
@@ -146,13 +154,19 @@ def status_cmd(
             on_poll=None if as_json else _progress,
         )
     else:
-        report = read_status(node, operators=operators, tls=tls, timeout_s=connect_timeout)
+        report = read_status(
+            node,
+            operators=operators,
+            operator_token=operator_token,
+            tls=tls,
+            timeout_s=connect_timeout,
+        )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:
         click.echo(render_text(report))
         for error in report.errors:
-            click.echo(f"Error: {error}", err=True)
+            click.echo(f"Error: {as_flags(ctx, error)}", err=True)
         if wait_safe and not report.safe_to_stop:
             click.echo(f"Not safe to stop: timed out after {_seconds(wait_s)}.", err=True)
     if wait_safe:

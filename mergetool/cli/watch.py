@@ -10,7 +10,12 @@ from typing import Any
 import click
 
 from mergetool.cli._errors import MergetoolCommand, as_flags
-from mergetool.cli._node_options import FILE, connect_timeout_option, tls_options
+from mergetool.cli._node_options import (
+    FILE,
+    connect_timeout_option,
+    operator_token_option,
+    tls_options,
+)
 from mergetool.cli.watch_follow import delegated, follow_options
 
 
@@ -135,6 +140,7 @@ def render_summary(report: Any) -> str:
     help="An operator API: URL of a `mergetool serve`, or NAME=URL of a post-rs "
     "service (NAME: its key name or node id). Repeat for each service.",
 )
+@operator_token_option
 @click.option(
     "--config",
     type=FILE,
@@ -157,6 +163,7 @@ def watch_cmd(
     public: str | None,
     post: str | None,
     operators: tuple[str, ...],
+    operator_token: str | None,
     config: Path | None,
     node_dir: Path | None,
     connect_timeout: float,
@@ -182,12 +189,14 @@ def watch_cmd(
         tls = read_tls(ca_cert, cert, key, domain)
     if delegated(
         ctx, follow_flags, private=private, public=public, post=post, operators=operators,
-        config=config, node_dir=node_dir, tls=tls, timeout_s=connect_timeout, as_json=as_json,
+        operator_token=operator_token, config=config, node_dir=node_dir, tls=tls,
+        timeout_s=connect_timeout, as_json=as_json,
     ):  # fmt: skip
         return
     report = read_watch(
-        private=private, public=public, post=post, operators=operators, config=config,
-        node_dir=node_dir, tls=tls, timeout_s=connect_timeout,
+        private=private, public=public, post=post, operators=operators,
+        operator_token=operator_token, config=config, node_dir=node_dir, tls=tls,
+        timeout_s=connect_timeout,
     )  # fmt: skip
 
     def flags(text: str) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from mergetool._exceptions import UsageProblem
 from mergetool.cli._node_options import Seconds
@@ -44,21 +45,34 @@ _OPTIONS = [
         help="Serve Prometheus metrics on http://HOST:PORT/metrics.",
     ),
     click.option(
+        "--http", "http_address", metavar="HOST:PORT",
+        help="Serve the operator page on http://HOST:PORT/ (with --follow).",
+    ),
+    click.option(
+        "--http-token", envvar="MERGETOOL_HTTP_TOKEN", show_envvar=True, metavar="SECRET",
+        help="Required with an --http address other than loopback: every request must carry "
+        "it (?token=SECRET or Authorization: Bearer SECRET).",
+    ),
+    click.option(
         "--not-synced-after", type=Seconds(min=1, max=7 * 86400), default=1800.0,
         show_default=True, help="Alert when the node is not synced for this many seconds.",
     ),
     click.option(
         "--refresh-every", type=Seconds(min=0.1, max=86400), default=300.0,
-        show_default=True, help="Seconds between re-reads of the node's lists.",
+        show_default=True,
+        help="Seconds between re-reads of the node's lists (30 with --http).",
     ),
     click.option(
         "--log-format", type=click.Choice(["text", "json"]), default="text",
         show_default=True, help="One log line per event, as text or JSON.",
     ),
 ]  # fmt: skip
+#: --refresh-every's default with --http: the page's rows are as fresh as the last re-read
+PAGE_REFRESH_S = 30.0
 #: the parameters of these options, as the ``watch`` command receives them
 NAMES = ("follow", "history_name", "state", "alert_command", "webhooks", "metrics_address",
-         "not_synced_after", "refresh_every", "log_format")  # fmt: skip
+         "http_address", "http_token", "not_synced_after", "refresh_every",
+         "log_format")  # fmt: skip
 
 
 def follow_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,6 +86,9 @@ def delegated(ctx: click.Context, options: dict[str, Any], **watch: Any) -> bool
     """Run ``--history`` or ``--follow`` when asked (True); False: a one-shot watch.
     ``watch``: the one-shot's flags (private, public, post, operators, config, node_dir, tls,
     timeout_s, as_json)."""
+    token_given = ctx.get_parameter_source("http_token") is ParameterSource.COMMANDLINE
+    if token_given and options["http_address"] is None:
+        raise UsageProblem("--http-token works with --http only")
     if options["history_name"] is not None:
         if options["follow"]:
             raise UsageProblem("--history prints what a --follow recorded: give one of them")
@@ -79,11 +96,16 @@ def delegated(ctx: click.Context, options: dict[str, Any], **watch: Any) -> bool
         return True
     if not options["follow"]:
         flags = {"alert_command": "--alert-command", "webhooks": "--webhook",
-                 "metrics_address": "--metrics-address"}  # fmt: skip
+                 "metrics_address": "--metrics-address", "http_address": "--http"}  # fmt: skip
         given = [flag for name, flag in flags.items() if options[name]]
         if given:
             raise UsageProblem(f"{given[0]} works with --follow only")
         return False
+    if options["http_address"] is None:
+        options = {**options, "http_token": None}  # (MERGETOOL_HTTP_TOKEN for --operator-token)
+    refresh_given = ctx.get_parameter_source("refresh_every") is ParameterSource.COMMANDLINE
+    if options["http_address"] is not None and not refresh_given:  # a page worth looking at
+        options = {**options, "refresh_every": min(options["refresh_every"], PAGE_REFRESH_S)}
     follow(options, **watch)
     return True
 
@@ -121,8 +143,8 @@ def _span(seconds: float) -> str:
 
 def follow(
     options: dict[str, Any], *, private: str | None, public: str | None, post: str | None,
-    operators: tuple[str, ...], config: Path | None, node_dir: Path | None, tls: Any,
-    timeout_s: float, as_json: bool,
+    operators: tuple[str, ...], operator_token: str | None, config: Path | None,
+    node_dir: Path | None, tls: Any, timeout_s: float, as_json: bool,
 ) -> None:  # fmt: skip
     """Build the follower from the flags and run it until SIGTERM or Ctrl-C."""
     from mergetool.serviceapi.read import parse_operator
@@ -136,6 +158,7 @@ def follow(
 
     for operator in operators:  # a bad one is bad usage now, not a warning every refresh
         parse_operator(operator)
+    page = _page_server(options["http_address"], options["http_token"])
     cfg = read_node_config(config) if config is not None else None
     private = private or (cfg.private if cfg else None) or DEFAULT_PRIVATE
     public = public or (cfg.public if cfg else None) or DEFAULT_PUBLIC
@@ -148,8 +171,9 @@ def follow(
 
     def report(events: Any) -> Any:
         return read_watch(
-            private=private, public=public, post=post, operators=operators, config=config,
-            node_dir=node_dir, tls=tls, timeout_s=timeout_s, events=events,
+            private=private, public=public, post=post, operators=operators,
+            operator_token=operator_token, config=config, node_dir=node_dir, tls=tls,
+            timeout_s=timeout_s, events=events,
         )  # fmt: skip
 
     def echo(line: Any) -> None:
@@ -166,10 +190,52 @@ def follow(
         )  # fmt: skip
         previous = {s: signal.signal(s, lambda *_: stop.set()) for s in _STOP_SIGNALS}
         try:
+            if page is not None:
+                page.start(follower, echo)
             follower.run(stop)
         finally:
+            if page is not None:
+                page.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+
+
+class _PageServer:
+    """``watch --http``: the operator page of the follower's latest report."""
+
+    def __init__(self, address: str, token: str | None) -> None:
+        from mergetool._http import parse_address
+        from mergetool.web.app import check_exposure
+
+        self.address, self.token = address, token
+        host, _ = parse_address(address, what="--http")
+        check_exposure(host, token)  # before anything starts
+        self.server: Any = None
+
+    def start(self, follower: Any, echo: Callable[[Any], None]) -> None:
+        import time
+        from datetime import UTC
+
+        from mergetool._http import HttpServer
+        from mergetool.watch.log import LogLine
+        from mergetool.watch.page import live_view
+        from mergetool.web.app import PageApp, page_url
+
+        def view() -> dict[str, Any]:
+            return live_view(follower.latest_report, datetime.now(UTC))
+
+        app = PageApp(view, self.token)
+        self.server = HttpServer(self.address, app, what="--http").start()
+        host, port = self.server.address
+        echo(LogLine(time.time(), "http", f"operator page on {page_url(host, port, self.token)}"))
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def _page_server(address: str | None, token: str | None) -> _PageServer | None:
+    return None if address is None else _PageServer(address, token)
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

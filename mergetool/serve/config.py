@@ -7,7 +7,7 @@ id twice), so a bad folder stops the command before any stream is opened; nothin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, MergetoolError, ServeError
@@ -64,6 +64,7 @@ class ServeConfig:
     operator_address: str | None = None
     #: end the service when this process ends (post-rs's --watch-pid)
     watch_pid: int | None = None
+    http_token: str | None = field(default=None, repr=False)  # required off loopback
 
     @property
     def address(self) -> str:
@@ -127,8 +128,12 @@ def plan_serve(
         raise InvalidParameters("--ca-cert/--cert/--key need an https:// --address")
     if options.get("operator_address") is not None:
         from mergetool._http import parse_address
+        from mergetool.web.app import check_exposure
 
-        parse_address(str(options["operator_address"]), what="--operator-address")
+        host, _ = parse_address(str(options["operator_address"]), what="--operator-address")
+        check_exposure(host, options.get("http_token"))  # type: ignore[arg-type]
+    elif options.get("http_token") is not None:
+        raise InvalidParameters("--http-token needs --operator-address")
     identities = [check_folder(Path(f), params, state_dir) for f in folders]
     seen: dict[bytes, Path] = {}
     for ident in identities:

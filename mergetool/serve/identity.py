@@ -22,3 +22,4 @@ class Identity:
     job: asyncio.Task[None] | None = None
     stop: threading.Event | None = None  # the stop signal of the current run
     last_problem: str | None = None  # the last connection problem reported
+    delivered: tuple[bytes, float] | None = None  # (challenge, when) of the last hand-over

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from mergetool._http import Request, Response, json_response
+from mergetool._http import Request, Response, Route, json_response
 from mergetool.serve.events import iso_utc
 
 
@@ -82,3 +82,32 @@ def answer(service: Any, request: Request) -> Response:
 
     status, doc = asyncio.run_coroutine_threadsafe(on_loop(), service._loop).result(timeout=10)
     return json_response(doc, status)
+
+
+def operator_app(service: Any) -> Route:
+    """The operator page at ``/`` (``mergetool.web``) in front of the API routes."""
+    from mergetool.web.app import PageApp
+
+    return PageApp(
+        lambda: page_view(service), service.config.http_token, poll_s=2.0,
+        fallback=lambda request: answer(service, request),
+    )  # fmt: skip
+
+
+def page_view(service: Any) -> dict[str, Any]:
+    """The operator page's JSON (HTTP thread), computed on the loop like ``answer``."""
+    from mergetool.serve.page import serve_page_view
+
+    assert service._loop is not None
+
+    async def on_loop() -> dict[str, Any]:
+        return serve_page_view(service.identities, service.recent_events, now=service.clock())
+
+    return asyncio.run_coroutine_threadsafe(on_loop(), service._loop).result(timeout=10)
+
+
+def api_note(address: tuple[str, int], token: str | None) -> str:
+    """Where the operator API and page listen, for the start line (never the token)."""
+    from mergetool.web.app import page_url
+
+    return f"; operator API and page on {page_url(*address, token)}"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from mergetool.serve.events import Event, Level
 from mergetool.serve.identity import Identity
 from mergetool.serve.k2pow import RandomxHost, remote_solver
 from mergetool.serve.metrics import Metrics
+from mergetool.serve.operator_api import api_note, operator_app
 from mergetool.serve.prover import Prover, start_prover
 from mergetool.serve.state import Clock, Decision, Finished, IdentityState, Progress
 from mergetool.serve.store import ProofStore
@@ -79,6 +81,7 @@ class Service:
         self._stop_requested = False
         self._stopping = False
         self._mid: list[Identity] = []  # who was proving when the stop came
+        self.recent_events: deque[Event] = deque(maxlen=50)  # for the operator page
 
     def route(self, request: Request) -> Response:
         """The operator API's answer to ``request`` (from an HTTP thread)."""
@@ -129,7 +132,7 @@ class Service:
             await self._offer_stored_proofs()
             if self.config.operator_address is not None:
                 api = HttpServer(
-                    self.config.operator_address, self.route, what="--operator-address"
+                    self.config.operator_address, operator_app(self), what="--operator-address"
                 ).start()
                 self.operator_address = api.address
             connection = Connection(self.config, self, self._stop)
@@ -137,7 +140,7 @@ class Service:
                 "started",
                 f"serving {_count(len(self.identities), 'identity', 'identities')} for the node "
                 f"at {self.config.address}"
-                + (f"; operator API on {api.address[0]}:{api.address[1]}" if api else ""),
+                + (api_note(api.address, self.config.http_token) if api else ""),
             )
             self.ready.set()
             await self._serve(connection)
@@ -274,6 +277,7 @@ class Service:
         last = ident.state.last_proof
         if last is not None and last.challenge == challenge and self._tasks is not None:
             self._tasks.create_task(self._save(ident, last, delivered=True))  # (off the loop)
+        ident.delivered = (challenge, self.clock())
         self.metrics.delivered.labels(**Metrics.label(config.node_id)).inc()
         self._emit(
             "proof-delivered", f"handed the proof for challenge {challenge.hex()} to the node",
@@ -435,7 +439,9 @@ class Service:
     ) -> None:  # fmt: skip
         node_id = ident.config.node_id if ident else None
         folder = ident.config.folder if ident else None
-        self._on_event(Event(self.clock(), kind, message, level, node_id, folder, fields))
+        event = Event(self.clock(), kind, message, level, node_id, folder, fields)
+        self.recent_events.append(event)
+        self._on_event(event)
 
 
 def _count(n: int, one: str, many: str) -> str:

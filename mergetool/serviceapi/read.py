@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from mergetool._exceptions import InvalidParameters, Unreachable
-from mergetool._http import http_get
+from mergetool._http import http_request
 from mergetool.serviceapi.state import ServiceState
 
 _MAX_ANSWER_BYTES = 4 << 20
@@ -60,10 +61,14 @@ def parse_operator(text: str) -> OperatorSpec:
     return OperatorSpec(url, name)
 
 
-def _get_json(url: str, timeout_s: float) -> Any:
-    """The JSON answer to ``GET url``; Unreachable names the URL and what went wrong."""
+def _get_json(url: str, timeout_s: float, token: str | None = None) -> Any:
+    """The JSON answer to ``GET url`` (``token`` sent as ``Authorization: Bearer``);
+    Unreachable names the URL and what went wrong."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        status, reason, body = http_get(url, timeout_s=timeout_s, max_bytes=_MAX_ANSWER_BYTES)
+        status, reason, body = http_request(
+            "GET", url, timeout_s=timeout_s, max_bytes=_MAX_ANSWER_BYTES, headers=headers
+        )
     except TimeoutError as exc:
         raise Unreachable(url, f"no answer within {timeout_s:g} s") from exc
     except http.client.HTTPException as exc:
@@ -72,6 +77,14 @@ def _get_json(url: str, timeout_s: float) -> Any:
         ) from exc
     except OSError as exc:
         raise Unreachable(url, f"no answer ({exc.strerror or exc})") from exc
+    if status == 401:
+        raise Unreachable(
+            url,
+            "answered HTTP 401: it is guarded by a token"
+            + (" and refused the one given" if token else ""),
+            hint="Give `operator_token`: the --http-token it was started with "
+            "(or set MERGETOOL_HTTP_TOKEN).",
+        )
     if status != 200:
         raise Unreachable(url, f"answered HTTP {status} {reason}")
     if len(body) > _MAX_ANSWER_BYTES:
@@ -103,10 +116,10 @@ def parse_post_rs_status(url: str, value: Any) -> ServiceState:
     raise Unreachable(url, f"answered an unknown status {json.dumps(value)[:200]}")
 
 
-def read_post_rs_status(url: str, timeout_s: float) -> ServiceState:
+def read_post_rs_status(url: str, timeout_s: float, token: str | None = None) -> ServiceState:
     """``GET URL/status`` of a post-rs service."""
     status_url = url + "/status"
-    return parse_post_rs_status(status_url, _get_json(status_url, timeout_s))
+    return parse_post_rs_status(status_url, _get_json(status_url, timeout_s, token))
 
 
 def _count(value: Any) -> int | None:
@@ -117,6 +130,12 @@ def _count(value: Any) -> int | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _rate(value: Any) -> float | None:
+    """A rate or a number of seconds the API gave (None for anything else)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(value) and value >= 0 else None
 
 
 def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
@@ -136,6 +155,9 @@ def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
         bytes_read=_count(phase.get("bytes_read")),
         bytes_total=_count(phase.get("bytes_total")),
         k2pow_groups=groups if None not in groups else None,  # type: ignore[arg-type]
+        pass_number=_count(phase.get("pass")),
+        rate_bytes_s=_rate(phase.get("rate_bytes_s")),
+        eta_s=_rate(phase.get("eta_s")),
         name=entry.get("name") if isinstance(entry.get("name"), str) else None,
         last_error=_text(entry.get("last_error")),
         problem=_text(entry.get("problem")),
@@ -143,10 +165,13 @@ def _serve_entry(url: str, entry: Any) -> tuple[bytes, ServiceState]:
     return bytes.fromhex(entry["node_id"]), service
 
 
-def read_serve_identities(url: str, timeout_s: float) -> list[tuple[bytes, ServiceState]]:
-    """``GET URL/identities`` of ``mergetool serve``: (node id, state) per identity."""
+def read_serve_identities(
+    url: str, timeout_s: float, token: str | None = None
+) -> list[tuple[bytes, ServiceState]]:
+    """``GET URL/identities`` of ``mergetool serve``: (node id, state) per identity (``token``:
+    the serve's ``--http-token``, when it has one)."""
     list_url = url + "/identities"
-    doc = _get_json(list_url, timeout_s)
+    doc = _get_json(list_url, timeout_s, token)
     entries = doc.get("identities") if isinstance(doc, dict) else None
     if not isinstance(entries, list):
         raise Unreachable(

@@ -23,6 +23,11 @@ class ServiceState:
     bytes_read: int | None = None
     bytes_total: int | None = None
     k2pow_groups: tuple[int, int] | None = None
+    #: the proving pass (1, 2, … when the first nonces found too few labels; serve only)
+    pass_number: int | None = None
+    #: bytes read per second, and the seconds left when this was read (serve only, reading)
+    rate_bytes_s: float | None = None
+    eta_s: float | None = None
     #: what the API calls the identity (mergetool serve), or None
     name: str | None = None
     #: why the last proving run failed (mergetool serve), shown instead of a bare "idle"

@@ -50,29 +50,33 @@ def _unmatched(spec: OperatorSpec, states: list[NodeIdentity] | None) -> str:
     return f"{spec.name!r} is neither a key file of the node ({known}) nor a node id (64 hex)"
 
 
-def _ask(spec: OperatorSpec, timeout_s: float) -> list[tuple[bytes, ServiceState]] | ServiceState:
+def _ask(
+    spec: OperatorSpec, timeout_s: float, token: str | None
+) -> list[tuple[bytes, ServiceState]] | ServiceState:
     if spec.name is None:
-        return read_serve_identities(spec.url, timeout_s)
-    return read_post_rs_status(spec.url, timeout_s)
+        return read_serve_identities(spec.url, timeout_s, token)
+    return read_post_rs_status(spec.url, timeout_s, token)
 
 
 def read_status(
     node: str,
     *,
     operators: Sequence[str | OperatorSpec] = (),
+    operator_token: str | None = None,
     tls: TlsFiles | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> StatusReport:
     """One row per identity of the node (and of the operator APIs), each judged safe to stop
-    or not. A node or service that does not answer within ``timeout_s`` is listed in
-    ``errors``; bad arguments raise InvalidParameters / UsageProblem."""
+    or not (``operator_token``: sent to every operator API). A node or service that does not
+    answer within ``timeout_s`` is listed in ``errors``; bad arguments raise InvalidParameters
+    / UsageProblem."""
     specs = [s if isinstance(s, OperatorSpec) else parse_operator(s) for s in operators]
     specs = list(dict.fromkeys(specs))  # one service given twice is not two services
     node_target(node, tls)  # a bad address is a bad argument, not an unreachable node
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=1 + len(specs)) as pool:
         node_call = pool.submit(read_post_states, node, tls=tls, timeout_s=timeout_s)
-        calls = [pool.submit(_ask, spec, timeout_s) for spec in specs]
+        calls = [pool.submit(_ask, spec, timeout_s, operator_token) for spec in specs]
         states: list[NodeIdentity] | None
         try:
             states = node_call.result()
@@ -139,6 +143,7 @@ def wait_safe(
     node: str,
     *,
     operators: Sequence[str | OperatorSpec] = (),
+    operator_token: str | None = None,
     tls: TlsFiles | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     wait_s: float,
@@ -156,7 +161,9 @@ def wait_safe(
     node_target(node, tls)
     deadline = clock() + wait_s
     while True:
-        report = read_status(node, operators=specs, tls=tls, timeout_s=timeout_s)
+        report = read_status(
+            node, operators=specs, operator_token=operator_token, tls=tls, timeout_s=timeout_s
+        )
         if on_poll is not None:
             on_poll(report)
         left = deadline - clock()

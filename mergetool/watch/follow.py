@@ -76,6 +76,8 @@ class Follower:
         #: the one-shot ``read_watch`` (bound to the same flags) given the events kept (None:
         #: none yet, it reads the node's replay): its verdicts, per refresh
         self.report = report
+        #: the newest ``report(...)`` (None before the first): swapped whole, read by the page
+        self.latest_report: Any = None
         #: the node's events seen on the stream (the replay included), oldest first, deduped
         self._seen: deque[Any] = deque()
         self._seen_keys: set[str] = set()
@@ -212,6 +214,7 @@ class Follower:
                 with self._lock:
                     kept = tuple(self._seen) if self._seen else None
                 report = self.report(kept)
+                self.latest_report = report
                 got = replace(got, facts=with_report(got.facts, report))
                 self._tell_report_errors(tuple(report.errors))
         except MergetoolError as exc:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from mergetool.watch.model import IdentityRow, WatchReport
@@ -41,11 +42,11 @@ def _clock(report: WatchReport) -> dict[str, Any] | None:
     }
 
 
-def _post(row: IdentityRow) -> dict[str, Any] | None:
+def _post(row: IdentityRow, report: WatchReport) -> dict[str, Any] | None:
     view, service = row.post, row.post.service
     if view.node_state is None and service is None:
         return None
-    done = total = unit = None
+    done = total = unit = rate = eta = None
     if service is None:
         phase = "proving" if view.node_state == "PROVING" else "idle"
     elif service.kind == "proving":
@@ -54,24 +55,31 @@ def _post(row: IdentityRow) -> dict[str, Any] | None:
             (done, total), unit = service.k2pow_groups, "groups"
         elif service.bytes_read is not None:
             done, total, unit = service.bytes_read, service.bytes_total, "bytes"
+            rate = service.rate_bytes_s
+            if service.eta_s is not None:  # seconds left when the report was read
+                eta = report.generated_at + timedelta(seconds=service.eta_s)
     else:
         phase = service.kind
     if row.verdict.code == "post_failed":
         phase = "failed"
+    gap = report.clock
     return {
-        "phase": phase, "done": done, "total": total, "unit": unit, "pass": None,
-        "rate": None, "eta": None, "eta_after_gap": False, "disk": None,
+        "phase": phase, "done": done, "total": total, "unit": unit,
+        "pass": service.pass_number if service is not None and service.kind == "proving" else None,
+        "rate": rate, "eta": iso(eta),
+        "eta_after_gap": eta is not None and gap is not None and eta > gap.cycle_gap_end,
+        "disk": None,
         "asked_at": iso(view.asked_at), "delivered_at": iso(view.delivered_at),
     }  # fmt: skip
 
 
-def _identity(row: IdentityRow) -> dict[str, Any]:
+def _identity(row: IdentityRow, report: WatchReport) -> dict[str, Any]:
     v = row.verdict
     return {
         "name": row.name,
         "node_id": row.node_id.hex(),
         "verdict": {"code": v.code, "text": v.text, "level": v.level},
-        "post": _post(row),
+        "post": _post(row, report),
         "atx": row.atx.to_dict() if row.atx else None,
         "eligibility": row.eligibility.to_dict() if row.eligibility else None,
         "rewards": None
@@ -91,7 +99,7 @@ def page_view(report: WatchReport) -> dict[str, Any]:
         "generated_at": iso(report.generated_at),
         "node": _node(report),
         "clock": _clock(report),
-        "identities": [_identity(r) for r in report.identities],
+        "identities": [_identity(r, report) for r in report.identities],
         "events": [
             {
                 "time": iso(e.timestamp),
@@ -103,3 +111,14 @@ def page_view(report: WatchReport) -> dict[str, Any]:
             for e in events
         ],
     }
+
+
+def live_view(report: WatchReport | None, now: datetime) -> dict[str, Any]:
+    """What ``watch --http`` answers at ``now``: the follower's latest report (None: none read
+    yet, an empty page). ``generated_at`` is the answer's time: the page sets its clock by it."""
+    if report is None:
+        return {
+            "format": PAGE_FORMAT, "source": "watch", "generated_at": iso(now), "node": None,
+            "clock": None, "identities": [], "events": [],
+        }  # fmt: skip
+    return {**page_view(report), "generated_at": iso(now)}

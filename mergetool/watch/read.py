@@ -73,10 +73,12 @@ def _node_dir_keys(node_dir: Path | None, errors: list[str]) -> dict[bytes, str]
     return found
 
 
-def _ask(spec: OperatorSpec, timeout_s: float) -> list[tuple[bytes | None, ServiceState]]:
+def _ask(
+    spec: OperatorSpec, timeout_s: float, token: str | None
+) -> list[tuple[bytes | None, ServiceState]]:
     if spec.name is None:
-        return list(read_serve_identities(spec.url, timeout_s))
-    return [(None, read_post_rs_status(spec.url, timeout_s))]
+        return list(read_serve_identities(spec.url, timeout_s, token))
+    return [(None, read_post_rs_status(spec.url, timeout_s, token))]
 
 
 def _resolve(name: str, names: dict[bytes, str]) -> bytes | None:
@@ -97,6 +99,7 @@ def read_watch(
     public: str | None = None,
     post: str | None = None,
     operators: Sequence[str | OperatorSpec] = (),
+    operator_token: str | None = None,
     config: Path | None = None,
     node_dir: Path | None = None,
     tls: TlsFiles | None = None,
@@ -107,8 +110,9 @@ def read_watch(
 ) -> WatchReport:
     """One row per identity, each with its verdict. Listeners default to the node config's
     (``config``), else 127.0.0.1:9093 (``private``) and :9092 (``public``); ``post`` has no
-    default. Bad arguments raise InvalidParameters / InvalidInputFile; a listener or service
-    that does not answer within ``timeout_s`` is listed in ``errors``.
+    default; ``operator_token`` is sent to every operator API. Bad arguments raise
+    InvalidParameters / InvalidInputFile; a listener or service that does not answer within
+    ``timeout_s`` is listed in ``errors``.
 
     ``events``: the node's events as a follower kept them (oldest first, deduped); None reads
     the node's replay of its last 100 (waiting ``events_idle_s`` for one more). ``now``: the
@@ -137,7 +141,7 @@ def read_watch(
                     client.events(idle_s=events_idle_s, total_s=min(timeout_s, EVENTS_TOTAL_S))
                 )
             )
-        service_calls = [pool.submit(_ask, spec, timeout_s) for spec in specs]
+        service_calls = [pool.submit(_ask, spec, timeout_s, operator_token) for spec in specs]
         loaded = errors.get(ids_call)
         states = errors.get(states_call) if states_call else None
         status = errors.get(status_call)

@@ -86,14 +86,15 @@ def test_a_mergetool_serve_given_as_name_url_says_how_to_name_it() -> None:
 
 def test_serve_identities_over_http(serve_api: IdentitiesServer) -> None:
     phase = {
-        "name": "reading", "pass": 1, "bytes_read": 25, "bytes_total": 100,
-        "rate_bytes_s": None, "eta_s": None, "k2pow_groups_done": 8, "k2pow_groups_total": 8,
+        "name": "reading", "pass": 2, "bytes_read": 25, "bytes_total": 100,
+        "rate_bytes_s": 12.5, "eta_s": 6, "k2pow_groups_done": 8, "k2pow_groups_total": 8,
     }  # fmt: skip
     serve_api.serve(serve_entry(ALPHA, "proving", phase=phase, name="alpha.key"))
     [(node_id, state)] = read_serve_identities(url_of(serve_api), 2)
     assert node_id == ALPHA
     assert (state.describe(), state.name, state.connected) == ("reading 25 %", "alpha.key", True)
     assert state.source == url_of(serve_api) + "/identities"
+    assert (state.pass_number, state.rate_bytes_s, state.eta_s) == (2, 12.5, 6.0)
 
 
 def test_a_failed_attempt_and_a_current_problem_are_shown_not_idle(

@@ -61,3 +61,33 @@ def test_status_follows_a_real_serve_through_a_proof(
         )
         assert report.safe_to_stop, report
         assert _by_name(report)["alpha.key"] == ("IDLE", "idle", True)
+
+
+def test_status_reads_a_token_guarded_serve_with_operator_token(
+    node: NodeStandin, node_address: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from mergetool.cli.main import cli
+
+    dirs = [_post_dir(tmp_path / "alpha", ALPHA)]
+    with serving(config_for(node.address, dirs, http_token="s3cret")) as run:
+        node.wait_connected([ALPHA])
+        host, port = run.service.operator_address
+        url = f"http://{host}:{port}"
+        args = ["status", "--node", node_address, "--operator", url]
+        runner = CliRunner(env={"MERGETOOL_HTTP_TOKEN": None})
+        refused = runner.invoke(cli, args)
+        assert refused.exit_code == 1
+        assert (
+            f"Error: service {url}/identities: answered HTTP 401: it is guarded by a token "
+            "(Give --operator-token: the --http-token it was started with (or set "
+            "MERGETOOL_HTTP_TOKEN).)\n"
+        ) in refused.stderr
+        wrong = runner.invoke(cli, [*args, "--operator-token", "guess"])
+        assert "guarded by a token and refused the one given" in wrong.stderr
+        for given in (["--operator-token", "s3cret"], []):
+            env = {} if given else {"MERGETOOL_HTTP_TOKEN": "s3cret"}
+            read = runner.invoke(cli, [*args, *given, "--json"], env=env)
+            assert read.exit_code == 0, read.output
+            assert '"errors": []' in read.output

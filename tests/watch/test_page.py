@@ -108,3 +108,28 @@ def test_the_watch_package_names_its_api() -> None:
     for name in watch.__all__:
         assert getattr(watch, name) is not None
     assert watch.read_watch.__module__ == "mergetool.watch.read"
+
+
+def test_serve_progress_pass_rate_and_eta_and_the_live_view() -> None:
+    from dataclasses import replace
+
+    from mergetool.watch.page import live_view
+
+    report = _report()
+    row = report.identities[0]
+
+    def post(eta_s: float) -> dict[str, object]:
+        service = replace(row.post.service, pass_number=2, rate_bytes_s=1024.0, eta_s=eta_s)
+        rows = (replace(row, post=replace(row.post, service=service)), *report.identities[1:])
+        page = assert_valid(page_view(replace(report, identities=rows)), "page")
+        return page["identities"][0]["post"]  # type: ignore[no-any-return]
+
+    soon = post(60.0)
+    assert (soon["pass"], soon["rate"], soon["eta"]) == (2, 1024.0, "2023-08-01T12:01:00Z")
+    assert soon["eta_after_gap"] is False
+    late = post(6 * 86400.0)  # past the gap's end, 2023-08-07T08:00
+    assert late["eta"] == "2023-08-07T12:00:00Z" and late["eta_after_gap"] is True
+    later = datetime(2023, 8, 1, 12, 0, 7, tzinfo=UTC)
+    assert assert_valid(live_view(report, later), "page")["generated_at"] == "2023-08-01T12:00:07Z"
+    empty = assert_valid(live_view(None, later), "page")
+    assert (empty["identities"], empty["clock"], empty["source"]) == ([], None, "watch")

@@ -72,7 +72,8 @@ class Serve:
 @contextmanager
 def serve(node: NodeStandin, folder: Path, *extra: str) -> Iterator[Serve]:
     args = ["--address", node.address, "--dir", str(folder), "--preset", "test",
-            "--nonces", "16", "--reconnect-interval-s", "0.1", *extra]  # fmt: skip
+            "--nonces", "16", "--reconnect-interval-s", "0.1", "--randomx-mode", "light",
+            *extra]  # fmt: skip
     running = Serve(args)
     try:
         yield running

@@ -6,15 +6,11 @@ identities of the node stand-in, and a minimal ``/identities`` server shaped as
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-# The node stand-in is shared with the serve tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
-from tests.serve.node_standin import NodeStandin  # noqa: E402
+from tests.serve.node_standin import NodeStandin  # shared with the serve tests
 
 __all__ = ["NAMES", "ALPHA", "BETA", "IdentitiesServer", "NodeStandin", "serve_entry", "url_of"]
 

@@ -118,13 +118,13 @@ class SteppedSolver:
 
     def solve_groups(self, node_id: bytes, groups: list[int], challenge: bytes, target: bytes,
                      *, cancelled: Any, on_group: Any = None) -> dict[int, int]:  # fmt: skip
-        from mergetool.serve.workers import Cancelled
+        from mergetool._exceptions import Cancelled
 
         pows: dict[int, int] = {}
         for group in groups:
             while not self.steps.acquire(timeout=0.02):
                 if cancelled():
-                    raise Cancelled
+                    raise Cancelled("the k2pow was stopped")
             found = self.host.solve_groups(node_id, [group], challenge, target, cancelled=cancelled)
             pows.update(found)
             if on_group is not None:

@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "read_status": "mergetool.status.read",
     "upgrade_database": "mergetool.node.migrate",
     "wait_safe": "mergetool.status.read",
-    # the exception hierarchy (see mergetool/_exceptions.py)
+    # the exception hierarchy (see mergetool/_exceptions/__init__.py)
     **{
         name: "mergetool._exceptions"
         for name in (
@@ -42,6 +42,7 @@ _EXPORTS: dict[str, str] = {
             "DuplicateIdentity",
             "FolderLocked",
             "InvalidKeyFile",
+            "InvalidParameters",
             "InvalidProof",
             "K2powCancelled",
             "MergeFailed",
@@ -51,6 +52,7 @@ _EXPORTS: dict[str, str] = {
             "NodeDataError",
             "NotANodeFolder",
             "PostError",
+            "ProvingFailed",
             "RemoteK2powFailed",
             "RestoreError",
             "RowsAlreadyPresent",
@@ -59,6 +61,7 @@ _EXPORTS: dict[str, str] = {
             "SupervisedNode",
             "UnsupportedVersion",
             "Unreachable",
+            "UsageProblem",
             "VersionMismatch",
         )
     },

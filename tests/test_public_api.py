@@ -18,6 +18,7 @@ PUBLIC = [
     "FolderLocked",
     "IdentityKey",
     "InvalidKeyFile",
+    "InvalidParameters",
     "InvalidProof",
     "K2powCancelled",
     "MergeFailed",
@@ -30,6 +31,7 @@ PUBLIC = [
     "NodeReport",
     "NotANodeFolder",
     "PostError",
+    "ProvingFailed",
     "RemoteK2powFailed",
     "RestoreError",
     "RestorePlan",
@@ -42,6 +44,7 @@ PUBLIC = [
     "SupervisedNode",
     "Unreachable",
     "UnsupportedVersion",
+    "UsageProblem",
     "VersionMismatch",
     "__version__",
     "add_identity",
@@ -62,7 +65,8 @@ PUBLIC = [
 EXCEPTIONS = [
     n
     for n in PUBLIC
-    if n[0].isupper() and n.endswith(("Error", "Refused", "Failed", "Locked", "Cancelled"))
+    if n[0].isupper()
+    and n.endswith(("Error", "Refused", "Failed", "Locked", "Cancelled", "Parameters", "Problem"))
 ]
 
 

@@ -145,7 +145,7 @@ def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
     except (OSError, MergetoolError) as exc:
         made.undo(folder)
         if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in NO_SPACE):
-            raise _failed(plan, exc, False) from exc
+            raise _failed(plan, exc, committed=False) from exc
         if isinstance(exc, MergetoolError):
             raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
@@ -165,11 +165,12 @@ def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
 
 
 def _failed(
-    plan: MergePlan, exc: OSError | sqlite3.Error | DiskFull, committed: bool
+    plan: MergePlan, exc: OSError | sqlite3.Error | DiskFull, *, committed: bool
 ) -> MergeFailed:
     if isinstance(exc, OSError) and exc.errno in NO_SPACE:
         exc = disk_full(Path(exc.filename or plan.target), exc.strerror or str(exc))
     if isinstance(exc, DiskFull):  # the cause and the next step are known
+        exc = exc.during("merge")
         state = (
             "rows are merged but keys are not all in place"
             if committed
@@ -210,7 +211,7 @@ def execute(
                 retire_keys(plan.retire, progress)
                 journal.remove()
             except OSError as exc:
-                raise _failed(plan, exc, True) from exc
+                raise _failed(plan, exc, committed=True) from exc
         return MergeResult(plan, False, None, (), 0, recovered, retired + plan.retire)
     sq.ensure_not_in_use(folder.db_path)
     made = _prepare_target(plan, folder)
@@ -236,7 +237,7 @@ def execute(
             made.undo(folder)
         if isinstance(exc, MergetoolError) and not isinstance(exc, DiskFull):
             raise
-        raise _failed(plan, exc, committed) from exc
+        raise _failed(plan, exc, committed=committed) from exc
     return MergeResult(
         plan,
         True,

@@ -32,6 +32,7 @@ from mergetool._fs import (
     missing_dirs,
     write_new_file,
 )
+from mergetool._progress import StageProgressCallback, no_stage_progress
 from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult
@@ -42,13 +43,8 @@ from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.migrate import create_database, run_statements
 from mergetool.node.state import count_rows
-from mergetool.post.progress import StageProgress
 
 Trace = Callable[[str], None]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    pass
 
 
 def sweep_temporaries(folder: NodeFolder) -> None:
@@ -82,7 +78,9 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
         )
 
 
-def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress, trace: Trace | None) -> int:
+def _copy_rows(
+    plan: MergePlan, snap: Path, progress: StageProgressCallback, trace: Trace | None
+) -> int:
     """Run the plan's copy statements in one transaction; the row count must match the plan."""
     db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
@@ -115,7 +113,7 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress, trace: Trac
     return copied
 
 
-def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgress) -> None:
+def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgressCallback) -> None:
     """Write every key under its staged name, durably, before the database commit."""
     ids = NodeFolder(plan.target).identities_dir
     total = len(plan.keys)
@@ -188,14 +186,14 @@ def _failed(
 
 
 def execute(
-    plan: MergePlan, progress: StageProgress | None = None, *, trace: Trace | None = None
+    plan: MergePlan, progress: StageProgressCallback | None = None, *, trace: Trace | None = None
 ) -> MergeResult:
     """Carry out ``plan`` exactly; on any failure the target is left as it was.
 
     ``trace`` receives every SQL statement run on the source copy and the target database
     (SQLite's trace callback), e.g. to log them or to check them against the plan.
     """
-    progress = progress or _no_progress
+    progress = progress or no_stage_progress
     folder = NodeFolder(plan.target)
     recovered = None
     if plan.recovery is not None:

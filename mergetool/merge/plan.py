@@ -21,7 +21,7 @@ from mergetool._exceptions import (
     VersionMismatch,
 )
 from mergetool._fs import check_can_own, missing_dirs
-from mergetool.findings import Finding
+from mergetool.findings import ReportWarning
 from mergetool.merge.checks import (
     check_backups_entry,
     check_integrity,
@@ -233,12 +233,14 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
     return sorted(n for n in names if n.lower().endswith(KEY_SUFFIX) and not n.endswith(KEY_SUFFIX))
 
 
-def _key_warnings(src: NodeState, keys: tuple[KeyInstall, ...], already: bool) -> list[Finding]:
+def _key_warnings(
+    src: NodeState, keys: tuple[KeyInstall, ...], already: bool
+) -> list[ReportWarning]:
     found = []
     for k in keys:
         if k.adopted_supervised:
             found.append(
-                Finding(
+                ReportWarning(
                     "adopted_supervised",
                     f"{src.folder.identities_dir / SUPERVISED_KEY} is installed as "
                     f"{k.target_name}: the source node must never smesh again with it "
@@ -249,7 +251,7 @@ def _key_warnings(src: NodeState, keys: tuple[KeyInstall, ...], already: bool) -
             found.append(findings.key_without_rows(k.target_name, "the source"))
     if keys and not already:
         found.append(
-            Finding(
+            ReportWarning(
                 "stop_source",
                 f"after the merge, do not start the source node {src.folder.root} with these "
                 "identities again: one identity on two nodes is equivocation",
@@ -265,7 +267,7 @@ def _warnings(
     keys: tuple[KeyInstall, ...],
     keyed: dict[bytes, str],
     already: bool,
-) -> list[Finding]:
+) -> list[ReportWarning]:
     found = [
         findings.rows_without_key(
             node_id, then="the source's rows are merged like the reference tool does"
@@ -281,7 +283,7 @@ def _warnings(
             )
         )
     found += [
-        Finding(
+        ReportWarning(
             "ignored_key_like_file",
             f"{src.folder.identities_dir / name} is ignored by the node and by this merge "
             "(only names ending in lower-case .key are identities)",

@@ -42,7 +42,7 @@ def data_file_name(index: int) -> str:
 
 @dataclass(frozen=True)
 class PostMetadata:
-    """What a PoST data directory claims about itself."""
+    """What a PoST data folder claims about itself."""
 
     node_id: bytes
     commitment_atx_id: bytes
@@ -179,7 +179,7 @@ def read_metadata(directory: Path) -> PostMetadata:
         if path.is_symlink():
             raise MetadataError(f"{path} is a symbolic link to a missing file") from exc
         raise MetadataError(
-            f"{path} does not exist", hint="Is this a PoST data directory? Run `post init` first."
+            f"{path} does not exist", hint="Is this a PoST data folder? Run `post init` first."
         ) from exc
     except OSError as exc:
         raise MetadataError(f"cannot read {path}: {exc.strerror or exc}") from exc

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool._progress import ProgressCallback
 from mergetool.post.difficulty import proving_difficulty
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import check_threads
-from mergetool.post.progress import Progress
 from mergetool.post.scan import PassRunner, check_nonces
 
 GIB = 1 << 30
@@ -87,7 +87,7 @@ def profile(
     nonces: int = 128,
     data_file: Path | None = None,
     keep_cache: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ProfileResult:
     """Scan ``data_size_gib`` of random labels with ``nonces`` nonces until ``duration`` s pass.
 

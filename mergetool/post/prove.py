@@ -12,12 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, ProvingFailed
+from mergetool._progress import ProgressCallback
 from mergetool.post.compression import index_bits, pack_indices
 from mergetool.post.difficulty import proving_difficulty, scaled_pow_target
 from mergetool.post.metadata import read_metadata
 from mergetool.post.params import check_32_bytes, check_threads
 from mergetool.post.pow import MAX_GROUP, PowProgress, find_pow
-from mergetool.post.progress import Progress
 from mergetool.post.proof import Proof
 from mergetool.post.reader import check_files
 from mergetool.post.scan import CHUNK_LABELS, PassRunner, check_nonces
@@ -72,7 +72,7 @@ def generate_proof(
     randomx_fast: bool = False,
     start_nonce: int = 0,
     chunk_labels: int = CHUNK_LABELS,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     on_pass: PassStarted | None = None,
     on_pow: PowReport | None = None,
 ) -> Proof:

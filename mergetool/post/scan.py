@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
+from mergetool._progress import ProgressCallback
 from mergetool.post.cipher import group_cipher
 from mergetool.post.difficulty import LSB_MASK, Difficulty
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata
-from mergetool.post.progress import Progress
 from mergetool.post.reader import iter_chunks
 
 # 1 MiB per read: per-chunk temporaries stay below malloc's mmap/trim thresholds (larger
@@ -324,7 +324,7 @@ class PassRunner:
         for process in processes:
             process.join(timeout=5)
 
-    def run(self, pows: dict[int, int], progress: Progress | None) -> Any:
+    def run(self, pows: dict[int, int], progress: ProgressCallback | None) -> Any:
         """One pass with ``pows`` (group -> k2pow): ``(nonce, indices)`` or None."""
         total = self.meta.num_labels * LABEL_SIZE
         common = (self.directory, self.meta, self.challenge, pows, self.difficulty, self.k2)

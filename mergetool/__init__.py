@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "check_setup": "mergetool.check.setup",
     "create_database": "mergetool.node.migrate",
     "execute": "mergetool.merge.execute",
+    "execute_add_identity": "mergetool.merge.add_identity",
+    "execute_merge": "mergetool.merge.execute",
     "inspect_node": "mergetool.node.inspect",
     "load_key": "mergetool.node.keys",
     "plan_add_identity": "mergetool.merge.add_identity",

@@ -233,14 +233,14 @@ def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
 
 def _run(plan: Any, report: Path | None, as_json: bool) -> None:
     """Execute ``plan``; the outcome goes to the report (also on failure) and to stdout."""
-    from mergetool.merge import execute
+    from mergetool.merge import execute_merge
 
     try:
         with (
             sigterm_raises(lambda _: _Terminated()),
             progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress,
         ):
-            result = execute(plan, progress=progress)
+            result = execute_merge(plan, progress=progress)
     except KeyboardInterrupt as exc:
         click.echo(
             f"Interrupted: the merge into {plan.target} may be unfinished (a journal, staged "

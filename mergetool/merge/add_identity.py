@@ -99,7 +99,7 @@ def plan_add_identity(post_dir: Path, node: Path, name: str | None = None) -> Ad
     return AddIdentityPlan(key_path, target, key.node_id_hex)
 
 
-def add_identity(plan: AddIdentityPlan) -> Path:
+def execute_add_identity(plan: AddIdentityPlan) -> Path:
     """Install the key as planned (mode 0600, atomically); return its path."""
     key = load_key(plan.key_file)
     if plan.target_file.exists():
@@ -115,3 +115,7 @@ def add_identity(plan: AddIdentityPlan) -> Path:
             f"{exc.filename or plan.target_file}: {exc.strerror or exc}; nothing was installed"
         ) from exc
     return plan.target_file
+
+
+#: The name before plan/execute pairs were named alike (``plan_add_identity``/``execute_…``).
+add_identity = execute_add_identity

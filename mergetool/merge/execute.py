@@ -185,7 +185,7 @@ def _failed(
     )
 
 
-def execute(
+def execute_merge(
     plan: MergePlan, progress: StageProgressCallback | None = None, *, trace: Trace | None = None
 ) -> MergeResult:
     """Carry out ``plan`` exactly; on any failure the target is left as it was.
@@ -245,6 +245,10 @@ def execute(
         recovered,
         retired + plan.retire,
     )
+
+
+#: The name before plan/execute pairs were named alike (``plan_merge``/``execute_merge``).
+execute = execute_merge
 
 
 def _undo_staging(folder: NodeFolder, journal: Journal) -> None:

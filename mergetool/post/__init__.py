@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "VerifyMode": "mergetool.post.verification",
     "commitment": "mergetool.post.labels",
     "compute_labels": "mergetool.post.labels",
+    "execute_init": "mergetool.post.initialize",
     "generate_proof": "mergetool.post.prove",
     "get_backend": "mergetool.post.backends",
     "initialize": "mergetool.post.initialize",

@@ -350,7 +350,7 @@ class _LabelWriter:
             raise PostError(f"cannot write {path}: {exc}") from exc
 
 
-def initialize(
+def execute_init(
     plan: InitPlan,
     *,
     backend: str = "auto",
@@ -388,3 +388,7 @@ def initialize(
         meta, impl.name, plan.labels_to_write, len(plan.tasks), writer.best_value, plan.directory,
         plan.identity_file, plan.kept_files,
     )  # fmt: skip
+
+
+#: The name before plan/execute pairs were named alike (``plan_init``/``execute_init``).
+initialize = execute_init

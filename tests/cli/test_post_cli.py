@@ -429,7 +429,7 @@ def test_init_without_node_id_on_another_nodes_data(tmp_path: Path) -> None:
         f"Error: {directory} already holds PoST data (for node {other}) but no identity.key, "
         "and no node id was given\n"
         f"To resume that data, pass --node-id {other}; for a new identity, use another "
-        "directory.\n"
+        "folder.\n"
     )
     assert tree(directory) == before  # no identity.key was made
 

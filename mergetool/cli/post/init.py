@@ -94,7 +94,7 @@ def init(
 
     from mergetool._lock import lock_folder
     from mergetool.cli.progress import progress_bar
-    from mergetool.post.initialize import initialize, plan_init
+    from mergetool.post.initialize import execute_init, plan_init
 
     if not directory:
         raise InvalidParameters(
@@ -119,7 +119,7 @@ def init(
             vrf_difficulty=vrf_difficulty or params.pow_difficulty,
         )
         with progress_bar(not as_json) as update:
-            result = initialize(
+            result = execute_init(
                 plan,
                 backend=backend,
                 device=device,

@@ -210,7 +210,15 @@ def execute_merge(
                 journal.remove()
             except OSError as exc:
                 raise _failed(plan, exc, committed=True) from exc
-        return MergeResult(plan, False, None, (), 0, recovered, retired + plan.retire)
+        return MergeResult(
+            plan,
+            merged=False,
+            backup_dir=None,
+            keys_installed=(),
+            rows_copied=0,
+            recovered=recovered,
+            keys_retired=retired + plan.retire,
+        )
     sq.ensure_not_in_use(folder.db_path)
     made = _prepare_target(plan, folder)
     journal = _journal(plan, folder)
@@ -238,12 +246,12 @@ def execute_merge(
         raise _failed(plan, exc, committed=committed) from exc
     return MergeResult(
         plan,
-        True,
-        made.backup_dir,
-        tuple(k.final for k in journal.keys),
-        rows,
-        recovered,
-        retired + plan.retire,
+        merged=True,
+        backup_dir=made.backup_dir,
+        keys_installed=tuple(k.final for k in journal.keys),
+        rows_copied=rows,
+        recovered=recovered,
+        keys_retired=retired + plan.retire,
     )
 
 

@@ -87,7 +87,7 @@ class _SourceKey:
     adopted: bool
 
 
-def _source_keys(source: NodeState, adopt_supervised: bool) -> list[_SourceKey]:
+def _source_keys(source: NodeState, *, adopt_supervised: bool) -> list[_SourceKey]:
     """Every source key with its target file name; refuses invalid and supervised ones."""
     chosen = []
     for entry in source.keys:
@@ -97,13 +97,15 @@ def _source_keys(source: NodeState, adopt_supervised: bool) -> list[_SourceKey]:
         if entry.file.supervised:
             if not adopt_supervised:
                 raise SupervisedNode(entry.file.path, "source", adoptable=True)
-            chosen.append(_SourceKey(entry, entry.key, f"{entry.key.node_id_hex}.key", True))
+            chosen.append(
+                _SourceKey(entry, entry.key, f"{entry.key.node_id_hex}.key", adopted=True)
+            )
         else:
-            chosen.append(_SourceKey(entry, entry.key, entry.file.name, False))
+            chosen.append(_SourceKey(entry, entry.key, entry.file.name, adopted=False))
     return chosen
 
 
-def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
+def _target_version(src: NodeState, dst: NodeState, *, create_db: bool) -> int:
     """The version rows are merged at; refuses versions a merge must not touch."""
     _check_version(src, "source")
     if src.version == 0:
@@ -234,7 +236,7 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
 
 
 def _key_warnings(
-    src: NodeState, keys: tuple[KeyInstall, ...], already: bool
+    src: NodeState, keys: tuple[KeyInstall, ...], *, already: bool
 ) -> list[ReportWarning]:
     found = []
     for k in keys:
@@ -275,7 +277,7 @@ def _warnings(
         for node_id in sorted(src.rows)
         if node_id not in keyed
     ]
-    found += _key_warnings(src, keys, already)
+    found += _key_warnings(src, keys, already=already)
     if src.pending_wal:
         found.append(
             findings.pending_wal(
@@ -333,7 +335,7 @@ def _read_sides(
         )
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()
-    version = _target_version(src, dst, create_db)
+    version = _target_version(src, dst, create_db=create_db)
     check_integrity(src, "source")
     check_integrity(dst, "target")
     if backup and not create_db:
@@ -375,7 +377,7 @@ def plan_merge(
     dst_keys = keys_after_recovery(dst, recovery)
     _duplicates(src.keys)
     _duplicates(dst_keys)
-    chosen = _source_keys(src, adopt_supervised)
+    chosen = _source_keys(src, adopt_supervised=adopt_supervised)
     retired = retired_keys(src.folder)
     already = _already_merged(src, dst, chosen, dst_keys) or (
         not chosen and _retired_earlier(src, dst, dst_keys, retired)

@@ -326,7 +326,7 @@ class _LabelWriter:
     def _batch(self, first: int, n: int) -> np.ndarray:
         plan = self.plan
         if plan.vrf_difficulty is None:
-            return self.impl.compute_labels(self.key, first, n, plan.scrypt_n, False)
+            return self.impl.compute_labels(self.key, first, n, plan.scrypt_n, full=False)
         # The running difficulty: the configured one, then the best so far.
         bound = self.best_value if self.best_value is not None else plan.vrf_difficulty
         labels, found = self.impl.compute_labels_and_vrf(self.key, first, n, plan.scrypt_n, bound)

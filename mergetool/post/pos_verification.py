@@ -160,7 +160,9 @@ class _Sampler:
             present = chosen[chosen < have]
             for lo, n in batches(self.step, len(present)):
                 part = present[lo : lo + n]
-                expected = self.impl.compute_labels_at(self.key, part + first, self.scrypt_n, False)
+                expected = self.impl.compute_labels_at(
+                    self.key, part + first, self.scrypt_n, full=False
+                )
                 assert rows is not None
                 wrong = part[np.any(rows[part] != expected, axis=1)]
                 bad += len(wrong)

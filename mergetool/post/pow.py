@@ -30,7 +30,7 @@ _HASH_SLOT = -1
 _hash_lock = threading.Lock()
 
 
-def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
+def _machine(key: bytes, *, fast: bool) -> tuple[int, Any, Any]:
     flags = randomx.get_flags() | (randomx.FLAG_FULL_MEM if fast else 0)
     cache = randomx.Cache(flags, key)
     dataset = None
@@ -57,7 +57,7 @@ def randomx_vm(key: bytes = RANDOMX_KEY, *, fast: bool = False, slot: int = 0) -
         vm = _vms.get((key, fast, slot))
         if vm is None:
             if (key, fast) not in _machines:
-                _machines[(key, fast)] = _machine(key, fast)
+                _machines[(key, fast)] = _machine(key, fast=fast)
             flags, cache, dataset = _machines[(key, fast)]
             vm = randomx.VM(flags, cache, dataset)
             _vms[(key, fast, slot)] = vm

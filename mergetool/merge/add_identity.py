@@ -22,7 +22,7 @@ from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key
 from mergetool.node.state import load_keys, read_node
 from mergetool.node.versions import check_supported
-from mergetool.post.metadata import IDENTITY_FILE, METADATA_FILE
+from mergetool.postdata.metadata import IDENTITY_FILE, METADATA_FILE
 
 
 @dataclass(frozen=True)

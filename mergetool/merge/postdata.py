@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mergetool._exceptions import MetadataError, PostDataMismatch
 from mergetool.merge.model import PostDataLink, ReportWarning
-from mergetool.post.metadata import METADATA_FILE, read_metadata
+from mergetool.postdata.metadata import METADATA_FILE, read_metadata
 
 
 def read_node_id(directory: Path) -> bytes:

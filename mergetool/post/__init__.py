@@ -14,7 +14,7 @@ _EXPORTS: dict[str, str] = {
     "InitPlan": "mergetool.post.initialize",
     "InitResult": "mergetool.post.initialize",
     "PRESETS": "mergetool.post.params",
-    "PostMetadata": "mergetool.post.metadata",
+    "PostMetadata": "mergetool.postdata.metadata",
     "PostParams": "mergetool.post.params",
     "Proof": "mergetool.post.proof",
     "VerifyDataReport": "mergetool.post.pos_verification",
@@ -28,13 +28,13 @@ _EXPORTS: dict[str, str] = {
     "pack_indices": "mergetool.post.compression",
     "plan_init": "mergetool.post.initialize",
     "proving_difficulty": "mergetool.post.difficulty",
-    "read_metadata": "mergetool.post.metadata",
+    "read_metadata": "mergetool.postdata.metadata",
     "scrypt_jane": "mergetool.post.scrypt",
     "unpack_indices": "mergetool.post.compression",
     "verify_data": "mergetool.post.pos_verification",
     "verify_own_proof": "mergetool.post.verification",
     "verify_proof": "mergetool.post.verification",
-    "write_metadata": "mergetool.post.metadata",
+    "write_metadata": "mergetool.postdata.metadata",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

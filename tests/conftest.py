@@ -35,6 +35,18 @@ def node_factory(tmp_path: Path) -> Callable[..., FixtureNode]:
     return make
 
 
+@pytest.fixture
+def src(tmp_path: Path) -> FixtureNode:
+    """A source node (``s1.key``, ``s2.key``) that merges cleanly into :func:`dst`."""
+    return build_node(tmp_path / "src", identities=["s1", "s2"], prefix="src-")
+
+
+@pytest.fixture
+def dst(tmp_path: Path) -> FixtureNode:
+    """A target node holding ``d1.key``."""
+    return build_node(tmp_path / "dst", identities=["d1"], prefix="dst-")
+
+
 #: The node's own ``local-vN.sql`` dumps, beside the clone (CI and the team have it there).
 SHARED_SCHEMAS = REPO.parent / "shared" / "node-schema"
 #: The copy the package ships (the drift check reads it); equal to the node's, see test_migrate.

@@ -59,16 +59,6 @@ def tree(root: Path) -> dict[str, tuple[int, str]] | None:
     return found
 
 
-@pytest.fixture
-def src(node_factory) -> FixtureNode:
-    return node_factory("src", identities=["s1", "s2"], prefix="cli-s-")
-
-
-@pytest.fixture
-def dst(node_factory) -> FixtureNode:
-    return node_factory("dst", identities=["d1"], prefix="cli-d-")
-
-
 def _count(db: Path, table: str) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]

@@ -82,15 +82,10 @@ def post_dir(root: Path, seed: str) -> Path:
 
 
 @pytest.fixture
-def src(tmp_path: Path) -> FixtureNode:
-    return build_node(tmp_path / "src", identities=["s1", "s2"], prefix="own-s-")
-
-
-@pytest.fixture
-def dst(tmp_path: Path) -> FixtureNode:
-    node = build_node(tmp_path / "dst", identities=["d1"], prefix="own-d-")
-    chown_tree(node.folder.root, NOBODY, NOGROUP)
-    return node
+def dst(dst: FixtureNode) -> FixtureNode:
+    """The shared target, given to the node's user (nobody), as a root-run merge finds it."""
+    chown_tree(dst.folder.root, NOBODY, NOGROUP)
+    return dst
 
 
 def test_merge_then_restore_keep_the_node_users_files(src: FixtureNode, dst: FixtureNode) -> None:

@@ -1,3 +1,0 @@
-"""Helpers for CLI tests."""
-
-from __future__ import annotations

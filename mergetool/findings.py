@@ -55,3 +55,21 @@ def duplicate_identity(first: str, second: str, node_id_hex: str) -> ReportWarni
         f"{first} and {second} hold the same identity {node_id_hex}: the node refuses to start "
         "(duplicate key found in identity files); keep one",
     )
+
+
+def stop_source(root: Path) -> ReportWarning:
+    return ReportWarning(
+        "stop_source",
+        f"after the merge, do not start the source node {root} with these identities again: "
+        "one identity on two nodes is equivocation",
+    )
+
+
+def source_still_holds(root: Path, key_files: list[str]) -> ReportWarning:
+    """An earlier merge left the source able to run the merged identities."""
+    return ReportWarning(
+        "stop_source",
+        f"the source node {root} still holds the key files of these merged identities "
+        f"({', '.join(key_files)}): do not start it with them again: one identity on two "
+        "nodes is equivocation",
+    )

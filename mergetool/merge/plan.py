@@ -253,22 +253,10 @@ def _key_warnings(
         elif not src.rows_of(bytes.fromhex(k.node_id)):
             found.append(findings.key_without_rows(k.target_name, "the source"))
     if keys and not already:
-        found.append(
-            ReportWarning(
-                "stop_source",
-                f"after the merge, do not start the source node {src.folder.root} with these "
-                "identities again: one identity on two nodes is equivocation",
-            )
-        )
+        found.append(findings.stop_source(src.folder.root))
     elif keys and not retire_source:  # merged earlier, and the source could still run them
-        names = ", ".join(k.source_file.name for k in keys)
         found.append(
-            ReportWarning(
-                "stop_source",
-                f"the source node {src.folder.root} still holds the key files of these "
-                f"merged identities ({names}): do not start it with them again: one identity "
-                "on two nodes is equivocation",
-            )
+            findings.source_still_holds(src.folder.root, [k.source_file.name for k in keys])
         )
     return found
 

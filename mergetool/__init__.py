@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "check_setup": "mergetool.check.setup",
     "create_database": "mergetool.node.migrate",
     "execute": "mergetool.merge.execute",
+    "execute_add_identity": "mergetool.merge.add_identity",
+    "execute_merge": "mergetool.merge.execute",
     "inspect_node": "mergetool.node.inspect",
     "load_key": "mergetool.node.keys",
     "plan_add_identity": "mergetool.merge.add_identity",
@@ -33,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     "read_status": "mergetool.status.read",
     "upgrade_database": "mergetool.node.migrate",
     "wait_safe": "mergetool.status.read",
-    # the exception hierarchy (see mergetool/_exceptions.py)
+    # the exception hierarchy (see mergetool/_exceptions/__init__.py)
     **{
         name: "mergetool._exceptions"
         for name in (
@@ -43,6 +45,7 @@ _EXPORTS: dict[str, str] = {
             "DuplicateIdentity",
             "FolderLocked",
             "InvalidKeyFile",
+            "InvalidParameters",
             "InvalidProof",
             "K2powCancelled",
             "MergeFailed",
@@ -52,6 +55,7 @@ _EXPORTS: dict[str, str] = {
             "NodeDataError",
             "NotANodeFolder",
             "PostError",
+            "ProvingFailed",
             "RemoteK2powFailed",
             "RestoreError",
             "RowsAlreadyPresent",
@@ -60,6 +64,7 @@ _EXPORTS: dict[str, str] = {
             "SupervisedNode",
             "UnsupportedVersion",
             "Unreachable",
+            "UsageProblem",
             "VersionMismatch",
         )
     },

@@ -19,7 +19,7 @@ import stat
 import time
 from pathlib import Path
 
-from mergetool._exceptions import DiskFull, FolderNotWritable, ForeignOwner
+from mergetool._exceptions import DiskFull, FolderNotWritable, ForeignOwner, NotRegularFile
 
 #: Part of the name of every temporary file we create, so a later run can sweep leftovers.
 TEMP_MARK = ".mergetool-tmp-"
@@ -118,13 +118,6 @@ def take_owner(target: Path | int, folder: Path) -> None:
         os.chown(target, want.st_uid, want.st_gid, follow_symlinks=False)
 
 
-class NotRegularFile(OSError):
-    """``path`` is a FIFO, device, socket or directory where a regular file must be."""
-
-    def __init__(self, path: Path, kind: str) -> None:
-        super().__init__(errno.EINVAL, f"it is {kind}, not a regular file", str(path))
-
-
 def read_regular_file(path: Path, limit: int) -> bytes:
     """At most ``limit + 1`` bytes of the regular file ``path`` (a link to one counts).
 
@@ -150,41 +143,22 @@ NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 def not_writable(folder: Path) -> FolderNotWritable:
     """The error for a folder this user may not create files in."""
-    return FolderNotWritable(
-        folder,
-        f"{folder}: this user ({os.geteuid()}) may not create files in this folder "
-        "(it is not writable, or on a read-only file system)",
-        hint="Nothing was changed. Make it writable by this user (e.g. chmod u+w "
-        f"'{folder}'), remount it read-write, or run mergetool as its owner.",
-    )
+    return FolderNotWritable(folder, os.geteuid())
 
 
-def disk_full(path: Path, reason: str) -> DiskFull:
+def disk_full(path: Path, reason: str, *, operation: str | None = None) -> DiskFull:
     """The error for a write to ``path`` that failed for lack of space, with the free space.
 
-    It names the folder, not the file: that may be one of our temporary names.
+    It names the folder, not the file: that may be one of our temporary names. ``operation``
+    ("merge", "restore"; see ``SPACE_NEEDED``) lets the hint say what needs the room.
     """
     folder = _existing(Path(path).parent)
     try:
         free: int | None = shutil.disk_usage(folder).free
     except OSError:
         free = None
-    space = "" if free is None else f"; {free / 2**20:.1f} MiB free there"
-    if _no_free_inodes(folder):  # room for bytes, none for one more file
-        return DiskFull(
-            folder,
-            f"{folder}: no free inodes: the file system can hold no more files ({reason})"
-            f"{space}, but no file can be created",
-            hint=f"Remove files you do not need on that file system (`df -i {folder}` shows "
-            "its inodes; many small files use them up), then run the same command again.",
-            free=free,
-        )
     return DiskFull(
-        folder,
-        f"{folder}: the disk is full, or we may not write more there ({reason}){space}",
-        hint=f"Free some space in {folder} (the merge needs about the size of the "
-        "source's database and a backup of the target's), then run the same command again.",
-        free=free,
+        folder, reason, free=free, operation=operation, no_inodes=_no_free_inodes(folder)
     )
 
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A finding worth the operator's attention; ``code`` is stable for scripts."""
+class ReportWarning:
+    """A warning a report (inspect, a merge plan) carries; ``code`` is stable for scripts.
+
+    Not ``check``'s :class:`~mergetool.check.findings.Finding`, which has a level and a path.
+    """
 
     code: str
     message: str
@@ -23,30 +26,50 @@ def _said(message: str, then: str | None) -> str:
     return f"{message}; {then}" if then else message
 
 
-def rows_without_key(node_id: bytes, *, then: str | None = None) -> Finding:
-    return Finding("rows_without_key", _said(f"rows for {node_id.hex()} but no key file", then))
+def rows_without_key(node_id: bytes, *, then: str | None = None) -> ReportWarning:
+    return ReportWarning(
+        "rows_without_key", _said(f"rows for {node_id.hex()} but no key file", then)
+    )
 
 
-def key_without_rows(key_file: str, database: str, *, then: str | None = None) -> Finding:
-    return Finding("key_without_rows", _said(f"{key_file} has no rows in {database}", then))
+def key_without_rows(key_file: str, database: str, *, then: str | None = None) -> ReportWarning:
+    return ReportWarning("key_without_rows", _said(f"{key_file} has no rows in {database}", then))
 
 
-def pending_wal(wal: Path, *, side: str | None = None, then: str) -> Finding:
+def pending_wal(wal: Path, *, side: str | None = None, then: str) -> ReportWarning:
     code = f"{side}_pending_wal" if side else "pending_wal"
-    return Finding(code, _said(f"{wal} holds data not yet checkpointed", then))
+    return ReportWarning(code, _said(f"{wal} holds data not yet checkpointed", then))
 
 
-def invalid_key(message: str, *, side: str | None = None) -> Finding:
-    return Finding(f"{side}_invalid_key" if side else "invalid_key", message)
+def invalid_key(message: str, *, side: str | None = None) -> ReportWarning:
+    return ReportWarning(f"{side}_invalid_key" if side else "invalid_key", message)
 
 
-def symlink_key(path: Path) -> Finding:
-    return Finding("symlink_key", f"{path} is a symbolic link")
+def symlink_key(path: Path) -> ReportWarning:
+    return ReportWarning("symlink_key", f"{path} is a symbolic link")
 
 
-def duplicate_identity(first: str, second: str, node_id_hex: str) -> Finding:
-    return Finding(
+def duplicate_identity(first: str, second: str, node_id_hex: str) -> ReportWarning:
+    return ReportWarning(
         "duplicate_identity",
         f"{first} and {second} hold the same identity {node_id_hex}: the node refuses to start "
         "(duplicate key found in identity files); keep one",
+    )
+
+
+def stop_source(root: Path) -> ReportWarning:
+    return ReportWarning(
+        "stop_source",
+        f"after the merge, do not start the source node {root} with these identities again: "
+        "one identity on two nodes is equivocation",
+    )
+
+
+def source_still_holds(root: Path, key_files: list[str]) -> ReportWarning:
+    """An earlier merge left the source able to run the merged identities."""
+    return ReportWarning(
+        "stop_source",
+        f"the source node {root} still holds the key files of these merged identities "
+        f"({', '.join(key_files)}): do not start it with them again: one identity on two "
+        "nodes is equivocation",
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from mergetool.merge import execute, plan_merge
+from mergetool.merge import execute_merge, plan_merge
 from mergetool.node.fixtures import build_node
 from mergetool.node.schema import identity_table_names
 
@@ -51,7 +51,7 @@ def run(identities: list[int], workdir: Path | None = None) -> list[dict[str, fl
                 t0 = time.perf_counter()
                 plan = plan_merge(src, dst, backup=backup)
                 planned = time.perf_counter() - t0
-                execute(plan)
+                execute_merge(plan)
                 timings[label] = time.perf_counter() - t0
                 timings[f"{label}_plan"] = planned
             dst = base / f"dst-{n}-manual"

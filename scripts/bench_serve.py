@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests" / "serve"))
 
 from node_standin import NodeStandin  # noqa: E402
 
-from mergetool.post.initialize import initialize, plan_init  # noqa: E402
+from mergetool.post.initialize import execute_init, plan_init  # noqa: E402
 from mergetool.post.params import PRESETS  # noqa: E402
 
 CHALLENGE = bytes(range(32))
@@ -61,7 +61,7 @@ def make_data(root: Path, count: int, labels_per_unit: int, units: int) -> list[
             labels_per_unit=labels_per_unit, scrypt_n=2, max_file_size=labels_per_unit * 16,
             vrf_difficulty=b"\xff" * 32,
         )  # fmt: skip
-        initialize(plan, backend="numpy")
+        execute_init(plan, backend="numpy")
         folders.append(folder)
     return folders
 

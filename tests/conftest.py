@@ -35,6 +35,18 @@ def node_factory(tmp_path: Path) -> Callable[..., FixtureNode]:
     return make
 
 
+@pytest.fixture
+def src(tmp_path: Path) -> FixtureNode:
+    """A source node (``s1.key``, ``s2.key``) that merges cleanly into :func:`dst`."""
+    return build_node(tmp_path / "src", identities=["s1", "s2"], prefix="src-")
+
+
+@pytest.fixture
+def dst(tmp_path: Path) -> FixtureNode:
+    """A target node holding ``d1.key``."""
+    return build_node(tmp_path / "dst", identities=["d1"], prefix="dst-")
+
+
 #: The node's ``local-vN.sql`` schema dumps as the package ships them (the drift check reads
 #: them); ``tests/node/test_migrate.py`` compares them with the node's own dumps in
 #: ``../shared/node-schema`` when that is beside the clone, so a public clone runs every test.

@@ -14,11 +14,19 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mergetool._exceptions import DatabaseError, DatabaseInUse, MergetoolError, RestoreError
+from mergetool._exceptions import (
+    DatabaseError,
+    DatabaseInUse,
+    DiskFull,
+    MergetoolError,
+    RestoreError,
+)
 from mergetool._fs import (
+    NO_SPACE,
     TEMP_MARK,
     Symlinks,
     check_can_own,
+    disk_full,
     ensure_private_dir,
     fsync_dir,
     irregular_kind,
@@ -330,7 +338,15 @@ def execute_restore(plan: RestorePlan) -> RestoreResult:
     folder = NodeFolder(plan.target)
     wanted = _still_as_planned(plan, folder)
     aside_dir = folder.backups_dir / f"{DISPLACED_PREFIX}{stamp()}"
-    previous_db = _replace_database(plan, folder, aside_dir)
+    try:
+        previous_db = _replace_database(plan, folder, aside_dir)
+    except DiskFull as exc:  # named after the target: that is where the copy is written
+        raise disk_full(folder.db_path, exc.reason, operation="restore") from exc
+    except OSError as exc:
+        if exc.errno not in NO_SPACE:
+            raise
+        where = Path(exc.filename or plan.target)
+        raise disk_full(where, exc.strerror or str(exc), operation="restore") from exc
     for path in plan.merge_leftovers:
         os.replace(path, aside_dir / path.name)
     for name in plan.keys_set_aside:

@@ -16,13 +16,13 @@ from mergetool.node import sqlite as sq
 from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import load_key
 from mergetool.node.wal import open_image
-from mergetool.post.metadata import (
+from mergetool.post.params import PostParams
+from mergetool.postdata.metadata import (
     IDENTITY_FILE,
     METADATA_FILE,
     PostMetadata,
     read_metadata,
 )
-from mergetool.post.params import PostParams
 
 if TYPE_CHECKING:
     from mergetool.post.fitness import DataProblem

@@ -45,15 +45,14 @@ def add_identity(
     wait: bool,
 ) -> None:
     """Install a postcli identity.key into a node's identities/ folder, checked and atomically."""
-    from mergetool.merge.add_identity import add_identity as install
-    from mergetool.merge.add_identity import plan_add_identity
+    from mergetool.merge.add_identity import execute_add_identity, plan_add_identity
 
     if dry_run:
         plan = plan_add_identity(post_dir, node, name, keep_copy=keep_copy)
     else:
         with holding(node, wait=wait):
             plan = plan_add_identity(post_dir, node, name, keep_copy=keep_copy)
-            install(plan)
+            execute_add_identity(plan)
     if as_json:
         click.echo(json.dumps(plan.to_dict(installed=not dry_run), indent=2, sort_keys=True))
     elif dry_run:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
 
 from mergetool import __version__
-from mergetool.cli._errors import MergetoolGroup, traceback_option
+from mergetool.cli._errors import traceback_option
+from mergetool.cli._group import LazyGroup
 
 # name -> "module:attribute"; imported lazily so ``--help`` stays fast.
 _COMMANDS = {
@@ -25,19 +25,9 @@ _COMMANDS = {
 }
 
 
-class LazyGroup(MergetoolGroup):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = _COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, commands=_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="mergetool")
 @traceback_option
 @click.option("--verbose", "-v", is_flag=True, help="Log what the library decides (to stderr).")

@@ -82,7 +82,7 @@ def _check_report_path(report: Path, source: Path, target: Path) -> None:
 
 
 def _refusal(
-    source: Path, target: Path, dry_run: bool, exc: Any, *, status: str = "refused"
+    source: Path, target: Path, exc: Any, *, dry_run: bool, status: str = "refused"
 ) -> dict[str, Any]:
     from mergetool.merge.model import REPORT_FORMAT_VERSION  # (mergetool.merge: SQLAlchemy)
 
@@ -203,23 +203,23 @@ def merge_cmd(
                 plan = dataclasses.replace(plan, new_folders=made)
         except MergetoolError as exc:
             if report:  # a refusal is an outcome too: scripts read the report, not stderr
-                _write_report(report, _refusal(source, target, dry_run, exc))
+                _write_report(report, _refusal(source, target, exc, dry_run=dry_run))
             raise
         if not as_json:
             click.echo(render_plan(plan))
             if show_sql:
                 click.echo(render_sql(plan))
         if dry_run:
-            _finish_dry_run(plan, report, as_json)
+            _finish_dry_run(plan, report, as_json=as_json)
         else:
-            _run(plan, report, as_json)
+            _run(plan, report, as_json=as_json)
 
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an interruption so that it is reported like Ctrl-C."""
 
 
-def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
+def _finish_dry_run(plan: Any, report: Path | None, *, as_json: bool) -> None:
     data = {**plan.to_dict(), "dry_run": True}
     if report and (problem := _write_report(report, data)):
         raise MergetoolError(problem)
@@ -233,16 +233,16 @@ def _finish_dry_run(plan: Any, report: Path | None, as_json: bool) -> None:
             click.echo("To retire them, run the same command without --dry-run.")
 
 
-def _run(plan: Any, report: Path | None, as_json: bool) -> None:
+def _run(plan: Any, report: Path | None, *, as_json: bool) -> None:
     """Execute ``plan``; the outcome goes to the report (also on failure) and to stdout."""
-    from mergetool.merge import execute
+    from mergetool.merge import execute_merge
 
     try:
         with (
             sigterm_raises(lambda _: _Terminated()),
             progress_bar(enabled=not as_json and len(plan.identities) > 100) as progress,
         ):
-            result = execute(plan, progress=progress)
+            result = execute_merge(plan, progress=progress)
     except KeyboardInterrupt as exc:
         click.echo(
             f"Interrupted: the merge into {plan.target} may be unfinished (a journal, staged "
@@ -253,7 +253,7 @@ def _run(plan: Any, report: Path | None, as_json: bool) -> None:
         sys.exit(143 if isinstance(exc, _Terminated) else 130)
     except MergetoolError as exc:
         if report:
-            refusal = _refusal(plan.source, plan.target, False, exc, status="failed")
+            refusal = _refusal(plan.source, plan.target, exc, dry_run=False, status="failed")
             _write_report(report, refusal)
         raise
     data = {**result.to_dict(), "dry_run": False}

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 
 class Bars:
-    """A :data:`~mergetool.post.progress.StageProgress` drawing one tqdm bar per stage."""
+    """A :data:`~mergetool._progress.StageProgressCallback` drawing one tqdm bar per stage."""
 
     def __init__(self, file: TextIO) -> None:
         self.file = file

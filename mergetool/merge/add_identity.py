@@ -25,7 +25,7 @@ from mergetool.node.folder import KEY_SUFFIX, SUPERVISED_KEY, open_folder
 from mergetool.node.keys import load_key, write_key
 from mergetool.node.state import load_keys, read_node
 from mergetool.node.versions import check_supported
-from mergetool.post.metadata import IDENTITY_FILE, METADATA_FILE, read_metadata
+from mergetool.postdata.metadata import IDENTITY_FILE, METADATA_FILE, read_metadata
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def _missing_key_hint(post_dir: Path, node: Path) -> str:
     return plain
 
 
-def add_identity(plan: AddIdentityPlan) -> Path:
+def execute_add_identity(plan: AddIdentityPlan) -> Path:
     """Install the key as planned (mode 0600, atomically), then remove the original unless
     the plan keeps a copy; return its path. All or nothing: a failure removes what was
     installed and leaves the original where it was."""
@@ -185,3 +185,7 @@ def _remove_original(plan: AddIdentityPlan) -> None:
             f"{plan.target_file}",
             hint="The key is installed; check that the PoST folder's disk is healthy.",
         ) from exc
+
+
+#: The name before plan/execute pairs were named alike (``plan_add_identity``/``execute_…``).
+add_identity = execute_add_identity

@@ -32,6 +32,7 @@ from mergetool._fs import (
     missing_dirs,
     write_new_file,
 )
+from mergetool._progress import StageProgressCallback, no_stage_progress
 from mergetool.backup.store import make_backup, sweep_partial_backups
 from mergetool.merge.journal import Journal, StagedKey, journal_path, read_journal
 from mergetool.merge.model import MergePlan, MergeResult
@@ -42,13 +43,8 @@ from mergetool.node.folder import NodeFolder
 from mergetool.node.keys import IdentityKey, load_key
 from mergetool.node.migrate import create_database, run_statements
 from mergetool.node.state import count_rows
-from mergetool.post.progress import StageProgress
 
 Trace = Callable[[str], None]
-
-
-def _no_progress(stage: str, done: int, total: int) -> None:
-    pass
 
 
 def sweep_temporaries(folder: NodeFolder) -> None:
@@ -82,7 +78,9 @@ def _verify_unchanged(plan: MergePlan, snap: Path) -> None:
         )
 
 
-def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress, trace: Trace | None) -> int:
+def _copy_rows(
+    plan: MergePlan, snap: Path, progress: StageProgressCallback, trace: Trace | None
+) -> int:
     """Run the plan's copy statements in one transaction; the row count must match the plan."""
     db = NodeFolder(plan.target).db_path
     conn = sq.connect(db, timeout=sq.BUSY_TIMEOUT_S)
@@ -115,7 +113,7 @@ def _copy_rows(plan: MergePlan, snap: Path, progress: StageProgress, trace: Trac
     return copied
 
 
-def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgress) -> None:
+def _stage_keys(plan: MergePlan, journal: Journal, progress: StageProgressCallback) -> None:
     """Write every key under its staged name, durably, before the database commit."""
     ids = NodeFolder(plan.target).identities_dir
     total = len(plan.keys)
@@ -145,7 +143,7 @@ def _prepare_target(plan: MergePlan, folder: NodeFolder) -> _Made:
     except (OSError, MergetoolError) as exc:
         made.undo(folder)
         if isinstance(exc, DiskFull) or (isinstance(exc, OSError) and exc.errno in NO_SPACE):
-            raise _failed(plan, exc, False) from exc
+            raise _failed(plan, exc, committed=False) from exc
         if isinstance(exc, MergetoolError):
             raise
         raise MergeFailed(f"{exc.filename or plan.target}: {exc.strerror}") from exc
@@ -165,11 +163,12 @@ def _journal(plan: MergePlan, folder: NodeFolder) -> Journal:
 
 
 def _failed(
-    plan: MergePlan, exc: OSError | sqlite3.Error | DiskFull, committed: bool
+    plan: MergePlan, exc: OSError | sqlite3.Error | DiskFull, *, committed: bool
 ) -> MergeFailed:
     if isinstance(exc, OSError) and exc.errno in NO_SPACE:
         exc = disk_full(Path(exc.filename or plan.target), exc.strerror or str(exc))
     if isinstance(exc, DiskFull):  # the cause and the next step are known
+        exc = exc.during("merge")
         state = (
             "rows are merged but keys are not all in place"
             if committed
@@ -186,15 +185,15 @@ def _failed(
     )
 
 
-def execute(
-    plan: MergePlan, progress: StageProgress | None = None, *, trace: Trace | None = None
+def execute_merge(
+    plan: MergePlan, progress: StageProgressCallback | None = None, *, trace: Trace | None = None
 ) -> MergeResult:
     """Carry out ``plan`` exactly; on any failure the target is left as it was.
 
     ``trace`` receives every SQL statement run on the source copy and the target database
     (SQLite's trace callback), e.g. to log them or to check them against the plan.
     """
-    progress = progress or _no_progress
+    progress = progress or no_stage_progress
     folder = NodeFolder(plan.target)
     recovered = None
     if plan.recovery is not None:
@@ -210,8 +209,16 @@ def execute(
                 retire_keys(plan.retire, progress)
                 journal.remove()
             except OSError as exc:
-                raise _failed(plan, exc, True) from exc
-        return MergeResult(plan, False, None, (), 0, recovered, retired + plan.retire)
+                raise _failed(plan, exc, committed=True) from exc
+        return MergeResult(
+            plan,
+            merged=False,
+            backup_dir=None,
+            keys_installed=(),
+            rows_copied=0,
+            recovered=recovered,
+            keys_retired=retired + plan.retire,
+        )
     sq.ensure_not_in_use(folder.db_path)
     made = _prepare_target(plan, folder)
     journal = _journal(plan, folder)
@@ -236,16 +243,20 @@ def execute(
             made.undo(folder)
         if isinstance(exc, MergetoolError) and not isinstance(exc, DiskFull):
             raise
-        raise _failed(plan, exc, committed) from exc
+        raise _failed(plan, exc, committed=committed) from exc
     return MergeResult(
         plan,
-        True,
-        made.backup_dir,
-        tuple(k.final for k in journal.keys),
-        rows,
-        recovered,
-        retired + plan.retire,
+        merged=True,
+        backup_dir=made.backup_dir,
+        keys_installed=tuple(k.final for k in journal.keys),
+        rows_copied=rows,
+        recovered=recovered,
+        keys_retired=retired + plan.retire,
     )
+
+
+#: The name before plan/execute pairs were named alike (``plan_merge``/``execute_merge``).
+execute = execute_merge
 
 
 def _undo_staging(folder: NodeFolder, journal: Journal) -> None:

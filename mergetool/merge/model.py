@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mergetool.findings import Finding
+from mergetool.findings import ReportWarning
 
 REPORT_FORMAT_VERSION = 1
 
@@ -97,7 +97,7 @@ class MergePlan:
     backup: bool
     recovery: Recovery | None = None
     post_data: tuple[PostDataLink, ...] = ()
-    warnings: tuple[Finding, ...] = ()
+    warnings: tuple[ReportWarning, ...] = ()
     #: per-table totals, named as in the target
     table_rows: tuple[tuple[str, int], ...] = field(default=())
     #: the statements that upgrade the private copy of the source to ``target_version``

@@ -21,7 +21,7 @@ from mergetool._exceptions import (
     VersionMismatch,
 )
 from mergetool._fs import check_can_own, missing_dirs
-from mergetool.findings import Finding
+from mergetool.findings import ReportWarning
 from mergetool.merge.checks import (
     check_backups_entry,
     check_integrity,
@@ -88,7 +88,7 @@ class _SourceKey:
     adopted: bool
 
 
-def _source_keys(source: NodeState, adopt_supervised: bool) -> list[_SourceKey]:
+def _source_keys(source: NodeState, *, adopt_supervised: bool) -> list[_SourceKey]:
     """Every source key with its target file name; refuses invalid and supervised ones."""
     chosen = []
     for entry in source.keys:
@@ -98,13 +98,15 @@ def _source_keys(source: NodeState, adopt_supervised: bool) -> list[_SourceKey]:
         if entry.file.supervised:
             if not adopt_supervised:
                 raise SupervisedNode(entry.file.path, "source", adoptable=True)
-            chosen.append(_SourceKey(entry, entry.key, f"{entry.key.node_id_hex}.key", True))
+            chosen.append(
+                _SourceKey(entry, entry.key, f"{entry.key.node_id_hex}.key", adopted=True)
+            )
         else:
-            chosen.append(_SourceKey(entry, entry.key, entry.file.name, False))
+            chosen.append(_SourceKey(entry, entry.key, entry.file.name, adopted=False))
     return chosen
 
 
-def _target_version(src: NodeState, dst: NodeState, create_db: bool) -> int:
+def _target_version(src: NodeState, dst: NodeState, *, create_db: bool) -> int:
     """The version rows are merged at; refuses versions a merge must not touch."""
     _check_version(src, "source")
     if src.version == 0:
@@ -235,13 +237,13 @@ def _key_like_names(folder: NodeFolder) -> list[str]:
 
 
 def _key_warnings(
-    src: NodeState, keys: tuple[KeyInstall, ...], already: bool, retire_source: bool
-) -> list[Finding]:
+    src: NodeState, keys: tuple[KeyInstall, ...], *, already: bool, retire_source: bool
+) -> list[ReportWarning]:
     found = []
     for k in keys:
         if k.adopted_supervised:
             found.append(
-                Finding(
+                ReportWarning(
                     "adopted_supervised",
                     f"{src.folder.identities_dir / SUPERVISED_KEY} is installed as "
                     f"{k.target_name}: the source node must never smesh again with it "
@@ -251,22 +253,10 @@ def _key_warnings(
         elif not src.rows_of(bytes.fromhex(k.node_id)):
             found.append(findings.key_without_rows(k.target_name, "the source"))
     if keys and not already:
-        found.append(
-            Finding(
-                "stop_source",
-                f"after the merge, do not start the source node {src.folder.root} with these "
-                "identities again: one identity on two nodes is equivocation",
-            )
-        )
+        found.append(findings.stop_source(src.folder.root))
     elif keys and not retire_source:  # merged earlier, and the source could still run them
-        names = ", ".join(k.source_file.name for k in keys)
         found.append(
-            Finding(
-                "stop_source",
-                f"the source node {src.folder.root} still holds the key files of these "
-                f"merged identities ({names}): do not start it with them again: one identity "
-                "on two nodes is equivocation",
-            )
+            findings.source_still_holds(src.folder.root, [k.source_file.name for k in keys])
         )
     return found
 
@@ -279,7 +269,7 @@ def _warnings(
     keyed: dict[bytes, str],
     already: bool,
     retire_source: bool = False,
-) -> list[Finding]:
+) -> list[ReportWarning]:
     found = [
         findings.rows_without_key(
             node_id, then="the source's rows are merged like the reference tool does"
@@ -287,7 +277,7 @@ def _warnings(
         for node_id in sorted(src.rows)
         if node_id not in keyed
     ]
-    found += _key_warnings(src, keys, already, retire_source)
+    found += _key_warnings(src, keys, already=already, retire_source=retire_source)
     if src.pending_wal:
         found.append(
             findings.pending_wal(
@@ -295,7 +285,7 @@ def _warnings(
             )
         )
     found += [
-        Finding(
+        ReportWarning(
             "ignored_key_like_file",
             f"{src.folder.identities_dir / name} is ignored by the node and by this merge "
             "(only names ending in lower-case .key are identities)",
@@ -345,7 +335,7 @@ def _read_sides(
         )
     dst = read_node(dst_folder)
     create_db = not dst_folder.db_path.exists()
-    version = _target_version(src, dst, create_db)
+    version = _target_version(src, dst, create_db=create_db)
     check_integrity(src, "source")
     check_integrity(dst, "target")
     if backup and not create_db:
@@ -403,7 +393,7 @@ def plan_merge(
     dst_keys = keys_after_recovery(dst, recovery)
     _duplicates(src.keys)
     _duplicates(dst_keys)
-    chosen = _source_keys(src, adopt_supervised)
+    chosen = _source_keys(src, adopt_supervised=adopt_supervised)
     retired = retired_keys(src.folder)
     already = _already_merged(src, dst, chosen, dst_keys) or (
         not chosen and _retired_earlier(src, dst, dst_keys, retired)

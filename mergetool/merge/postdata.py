@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mergetool._exceptions import MetadataError, PostDataMismatch
-from mergetool.merge.model import Finding, PostDataLink
-from mergetool.post.metadata import METADATA_FILE, read_metadata
+from mergetool.merge.model import PostDataLink, ReportWarning
+from mergetool.postdata.metadata import METADATA_FILE, read_metadata
 
 
 def read_node_id(directory: Path) -> bytes:
@@ -24,7 +24,7 @@ def read_node_id(directory: Path) -> bytes:
 
 def link_post_data(
     directories: Sequence[Path], identities: Mapping[bytes, str]
-) -> tuple[tuple[PostDataLink, ...], list[Finding]]:
+) -> tuple[tuple[PostDataLink, ...], list[ReportWarning]]:
     """Map each folder to an identity of the merged node (node id -> key file name)."""
     if not directories:
         return (), []
@@ -41,7 +41,7 @@ def link_post_data(
         links.append(PostDataLink(Path(directory), node_id.hex(), name))
     covered = {bytes.fromhex(link.node_id) for link in links}
     warnings = [
-        Finding("no_post_data", f"{name} ({node_id.hex()}) has no PoST data folder listed")
+        ReportWarning("no_post_data", f"{name} ({node_id.hex()}) has no PoST data folder listed")
         for node_id, name in sorted(identities.items(), key=lambda kv: kv[1])
         if node_id not in covered
     ]

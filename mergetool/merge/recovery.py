@@ -74,7 +74,9 @@ def keys_after_recovery(target: NodeState, recovery: Recovery | None) -> list[Ke
             continue
         staged_path = target.folder.identities_dir / staged
         key = load_key(staged_path)  # raises InvalidKeyFile naming the staged file
-        entries.append(KeyEntry(IdentityFile(target.folder.identities_dir / final, False), key))
+        entries.append(
+            KeyEntry(IdentityFile(target.folder.identities_dir / final, is_symlink=False), key)
+        )
     return entries
 
 

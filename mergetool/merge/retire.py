@@ -18,11 +18,11 @@ from pathlib import Path
 
 from mergetool._exceptions import InvalidKeyFile, MergeFailed
 from mergetool._fs import fsync_dir, make_private_dirs
+from mergetool._progress import StageProgressCallback
 from mergetool.merge.model import KeyMove
 from mergetool.node.folder import KEY_SUFFIX, IdentityFile, NodeFolder
 from mergetool.node.keys import load_key
 from mergetool.node.state import KeyEntry
-from mergetool.post.progress import StageProgress
 
 #: ``merged-20261130T214403Z`` (a second run in the same second adds ``-2``, ``-3``, ...)
 RETIRED_PREFIX = "merged-"
@@ -97,7 +97,7 @@ def _move(move: KeyMove) -> None:
     os.rename(move.old, move.new)  # one step: the file is in one place or the other
 
 
-def retire_keys(moves: tuple[KeyMove, ...], progress: StageProgress | None = None) -> None:
+def retire_keys(moves: tuple[KeyMove, ...], progress: StageProgressCallback | None = None) -> None:
     """Carry out ``moves`` (all into one folder), durably."""
     if not moves:
         return

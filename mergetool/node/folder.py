@@ -129,7 +129,7 @@ def open_folder(path: Path, *, must_exist: bool = True, side: str = "node") -> N
     if not folder.root.exists():
         raise NotANodeFolder(folder.root, f"{side} data folder does not exist")
     if not folder.root.is_dir():
-        raise NotANodeFolder(folder.root, f"{side} data folder is not a directory")
+        raise NotANodeFolder(folder.root, f"given as the {side} data folder, but not a folder")
     if must_exist and not folder.db_path.exists():
         legacy = folder.root / LEGACY_DB
         hint = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mergetool import findings
 from mergetool._exceptions import UnsupportedVersion
-from mergetool.findings import Finding
+from mergetool.findings import ReportWarning
 from mergetool.node import sqlite as sq
 from mergetool.node.folder import is_new_folder, open_folder
 from mergetool.node.state import NodeState, read_node
@@ -39,7 +39,7 @@ class NodeReport:
     drift_checked: bool
     identities: tuple[IdentityReport, ...]
     orphan_rows: dict[str, dict[str, int]]
-    warnings: tuple[Finding, ...]
+    warnings: tuple[ReportWarning, ...]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -59,13 +59,13 @@ class NodeReport:
         }
 
 
-def _key_findings(state: NodeState) -> list[Finding]:
-    found: list[Finding] = []
+def _key_findings(state: NodeState) -> list[ReportWarning]:
+    found: list[ReportWarning] = []
     seen: dict[bytes, str] = {}
     for entry in state.keys:
         if entry.file.supervised:
             found.append(
-                Finding(
+                ReportWarning(
                     "supervised",
                     f"{entry.file.path} exists: this is a supervised node; it cannot be merged "
                     "until local.key is renamed to a unique *.key name",
@@ -84,7 +84,7 @@ def _key_findings(state: NodeState) -> list[Finding]:
     return found
 
 
-def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]:
+def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[ReportWarning]:
     found = _key_findings(state)
     keyed = state.valid_keys
     found += [findings.rows_without_key(node_id) for node_id in state.rows if node_id not in keyed]
@@ -94,13 +94,16 @@ def _warnings(state: NodeState, holders: list[tuple[int, str]]) -> list[Finding]
         if not state.rows_of(node_id) and state.folder.db_path.exists()
     ]
     found += [
-        Finding("bad_node_id", f"{state.folder.db_path}: {b.describe()}") for b in state.bad_ids
+        ReportWarning("bad_node_id", f"{state.folder.db_path}: {b.describe()}")
+        for b in state.bad_ids
     ]
     if state.pending_wal:
         found.append(findings.pending_wal(state.folder.wal_path, then="node running or crashed"))
     for pid, name in holders:
         found.append(
-            Finding("in_use", f"{name} (pid {pid}) has the database open: stop the node first")
+            ReportWarning(
+                "in_use", f"{name} (pid {pid}) has the database open: stop the node first"
+            )
         )
     return found
 

@@ -27,7 +27,7 @@ _WAIT_HINT = (
 )
 
 
-def _acquire(root: Path, wait: bool, on_wait: OnWait | None) -> FolderLock:
+def _acquire(root: Path, *, wait: bool, on_wait: OnWait | None) -> FolderLock:
     try:
         return FolderLock(root).acquire()
     except FolderLocked as exc:
@@ -66,7 +66,7 @@ def node_folder_lock(
         if not root.is_dir():
             yield created
             return
-        lock = _acquire(root, wait, on_wait)
+        lock = _acquire(root, wait=wait, on_wait=on_wait)
         try:
             yield created
         finally:

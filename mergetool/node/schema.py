@@ -51,7 +51,7 @@ def _post_columns(version: int) -> list[sa.Column]:
     return cols
 
 
-def _challenge_columns(with_poet: bool) -> list[sa.Column]:
+def _challenge_columns(*, with_poet: bool) -> list[sa.Column]:
     cols = [
         sa.Column("id", _ID, primary_key=True),
         sa.Column("epoch", _U32, nullable=False),
@@ -117,10 +117,12 @@ def identity_tables(version: int, schema: str | None = None) -> tuple[IdentityTa
     tables = [IdentityTable(sa.Table(post_name, md, *_post_columns(version)), "id")]
     if version <= 2:
         # 1.3.x: the old "nipost" is what later became "challenge".
-        tables.append(IdentityTable(sa.Table("nipost", md, *_challenge_columns(False)), "id"))
+        tables.append(
+            IdentityTable(sa.Table("nipost", md, *_challenge_columns(with_poet=False)), "id")
+        )
         return tuple(tables)
     tables += [
-        IdentityTable(sa.Table("challenge", md, *_challenge_columns(True)), "id"),
+        IdentityTable(sa.Table("challenge", md, *_challenge_columns(with_poet=True)), "id"),
         IdentityTable(sa.Table("poet_registration", md, *_poet_registration_columns()), "id"),
         IdentityTable(sa.Table("nipost", md, *_nipost_columns()), "id"),
     ]

@@ -20,10 +20,6 @@ class SchemaVersion:
     releases: str
     mergeable: bool
 
-    @property
-    def post_table(self) -> str:
-        return "post" if self.number >= 8 else "initial_post"
-
 
 _RELEASES: dict[int, tuple[str, bool]] = {
     0: ("empty database (no release)", True),

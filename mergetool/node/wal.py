@@ -28,7 +28,7 @@ _WAL_HEADER = 32
 _FRAME_HEADER = 24
 
 
-def _checksum(data: bytes, s0: int, s1: int, big_endian: bool) -> tuple[int, int]:
+def _checksum(data: bytes, s0: int, s1: int, *, big_endian: bool) -> tuple[int, int]:
     words = struct.unpack((">" if big_endian else "<") + f"{len(data) // 4}I", data)
     for i in range(0, len(words), 2):
         s0 = (s0 + words[i] + s1) & 0xFFFFFFFF
@@ -44,7 +44,7 @@ def _committed_frames(wal: bytes, page_size: int) -> tuple[dict[int, int], int]:
     if magic not in _WAL_MAGIC or wal_page != page_size:
         return {}, 0
     big = magic & 1 == 1
-    s0, s1 = _checksum(wal[:24], 0, 0, big)
+    s0, s1 = _checksum(wal[:24], 0, 0, big_endian=big)
     if (s0, s1) != (c0, c1):
         return {}, 0
     committed: dict[int, int] = {}
@@ -58,8 +58,10 @@ def _committed_frames(wal: bytes, page_size: int) -> tuple[dict[int, int], int]:
         )
         if (f_salt1, f_salt2) != (salt1, salt2):
             break
-        s0, s1 = _checksum(wal[offset : offset + 8], s0, s1, big)
-        s0, s1 = _checksum(wal[offset + _FRAME_HEADER : offset + frame_size], s0, s1, big)
+        s0, s1 = _checksum(wal[offset : offset + 8], s0, s1, big_endian=big)
+        s0, s1 = _checksum(
+            wal[offset + _FRAME_HEADER : offset + frame_size], s0, s1, big_endian=big
+        )
         if (s0, s1) != (f0, f1):
             break
         pending[page] = offset + _FRAME_HEADER

@@ -14,7 +14,7 @@ _EXPORTS: dict[str, str] = {
     "InitPlan": "mergetool.post.initialize",
     "InitResult": "mergetool.post.initialize",
     "PRESETS": "mergetool.post.params",
-    "PostMetadata": "mergetool.post.metadata",
+    "PostMetadata": "mergetool.postdata.metadata",
     "PostParams": "mergetool.post.params",
     "Proof": "mergetool.post.proof",
     "ProveReporter": "mergetool.post.progress",
@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "VerifyMode": "mergetool.post.verification",
     "commitment": "mergetool.post.labels",
     "compute_labels": "mergetool.post.labels",
+    "execute_init": "mergetool.post.initialize",
     "generate_proof": "mergetool.post.prove",
     "get_backend": "mergetool.post.backends",
     "initialize": "mergetool.post.initialize",
@@ -29,13 +30,13 @@ _EXPORTS: dict[str, str] = {
     "plan_init": "mergetool.post.initialize",
     "prove_folder": "mergetool.post.prove",
     "proving_difficulty": "mergetool.post.difficulty",
-    "read_metadata": "mergetool.post.metadata",
+    "read_metadata": "mergetool.postdata.metadata",
     "scrypt_jane": "mergetool.post.scrypt",
     "unpack_indices": "mergetool.post.compression",
     "verify_data": "mergetool.post.pos_verification",
     "verify_own_proof": "mergetool.post.verification",
     "verify_proof": "mergetool.post.verification",
-    "write_metadata": "mergetool.post.metadata",
+    "write_metadata": "mergetool.postdata.metadata",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -18,6 +18,7 @@ import numpy as np
 
 from mergetool._exceptions import InvalidParameters, MetadataError, PostError
 from mergetool._fs import fsync_dir, write_new_file
+from mergetool._progress import ProgressCallback, no_progress
 from mergetool.node.keys import IdentityKey, load_key
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
 from mergetool.post.labels import batches, commitment, compute_labels_with
@@ -32,7 +33,6 @@ from mergetool.post.metadata import (
     write_metadata,
 )
 from mergetool.post.params import check_32_bytes
-from mergetool.post.progress import Progress, no_progress
 from mergetool.post.reader import data_entries, data_file_size
 from mergetool.post.scrypt import check_n
 
@@ -145,7 +145,7 @@ def _refuse_orphan_data(directory: Path, entries: list[tuple[int, Path]]) -> Non
     raise PostError(
         f"{directory} holds PoST data files but no {METADATA_FILE}: {shown}",
         hint="They may be another node's data and would be overwritten. Move them out of the "
-        f"directory, or restore their {METADATA_FILE} to resume them.",
+        f"folder, or restore their {METADATA_FILE} to resume them.",
     )
 
 
@@ -163,7 +163,7 @@ def _resolve_identity(
             f"{directory} already holds PoST data (for node {existing.node_id.hex()}) "
             f"but no {IDENTITY_FILE}, and no node id was given",
             hint=f"To resume that data, pass `node_id={existing.node_id.hex()}`; "
-            "for a new identity, use another directory.",
+            "for a new identity, use another folder.",
         )
     key = IdentityKey.generate()
     return key.node_id, path, key
@@ -193,7 +193,7 @@ def _check_same_data(
     ]
     raise MetadataError(
         f"{metadata_path} describes different PoST data: " + "; ".join(differ),
-        hint="Use another directory, or the same parameters to resume.",
+        hint="Use another folder, or the same parameters to resume.",
     )
 
 
@@ -312,7 +312,7 @@ def _check_free_space(plan: InitPlan) -> None:
 class _LabelWriter:
     """Computes labels batch by batch into data files, keeping the best VRF nonce so far."""
 
-    def __init__(self, plan: InitPlan, impl: LabelBackend, report: Progress) -> None:
+    def __init__(self, plan: InitPlan, impl: LabelBackend, report: ProgressCallback) -> None:
         self.plan, self.impl, self.report = plan, impl, report
         self.step = impl.batch_size(plan.scrypt_n)  # refuses an N the device cannot do
         meta = plan.metadata
@@ -327,7 +327,7 @@ class _LabelWriter:
     def _batch(self, first: int, n: int) -> np.ndarray:
         plan = self.plan
         if plan.vrf_difficulty is None:
-            return self.impl.compute_labels(self.key, first, n, plan.scrypt_n, False)
+            return self.impl.compute_labels(self.key, first, n, plan.scrypt_n, full=False)
         # The running difficulty: the configured one, then the best so far.
         bound = self.best_value if self.best_value is not None else plan.vrf_difficulty
         labels, found = self.impl.compute_labels_and_vrf(self.key, first, n, plan.scrypt_n, bound)
@@ -351,13 +351,13 @@ class _LabelWriter:
             raise PostError(f"cannot write {path}: {exc}") from exc
 
 
-def initialize(
+def execute_init(
     plan: InitPlan,
     *,
     backend: str = "auto",
     device: str | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     space_check: bool = True,
 ) -> InitResult:
     """Carry out ``plan``: write each planned file and the metadata after each one.
@@ -389,3 +389,7 @@ def initialize(
         meta, impl.name, plan.labels_to_write, len(plan.tasks), writer.best_value, plan.directory,
         plan.identity_file, plan.kept_files,
     )  # fmt: skip
+
+
+#: The name before plan/execute pairs were named alike (``plan_init``/``execute_init``).
+initialize = execute_init

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import blake3
 import numpy as np
 
+from mergetool._progress import ProgressCallback, no_progress
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
 from mergetool.post.params import check_32_bytes, check_label_range
-from mergetool.post.progress import Progress, no_progress
 
 
 def commitment(node_id: bytes, commitment_atx_id: bytes) -> bytes:
@@ -29,7 +29,7 @@ def compute_labels(
     full: bool = False,
     device: str | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> np.ndarray:
     """Labels ``start .. start+count-1``: uint8 (count, 16), or the full (count, 32) output."""
     return compute_labels_with(
@@ -51,7 +51,7 @@ def compute_labels_with(
     *,
     scrypt_n: int,
     full: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> np.ndarray:
     """``compute_labels`` on an already chosen backend object, in progress-sized chunks."""
     check_label_range(commitment, start, count)

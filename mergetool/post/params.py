@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mergetool._exceptions import InvalidParameters
-
-U64_MAX = (1 << 64) - 1  # sizes, label indices and pow values are u64 in the node
-MAX_NUM_UNITS = (1 << 32) - 1  # units are a u32 in the node
+from mergetool.postdata.metadata import MAX_NUM_UNITS
+from mergetool.postdata.metadata import U64_MAX as U64_MAX  # (re-exported: u64 is post's too)
 
 MAINNET_POW_DIFFICULTY = bytes.fromhex("000dfb23b0979b4b") + bytes(24)
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from mergetool._exceptions import Cancelled
+from mergetool._progress import ProgressCallback as Progress
 from mergetool.post import pool as workers
 from mergetool.post.difficulty import Difficulty
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata
-from mergetool.post.progress import Progress
 from mergetool.post.scan import CHUNK_LABELS, Found, pick_winner, scan_range
 
 Winner = tuple[int, list[int]]

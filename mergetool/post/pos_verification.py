@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from mergetool._exceptions import InvalidParameters
+from mergetool._progress import ProgressCallback, no_progress
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET, LabelBackend, get_backend
 from mergetool.post.labels import batches, commitment
 from mergetool.post.metadata import LABEL_SIZE, PostMetadata, data_file_name, read_metadata
-from mergetool.post.progress import Progress, no_progress
 from mergetool.post.reader import stored_labels
 
 FIRST_OFFSETS = 10  # byte offsets reported per file
@@ -128,7 +128,7 @@ class _Sampler:
         fraction: float,
         rng: np.random.Generator,
         total: int,
-        progress: Progress,
+        progress: ProgressCallback,
     ) -> None:
         self.directory, self.meta, self.impl, self.scrypt_n = directory, meta, impl, scrypt_n
         self.fraction, self.rng, self.total, self.progress = fraction, rng, total, progress
@@ -161,7 +161,9 @@ class _Sampler:
             present = chosen[chosen < have]
             for lo, n in batches(self.step, len(present)):
                 part = present[lo : lo + n]
-                expected = self.impl.compute_labels_at(self.key, part + first, self.scrypt_n, False)
+                expected = self.impl.compute_labels_at(
+                    self.key, part + first, self.scrypt_n, full=False
+                )
                 assert rows is not None
                 wrong = part[np.any(rows[part] != expected, axis=1)]
                 bad += len(wrong)
@@ -184,7 +186,7 @@ def verify_data(
     to_file: int | None = None,
     seed: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     backend: str = "numpy",
     device: str | None = None,
 ) -> VerifyDataReport:

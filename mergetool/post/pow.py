@@ -40,7 +40,7 @@ def use_large_pages(enabled: bool) -> None:
     _large_pages[0] = enabled
 
 
-def _machine(key: bytes, fast: bool) -> tuple[int, Any, Any]:
+def _machine(key: bytes, *, fast: bool) -> tuple[int, Any, Any]:
     flags = randomx.get_flags() | (randomx.FLAG_FULL_MEM if fast else 0)
     cache = None
     if _large_pages[0]:
@@ -81,7 +81,7 @@ def randomx_vm(key: bytes = RANDOMX_KEY, *, fast: bool = False, slot: int = 0) -
         vm = _vms.get((key, fast, slot))
         if vm is None:
             if (key, fast) not in _machines:
-                _machines[(key, fast)] = _machine(key, fast)
+                _machines[(key, fast)] = _machine(key, fast=fast)
             flags, cache, dataset = _machines[(key, fast)]
             vm = randomx.VM(flags, cache, dataset)
             _vms[(key, fast, slot)] = vm

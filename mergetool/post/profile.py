@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mergetool._exceptions import InvalidParameters, PostError
+from mergetool._progress import ProgressCallback
 from mergetool.post.difficulty import Difficulty, proving_difficulty
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.params import check_threads
 from mergetool.post.passes import InlinePasses, OwnPool, PassJob
-from mergetool.post.progress import Progress
 from mergetool.post.scan import check_nonces
 
 GIB = 1 << 30
@@ -90,7 +90,7 @@ def profile(
     nonces: int = 128,
     data_file: Path | None = None,
     keep_cache: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ProfileResult:
     """Scan ``data_size_gib`` of random labels with ``nonces`` nonces until ``duration`` s pass.
 
@@ -132,7 +132,7 @@ def _run(
     hard: Difficulty,
     data_file: Path | None,
     drop: bool,
-    progress: Progress | None,
+    progress: ProgressCallback | None,
 ) -> ProfileResult:
     with tempfile.TemporaryDirectory(prefix="mergetool-profile-") as tmp:
         data = Path(data_file) if data_file is not None else Path(tmp) / "data.bin"

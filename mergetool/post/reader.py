@@ -28,7 +28,7 @@ def data_entries(directory: Path) -> list[tuple[int, Path]]:
     except FileNotFoundError:
         return []
     except NotADirectoryError as exc:
-        raise PostError(f"{directory} is not a directory") from exc
+        raise PostError(f"{directory} is not a folder") from exc
     except OSError as exc:
         raise PostError(f"cannot list {directory}: {exc.strerror or exc}") from exc
     return sorted((int(m[1]), directory / name) for name, m in found)
@@ -50,7 +50,7 @@ def data_file_size(path: Path) -> int:
     if kind is not None:
         raise PostError(
             f"{path} is {kind}, not a PoST data file",
-            hint="Move it out of the PoST data directory, then run `post init` again.",
+            hint="Move it out of the PoST data folder, then run `post init` again.",
         )
     return size
 

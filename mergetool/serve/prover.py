@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from mergetool._exceptions import Cancelled, MergetoolError, ProvingFailed, ServeError
+from mergetool._progress import ProgressCallback as OnRead
 from mergetool.post.k2pow import K2powSolver
 from mergetool.post.metadata import PostMetadata, read_metadata
 from mergetool.post.params import PostParams
 from mergetool.post.passes import PassJob, PoolPasses, Stop
 from mergetool.post.pool import WorkerPool
 from mergetool.post.pow import PowProgress
-from mergetool.post.progress import Progress as OnRead
 from mergetool.post.progress import ProveReporter
 from mergetool.post.prove import generate_proof
 from mergetool.serve.config import IdentityConfig, ServeConfig

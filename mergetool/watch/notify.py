@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from mergetool._exceptions import InvalidParameters
+from mergetool._exceptions import InvalidParameters, MergetoolError
 from mergetool._http import http_request
 from mergetool.watch.alerts import Alert
 
@@ -30,7 +30,7 @@ from mergetool.watch.alerts import Alert
 Log = Callable[[str, str, dict[str, Any]], None]
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(MergetoolError):
     """One attempt failed; ``permanent``: retrying cannot help (a 4xx, a missing program)."""
 
     def __init__(self, reason: str, *, permanent: bool = False) -> None:

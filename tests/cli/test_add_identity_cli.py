@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from mergetool.cli.main import cli
 from mergetool.node.fixtures import FixtureNode, test_key
 from mergetool.node.keys import IdentityKey
-from tests.cli.cli_helpers import post_dir
+from tests.postdata_helpers import post_folder as post_dir
 from tests.schema_check import loads_valid
 
 

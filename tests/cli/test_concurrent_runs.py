@@ -15,7 +15,7 @@ import pytest
 from mergetool.node.fixtures import build_node, test_key
 from mergetool.node.folder import NodeFolder
 from mergetool.node.inspect import inspect_node
-from tests.cli.cli_helpers import post_dir
+from tests.postdata_helpers import post_folder as post_dir
 
 #: Seconds between the two starts; process start-up (~0.5 s) spreads them further.
 OFFSETS = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6)

@@ -114,3 +114,27 @@ def test_a_merge_out_of_inodes_says_inodes(few_inodes: Path) -> None:
     result = _merge(src.folder.root, dst.folder.root)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {folder}: no free inodes: the file system can hold ")
+
+
+def test_a_full_disk_during_restore_tells_what_the_restore_needs(tmp_path: Path) -> None:
+    src = build_node(tmp_path / "src", identities=["s1"], prefix="rfull-s-")
+    dst = build_node(tmp_path / "dst", identities=[f"d{i}" for i in range(150)], prefix="rfull-d-")
+    merge = [sys.executable, "-c", _RUN_LIMITED, str(2**30), "merge", "-f", str(src.folder.root)]
+    subprocess.run([*merge, "-t", str(dst.folder.root)], check=True, capture_output=True)
+    db_before = dst.folder.db_path.read_bytes()
+
+    # no room for the copy of the backup's database (220 KB)
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN_LIMITED, "100000", "restore", str(dst.folder.root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    folder = dst.folder.root
+    assert f"Error: {folder}: the disk is full, or we may not write more there" in proc.stderr
+    assert f"Free some space in {folder} (the restore needs about" in proc.stderr
+    assert "merge needs" not in proc.stderr
+    assert dst.folder.db_path.read_bytes() == db_before

@@ -54,16 +54,6 @@ def _merge(src: FixtureNode, dst: FixtureNode, *extra: str) -> Result:
     return CliRunner().invoke(merge_cmd, args)
 
 
-@pytest.fixture
-def src(node_factory) -> FixtureNode:
-    return node_factory("src", identities=["s1", "s2"], prefix="lk-s-")
-
-
-@pytest.fixture
-def dst(node_factory) -> FixtureNode:
-    return node_factory("dst", identities=["d1"], prefix="lk-d-")
-
-
 def test_merge_into_a_locked_target_is_refused_at_once(src, dst, hold, tree_digest) -> None:
     holder = hold(dst.folder.root)
     before = tree_digest(dst.folder.root)

@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from mergetool.cli._group import LazyGroup
 from mergetool.cli.main import cli
 
 HEAVY = ("numpy", "sqlalchemy", "alembic")
@@ -22,8 +23,8 @@ def _walk(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...
         found.append((*path, name))
         try:
             sub = group.get_command(ctx, name)
-        except (ImportError, AttributeError):
-            continue  # reported by test_command_has_help below
+        except Exception:  # noqa: BLE001 - test_command_has_help fails on it, with the error
+            continue
         if isinstance(sub, click.Group):
             found += _walk(sub, (*path, name))
     return found
@@ -32,18 +33,36 @@ def _walk(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...
 COMMANDS = _walk(cli)
 
 
-def _resolve(path: tuple[str, ...]) -> click.Command:
-    """The command at ``path``; a command still being written is skipped, not failed."""
-    cmd: click.Command = cli
+def _resolve(path: tuple[str, ...], root: click.Command = cli) -> click.Command:
+    """The command at ``path``: a registered command that does not import fails the test."""
+    cmd: click.Command = root
     for name in path:
         assert isinstance(cmd, click.Group)
-        try:
-            sub = cmd.get_command(click.Context(cmd), name)
-        except (ImportError, AttributeError) as exc:
-            pytest.skip(f"{' '.join(path)} is not available yet: {exc}")
+        sub = cmd.get_command(click.Context(cmd), name)
         assert sub is not None, path
         cmd = sub
     return cmd
+
+
+@pytest.mark.parametrize(
+    "target", ["mergetool.cli.no_such_module:cmd", "mergetool.cli.main:no_such_command"]
+)
+def test_a_registered_command_that_does_not_import_fails(target: str) -> None:
+    @click.group(cls=LazyGroup, commands={"broken": target})
+    def group() -> None:
+        """A group with one broken entry."""
+
+    assert _walk(group) == [("broken",)]
+    with pytest.raises((ImportError, AttributeError)):
+        _resolve(("broken",), group)
+
+
+def test_top_level_and_post_commands_are_registered_one_way() -> None:
+    post = _resolve(("post",))
+    assert isinstance(cli, LazyGroup) and isinstance(post, LazyGroup)
+    assert {"init", "prove", "verify", "verify-data"} <= set(
+        post.list_commands(click.Context(post))
+    )
 
 
 def test_the_walk_finds_the_documented_commands() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import errno
 import hashlib
 import json
@@ -18,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from mergetool.cli.merge_nodes import merge_cmd
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
+from tests.postdata_helpers import write_post_metadata
 from tests.schema_check import loads_valid
 
 PLAN_KEYS = {
@@ -58,16 +58,6 @@ def tree(root: Path) -> dict[str, tuple[int, str]] | None:
         )
         found[str(path.relative_to(root))] = (stat.S_IMODE(info.st_mode), digest)
     return found
-
-
-@pytest.fixture
-def src(node_factory) -> FixtureNode:
-    return node_factory("src", identities=["s1", "s2"], prefix="cli-s-")
-
-
-@pytest.fixture
-def dst(node_factory) -> FixtureNode:
-    return node_factory("dst", identities=["d1"], prefix="cli-d-")
 
 
 def _count(db: Path, table: str) -> int:
@@ -351,18 +341,7 @@ def test_v5_source_into_v9_target(node_factory, dst: FixtureNode) -> None:
 
 
 def _post_dir(root: Path, node_id_hex: str) -> Path:
-    root.mkdir(parents=True)
-    meta = {
-        "NodeId": base64.b64encode(bytes.fromhex(node_id_hex)).decode(),
-        "CommitmentAtxId": base64.b64encode(hashlib.sha256(b"atx").digest()).decode(),
-        "LabelsPerUnit": 1024,
-        "NumUnits": 4,
-        "MaxFileSize": 4096,
-        "Nonce": 12,
-        "LastPosition": 99,
-    }
-    (root / "postdata_metadata.json").write_text(json.dumps(meta))
-    return root
+    return write_post_metadata(root, bytes.fromhex(node_id_hex))
 
 
 def test_post_data_mapping_and_warnings(src: FixtureNode, dst: FixtureNode, tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ before anything happens. The node user here is ``nobody:nogroup``.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shutil
 import stat
@@ -22,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from mergetool.cli.main import cli
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
+from tests.postdata_helpers import post_folder
 
 NOBODY, NOGROUP = 65534, 65534
 
@@ -72,25 +71,14 @@ def private_modes(root: Path) -> list[str]:
 
 def post_dir(root: Path, seed: str) -> Path:
     """A PoST folder holding a new identity, as add-identity takes it."""
-    root.mkdir()
-    key = test_key(seed)
-    (root / "identity.key").write_bytes(key.to_file_bytes())
-    meta = {"NodeId": base64.b64encode(key.node_id).decode(), "NumUnits": 4, "Nonce": 3}
-    meta |= {"CommitmentAtxId": base64.b64encode(bytes(32)).decode(), "LabelsPerUnit": 1024}
-    (root / "postdata_metadata.json").write_text(json.dumps(meta | {"MaxFileSize": 4096}))
-    return root
+    return post_folder(root, test_key(seed))
 
 
 @pytest.fixture
-def src(tmp_path: Path) -> FixtureNode:
-    return build_node(tmp_path / "src", identities=["s1", "s2"], prefix="own-s-")
-
-
-@pytest.fixture
-def dst(tmp_path: Path) -> FixtureNode:
-    node = build_node(tmp_path / "dst", identities=["d1"], prefix="own-d-")
-    chown_tree(node.folder.root, NOBODY, NOGROUP)
-    return node
+def dst(dst: FixtureNode) -> FixtureNode:
+    """The shared target, given to the node's user (nobody), as a root-run merge finds it."""
+    chown_tree(dst.folder.root, NOBODY, NOGROUP)
+    return dst
 
 
 def test_merge_then_restore_keep_the_node_users_files(src: FixtureNode, dst: FixtureNode) -> None:

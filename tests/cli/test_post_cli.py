@@ -458,7 +458,7 @@ def test_init_refuses_data_files_without_metadata(tmp_path: Path) -> None:
         f"Error: {tmp_path} holds PoST data files but no postdata_metadata.json: "
         "postdata_0.bin, postdata_1.bin\n"
         "They may be another node's data and would be overwritten. Move them out of the "
-        "directory, or restore their postdata_metadata.json to resume them.\n"
+        "folder, or restore their postdata_metadata.json to resume them.\n"
     )
     assert tree(tmp_path) == before
 
@@ -533,7 +533,7 @@ def test_init_without_node_id_on_another_nodes_data(tmp_path: Path) -> None:
         f"Error: {directory} already holds PoST data (for node {other}) but no identity.key, "
         "and no node id was given\n"
         f"To resume that data, pass --node-id {other}; for a new identity, use another "
-        "directory.\n"
+        "folder.\n"
     )
     assert tree(directory) == before  # no identity.key was made
 
@@ -611,6 +611,6 @@ def test_init_empty_dir_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.Mon
     result = run("init", "--dir", "", "--node-id", NODE, *TINY, "--backend", "numpy")
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: --dir is empty\nName the PoST data directory (--dir . for the current one).\n"
+        "Error: --dir is empty\nName the PoST data folder (--dir . for the current one).\n"
     )
     assert list(tmp_path.iterdir()) == []

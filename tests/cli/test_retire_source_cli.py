@@ -6,7 +6,6 @@ import re
 import stat
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 
 from mergetool.cli.merge_nodes import merge_cmd
@@ -26,16 +25,6 @@ def merge(*args: object) -> Result:
 def files(root: Path) -> dict[str, bytes]:
     found = sorted(p for p in root.rglob("*") if p.is_file())
     return {str(p.relative_to(root)): p.read_bytes() for p in found}
-
-
-@pytest.fixture
-def src(tmp_path: Path) -> FixtureNode:
-    return build_node(tmp_path / "src", identities=["s1", "s2"], prefix="rs-")
-
-
-@pytest.fixture
-def dst(tmp_path: Path) -> FixtureNode:
-    return build_node(tmp_path / "dst", identities=["d1"], prefix="rd-")
 
 
 def test_retire_moves_keys_after_the_merge(src: FixtureNode, dst: FixtureNode) -> None:

@@ -23,7 +23,7 @@ from mergetool.serve.identity import Identity
 from mergetool.serve.operator_api import view
 from mergetool.serve.state import Finished, IdentityState, Progress
 from mergetool.serve.store import ProofStore
-from tests.cli.cli_helpers import post_dir
+from tests.postdata_helpers import post_folder as post_dir
 from tests.schema_check import assert_valid, loads_valid
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import os
 import sqlite3
 import stat
@@ -135,20 +133,3 @@ def leftovers(root: Path) -> list[str]:
 
 def key_names(root: Path) -> list[str]:
     return sorted(p.name for p in (Path(root) / "identities").glob("*.key"))
-
-
-def write_metadata(directory: Path, node_id: bytes, **overrides: object) -> Path:
-    """A ``postdata_metadata.json`` as postcli writes it (PascalCase keys, base64 ids)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "NodeId": base64.b64encode(node_id).decode(),
-        "CommitmentAtxId": base64.b64encode(bytes(range(32))).decode(),
-        "LabelsPerUnit": 4294967296,
-        "NumUnits": 4,
-        "MaxFileSize": 2147483648,
-        "Nonce": 127,
-        "LastPosition": 1024,
-        **overrides,
-    }
-    (directory / "postdata_metadata.json").write_text(json.dumps(meta))
-    return directory

@@ -23,14 +23,10 @@ from mergetool._exceptions import (
 from mergetool.merge.add_identity import add_identity, plan_add_identity
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
 from mergetool.node.keys import IdentityKey
-from tests.merge.merge_helpers import leftovers, mode, tree_state, write_metadata
+from tests.merge.merge_helpers import leftovers, mode, tree_state
+from tests.postdata_helpers import post_folder, write_post_metadata
 
-
-def post_dir(root: Path, key: IdentityKey, *, metadata_for: IdentityKey | None = None) -> Path:
-    """A PoST data folder as postcli leaves it: identity.key beside postdata_metadata.json."""
-    write_metadata(root, (metadata_for or key).node_id)
-    (root / "identity.key").write_bytes(key.to_file_bytes())
-    return root
+post_dir = post_folder  # (the name these tests use)
 
 
 @pytest.fixture
@@ -133,7 +129,7 @@ def test_invalid_identity_key(tmp_path: Path, dst: FixtureNode, new_key, content
 
 
 def test_missing_identity_key(tmp_path: Path, dst: FixtureNode) -> None:
-    post = write_metadata(tmp_path / "post", test_key("m").node_id)
+    post = write_post_metadata(tmp_path / "post", test_key("m").node_id)
     error = _refused(post, dst.folder.root, NotANodeFolder)
     assert "identity.key" in str(error)
 

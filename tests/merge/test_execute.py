@@ -15,7 +15,6 @@ import mergetool.merge.journal as journal_module
 from mergetool._exceptions import DatabaseError, MergeFailed, MergetoolError
 from mergetool.merge import execute, plan_merge
 from mergetool.node.fixtures import FixtureNode, build_node, test_key
-from mergetool.node.rows import read_identity_rows
 from mergetool.node.schema import u64_from_sql
 from tests.merge.merge_helpers import (
     assert_healthy,
@@ -27,6 +26,7 @@ from tests.merge.merge_helpers import (
     tree_state,
     user_version,
 )
+from tests.node.rows import read_identity_rows
 
 # The package re-exports the function ``execute``, which hides the module of the same name.
 execute_module = importlib.import_module("mergetool.merge.execute")

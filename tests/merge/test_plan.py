@@ -127,7 +127,7 @@ def test_adopt_supervised_installs_local_key_under_its_node_id(tmp_path: Path) -
     ("make", "reason"),
     [
         (lambda p: p / "missing", "source data folder does not exist"),
-        (lambda p: (p / "file").write_text("x") and p / "file", "is not a directory"),
+        (lambda p: (p / "file").write_text("x") and p / "file", "data folder, but not a folder"),
         (lambda p: (p / "empty").mkdir() or p / "empty", "source database not found"),
     ],
     ids=["missing", "a-file", "no-local-sql"],

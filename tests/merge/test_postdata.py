@@ -12,12 +12,12 @@ from mergetool._exceptions import PostDataMismatch
 from mergetool.merge import plan_merge
 from mergetool.merge.postdata import link_post_data, read_node_id
 from mergetool.node.fixtures import FixtureNode, test_key
-from tests.merge.merge_helpers import write_metadata
+from tests.postdata_helpers import write_post_metadata
 
 
 def test_read_node_id(tmp_path: Path) -> None:
     node_id = test_key("pd").node_id
-    assert read_node_id(write_metadata(tmp_path / "p", node_id)) == node_id
+    assert read_node_id(write_post_metadata(tmp_path / "p", node_id)) == node_id
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,9 @@ def test_unreadable_metadata_is_refused(tmp_path: Path, content: str | None, rea
 
 def test_mapping_and_warnings_for_identities_without_data(tmp_path: Path) -> None:
     a, b = test_key("pd-a").node_id, test_key("pd-b").node_id
-    links, warnings = link_post_data([write_metadata(tmp_path / "pa", a)], {a: "a.key", b: "b.key"})
+    links, warnings = link_post_data(
+        [write_post_metadata(tmp_path / "pa", a)], {a: "a.key", b: "b.key"}
+    )
     assert [(link.identity_file, link.node_id) for link in links] == [("a.key", a.hex())]
     assert [(w.code, w.message.split()[0]) for w in warnings] == [("no_post_data", "b.key")]
 
@@ -58,8 +60,8 @@ def test_plan_maps_source_and_target_identities(
     src: FixtureNode, dst: FixtureNode, tmp_path: Path
 ) -> None:
     dirs = [
-        write_metadata(tmp_path / "p-s1", bytes.fromhex(src.identities["s1.key"])),
-        write_metadata(tmp_path / "p-d1", bytes.fromhex(dst.identities["d1.key"])),
+        write_post_metadata(tmp_path / "p-s1", bytes.fromhex(src.identities["s1.key"])),
+        write_post_metadata(tmp_path / "p-d1", bytes.fromhex(dst.identities["d1.key"])),
     ]
     plan = plan_merge(src.folder.root, dst.folder.root, post_data=dirs)
     assert {(p.directory.name, p.identity_file) for p in plan.post_data} == {
@@ -72,7 +74,7 @@ def test_plan_maps_source_and_target_identities(
 
 def test_unknown_node_id_is_refused(src: FixtureNode, dst: FixtureNode, tmp_path: Path) -> None:
     stranger = test_key("pd-stranger").node_id
-    directory = write_metadata(tmp_path / "p-x", stranger)
+    directory = write_post_metadata(tmp_path / "p-x", stranger)
     with pytest.raises(PostDataMismatch) as info:
         plan_merge(src.folder.root, dst.folder.root, post_data=[directory])
     assert f"node id {stranger.hex()} belongs to no identity of the merged node" in str(info.value)

@@ -76,7 +76,7 @@ def test_open_folder_refuses_a_missing_folder(tmp_path: Path) -> None:
 
 def test_open_folder_refuses_a_file(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("")
-    with pytest.raises(NotANodeFolder, match="not a directory"):
+    with pytest.raises(NotANodeFolder, match="data folder, but not a folder"):
         open_folder(tmp_path / "f")
 
 

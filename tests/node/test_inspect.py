@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -204,25 +203,10 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def holder(node_factory: Factory) -> Iterator[tuple[FixtureNode, subprocess.Popen[str]]]:
+def holder(node_factory: Factory, hold_database) -> tuple[FixtureNode, subprocess.Popen[str]]:
     """A real process (a stand-in for a running node) with ``local.sql`` open."""
     node = node_factory(identities=["a"])
-    code = (
-        "import sqlite3, sys, time\n"
-        "c = sqlite3.connect(sys.argv[1])\n"
-        "c.execute('SELECT count(*) FROM post').fetchone()\n"
-        "print('ready', flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(node.folder.db_path)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        yield node, proc
-    finally:
-        proc.kill()
-        proc.wait()
+    return node, hold_database(node.folder.db_path)
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="in-use detection reads /proc")
@@ -291,7 +275,9 @@ DOCUMENTED_CODES = {
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="in-use detection reads /proc")
-def test_every_documented_warning_at_once(tmp_path: Path, tree_digest: Digest) -> None:
+def test_every_documented_warning_at_once(
+    tmp_path: Path, tree_digest: Digest, hold_database
+) -> None:
     from mergetool.node.fixtures import build_node
 
     node = build_node(
@@ -306,16 +292,6 @@ def test_every_documented_warning_at_once(tmp_path: Path, tree_digest: Digest) -
     ids = node.folder.identities_dir
     (ids / "bad.key").write_bytes(b"0" * 127)
     (ids / "link.key").symlink_to(ids / "a.key")
-    code = "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1])\n"
-    code += "c.execute('SELECT count(*) FROM post').fetchone()\n"
-    code += "print('ready', flush=True)\ntime.sleep(600)\n"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(node.folder.db_path)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        report = inspect_node(node.folder.root)
-    finally:
-        proc.kill()
-        proc.wait()
+    hold_database(node.folder.db_path)
+    report = inspect_node(node.folder.root)
     assert set(_codes(report)) == DOCUMENTED_CODES

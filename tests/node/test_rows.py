@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mergetool.node.fixtures import identity_rows, insert_rows, test_key
 from mergetool.node.migrate import create_database
-from mergetool.node.rows import IdentityRow, read_identity_rows
+from tests.node.rows import IdentityRow, read_identity_rows
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 

@@ -31,13 +31,6 @@ def test_empty_database_is_version_0() -> None:
     assert version.number == 0 and "empty" in version.releases
 
 
-@pytest.mark.parametrize(
-    ("number", "table"), [(5, "initial_post"), (7, "initial_post"), (8, "post"), (9, "post")]
-)
-def test_post_table_is_renamed_at_8(number: int, table: str) -> None:
-    assert check_supported(number, DB).post_table == table
-
-
 @pytest.mark.parametrize("number", [1, 2])
 def test_1_3_databases_are_refused_with_the_nodes_advice(number: int) -> None:
     with pytest.raises(UnsupportedVersion) as info:

@@ -12,9 +12,9 @@ def test_all_is_pinned() -> None:
     assert mergetool.post.__all__ == [
         "Difficulty", "FileReport", "InitPlan", "InitResult", "PRESETS", "PostMetadata",
         "PostParams", "Proof", "ProveReporter", "VerifyDataReport", "VerifyMode", "commitment",
-        "compute_labels", "generate_proof", "get_backend", "initialize", "pack_indices",
-        "plan_init", "prove_folder", "proving_difficulty", "read_metadata", "scrypt_jane",
-        "unpack_indices", "verify_data",
+        "compute_labels", "execute_init", "generate_proof", "get_backend", "initialize",
+        "pack_indices", "plan_init", "prove_folder", "proving_difficulty", "read_metadata",
+        "scrypt_jane", "unpack_indices", "verify_data",
         "verify_own_proof", "verify_proof", "write_metadata",
     ]  # fmt: skip
     for name in mergetool.post.__all__:

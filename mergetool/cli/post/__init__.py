@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import click
 
-from mergetool.cli._errors import MergetoolGroup, traceback_option
-from mergetool.cli.post.devices import devices
-from mergetool.cli.post.init import init
-from mergetool.cli.post.prove import profile, prove
-from mergetool.cli.post.verify import verify, verify_data
+from mergetool.cli._errors import traceback_option
+from mergetool.cli._group import LazyGroup
+
+# name -> "module:attribute", registered like the top-level commands (mergetool/cli/main.py)
+_COMMANDS = {
+    "devices": "mergetool.cli.post.devices:devices",
+    "init": "mergetool.cli.post.init:init",
+    "profile": "mergetool.cli.post.prove:profile",
+    "prove": "mergetool.cli.post.prove:prove",
+    "verify": "mergetool.cli.post.verify:verify",
+    "verify-data": "mergetool.cli.post.verify:verify_data",
+}
 
 
-@click.group(cls=MergetoolGroup)
+@click.group(cls=LazyGroup, commands=_COMMANDS)
 @traceback_option
 def post(traceback: bool) -> None:
     """Initialise, prove and verify PoST data (bit-compatible with post-rs / postcli)."""
-
-
-for _command in (devices, init, profile, prove, verify, verify_data):
-    post.add_command(_command)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mergetool._exceptions import InvalidParameters
+from mergetool._progress import for_stage
 from mergetool.cli._errors import MergetoolCommand
 from mergetool.cli.post._options import (
     HEX32,
@@ -19,7 +20,6 @@ from mergetool.cli.post._options import (
     preset_option,
 )
 from mergetool.post.backends import DEFAULT_MEMORY_BUDGET
-from mergetool.post.progress import for_stage
 
 if TYPE_CHECKING:
     from mergetool.post.initialize import InitResult
@@ -32,13 +32,13 @@ if TYPE_CHECKING:
     # A str, not a Path: Path("") is the current directory, and an empty --dir is a mistake.
     type=click.Path(file_okay=False),
     required=True,
-    help="PoST data directory.",
+    help="PoST data folder.",
 )
 @click.option(
     "--node-id",
     type=HEX32,
     help="Node id (hex). Without it: the one in DIR/identity.key, or a new identity written "
-    "there (only for a directory without PoST data).",
+    "there (only for a folder without PoST data).",
 )
 @click.option("--commitment-atx", type=HEX32, required=True, help="Commitment ATX id (hex).")
 @click.option(
@@ -94,11 +94,11 @@ def init(
 
     from mergetool._lock import lock_folder
     from mergetool.cli.progress import progress_bar
-    from mergetool.post.initialize import initialize, plan_init
+    from mergetool.post.initialize import execute_init, plan_init
 
     if not directory:
         raise InvalidParameters(
-            "--dir is empty", hint="Name the PoST data directory (--dir . for the current one)."
+            "--dir is empty", hint="Name the PoST data folder (--dir . for the current one)."
         )
     params = network_params(preset, labels_per_unit=labels_per_unit, scrypt_n=scrypt_n)
     params.check_units(num_units)
@@ -119,7 +119,7 @@ def init(
             vrf_difficulty=vrf_difficulty or params.pow_difficulty,
         )
         with progress_bar(not as_json) as update:
-            result = initialize(
+            result = execute_init(
                 plan,
                 backend=backend,
                 device=device,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mergetool._progress import for_stage
 from mergetool.cli._errors import MergetoolCommand
 from mergetool.cli._signals import sigterm_raises
 from mergetool.cli.post._options import (
@@ -22,7 +23,7 @@ from mergetool.cli.post._options import (
     proving_options,
 )
 from mergetool.post.params import MAX_THREADS
-from mergetool.post.progress import ProveReporter, for_stage
+from mergetool.post.progress import ProveReporter
 
 if TYPE_CHECKING:
     from mergetool.cli.progress import Bars
@@ -42,7 +43,7 @@ def _exit_on_sigterm() -> AbstractContextManager[None]:
     "directory",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="PoST data directory (as written by `mergetool post init`).",
+    help="PoST data folder (as written by `mergetool post init`).",
 )
 @click.option("--challenge", type=HEX32, required=True, help="The 32-byte PoET challenge (hex).")
 @proving_options

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mergetool._progress import for_stage
 from mergetool.cli._errors import MergetoolCommand
 from mergetool.cli.post._options import (
     HEX32,
@@ -17,7 +18,6 @@ from mergetool.cli.post._options import (
     network_params,
     preset_option,
 )
-from mergetool.post.progress import for_stage
 
 
 def _read_proof(name: str, error: type[Exception]) -> bytes:
@@ -205,7 +205,7 @@ def _from_metadata(directory: Path, given: dict[str, Any]) -> dict[str, Any]:
     "directory",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     required=True,
-    help="PoST data directory to check.",
+    help="PoST data folder to check.",
 )
 @click.option(
     "--fraction",

@@ -84,6 +84,6 @@ class NumpyBackend:
         """(count, 16) labels and the smallest full output below ``difficulty`` among them
         (ties: lowest index) as ``(index, output)``, or None: full labels, reduced here."""
         check_32_bytes("VRF difficulty", difficulty)
-        full = self.compute_labels(commitment, start, count, scrypt_n, True)
+        full = self.compute_labels(commitment, start, count, scrypt_n, full=True)
         indices = np.arange(start, start + count, dtype=np.uint64)
         return full[:, :16].copy(), smallest_below(full, indices, difficulty)

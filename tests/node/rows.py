@@ -1,4 +1,4 @@
-"""Typed values of per-identity rows, with the node's u64 encoding (two's-complement int64).
+"""Test helper: typed per-identity rows, with the node's u64 encoding (two's-complement int64).
 
 Reading goes through the SQLAlchemy models of :mod:`mergetool.node.schema`; a u64 read back as
 a negative int64 becomes the unsigned value, and writing turns it back bit for bit.

@@ -2,7 +2,7 @@
 
 Usage: python crash_runner.py SRC DST N COUNT_FILE [SQL_STEPS [OPTION...]]
 
-Once :func:`mergetool.merge.execute` starts, every call to a file-system primitive a merge
+Once :func:`mergetool.merge.execute_merge` starts, every call to a file-system primitive a merge
 writes with (``os.open``, ``os.replace``, ``os.link``, ``os.unlink``, ``os.rename``,
 ``os.mkdir``, ``os.fsync``, ``os.write``, ``os.chmod``) and every SQL_STEPS (default 50)
 SQLite VM instructions on any connection count as one event. At event N the process kills
@@ -66,7 +66,7 @@ sqlite3.connect = _connect
 import mergetool.merge  # noqa: E402  (after the wrappers, so every module sees them)
 from mergetool.cli.merge_nodes import main  # noqa: E402
 
-_real_execute = mergetool.merge.execute
+_real_execute = mergetool.merge.execute_merge
 
 
 def _execute(*args, **kwargs):
@@ -78,7 +78,7 @@ def _execute(*args, **kwargs):
         armed = False
 
 
-mergetool.merge.execute = _execute
+mergetool.merge.execute_merge = _execute
 
 try:
     main(["-f", SRC, "-t", DST, *OPTIONS])

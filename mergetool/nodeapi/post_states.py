@@ -12,6 +12,11 @@ from mergetool.nodeapi.calls import call_unary
 NODE_STATES = ("UNUSED", "IDLE", "PROVING")
 
 
+def state_name(number: int) -> str:
+    """The name of a ``PostState.State`` number ("state N" for one this code does not know)."""
+    return NODE_STATES[number] if 0 <= number < len(NODE_STATES) else f"state {number}"
+
+
 @dataclass(frozen=True)
 class PostStateEntry:
     """One ``PostState``: the identity, the key file's name, the state's name."""
@@ -33,11 +38,4 @@ def post_states(address: str, channel: Any, *, timeout_s: float) -> tuple[PostSt
         post_pb2.PostStatesRequest(),
         timeout_s=timeout_s,
     )
-    return tuple(
-        PostStateEntry(
-            bytes(s.id),
-            s.name,
-            NODE_STATES[s.state] if 0 <= s.state < len(NODE_STATES) else f"state {s.state}",
-        )
-        for s in answer.states
-    )
+    return tuple(PostStateEntry(bytes(s.id), s.name, state_name(s.state)) for s in answer.states)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mergetool.nodeapi.post_states import NODE_STATES  # (PostState.State names)
 from mergetool.serviceapi.state import SERVICE_KINDS, ServiceState
 
 __all__ = [
@@ -14,9 +15,6 @@ __all__ = [
     "ServiceState",
     "StatusReport",
 ]
-
-#: PostStates values (spacemesh.v1.PostState.State)
-NODE_STATES = ("UNUSED", "IDLE", "PROVING")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from mergetool._exceptions import InvalidParameters, Unreachable
 from mergetool.nodeapi.address import TlsFiles, parse_node_address
 from mergetool.nodeapi.channel import open_channel
-from mergetool.status.model import NODE_STATES, NodeIdentity
+from mergetool.nodeapi.post_states import state_name
+from mergetool.status.model import NodeIdentity
 
 
 def node_target(address: str, tls: TlsFiles | None) -> str:
@@ -46,11 +47,4 @@ def read_post_states(address: str, *, tls: TlsFiles | None, timeout_s: float) ->
         ) from exc
     finally:
         channel.close()
-    return [
-        NodeIdentity(
-            bytes(s.id),
-            s.name,
-            NODE_STATES[s.state] if 0 <= s.state < len(NODE_STATES) else f"state {s.state}",
-        )
-        for s in answer.states
-    ]
+    return [NodeIdentity(bytes(s.id), s.name, state_name(s.state)) for s in answer.states]

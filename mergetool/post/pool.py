@@ -33,6 +33,7 @@ _STOP_GRACE_S = 3.0  # how long ``shutdown`` lets jobs notice the stop before ki
 
 _gen: Any = None  # per-slot job generation (bumped to stop)
 _count: Any = None  # per-slot progress: bytes read by a pass
+_SPAWNING = threading.Lock()  # one pool at a time starts its processes (see WorkerPool)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -54,15 +55,10 @@ def _die_with_parent(parent_pid: int) -> None:
         threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _init(parent_pid: int, gen: Any, count: Any, pids: Any) -> None:
+def _init(parent_pid: int, gen: Any, count: Any) -> None:
     global _gen, _count
     _die_with_parent(parent_pid)
     _gen, _count = gen, count
-    with pids.get_lock():
-        for i in range(len(pids)):
-            if pids[i] == 0:
-                pids[i] = os.getpid()
-                break
     import numpy  # noqa: F401 - imported once per worker, before the first timed job
 
 
@@ -92,26 +88,39 @@ class WorkerPool:
     stopping a stale job can never touch a newer one, even for the same identity.
     """
 
-    def __init__(self, workers: int, slots: int) -> None:
+    def __init__(self, workers: int, slots: int, *, wait: bool = True) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.workers = workers
         self.gen = ctx.Array("q", slots)
         self.count = ctx.Array("Q", slots)
-        self._pids = ctx.Array("q", workers)
         self._free = list(range(slots))
         self._lock = threading.Lock()
-        self._pool = ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init,
-            initargs=(os.getpid(), self.gen, self.count, self._pids),
-        )  # fmt: skip
-        # Start every worker now, from this thread (the one a parent-death signal watches):
-        # a job that starts one later would pay the spawn and the imports in its own time.
-        try:
-            for future in [self._pool.submit(_ready) for _ in range(workers)]:
-                future.result()
-        except BaseException:
-            self.shutdown()
-            raise
+        # Every worker is started now, from this thread (the one a parent-death signal
+        # watches): a job that started one later would pay the spawn and the imports in its
+        # own time. The processes are known from the start, so a worker stuck before it
+        # could even arm its parent-death signal can still be killed by ``shutdown``.
+        with _SPAWNING:  # (other pools of this process spawn theirs in other threads)
+            before = {child.pid for child in multiprocessing.active_children()}
+            self._pool = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_init,
+                initargs=(os.getpid(), self.gen, self.count),
+            )  # fmt: skip
+            self._ready = [self._pool.submit(_ready) for _ in range(workers)]
+            self._processes = [
+                child for child in multiprocessing.active_children() if child.pid not in before
+            ]
+        if wait:
+            try:
+                self.wait_ready()
+            except BaseException:
+                self.shutdown()
+                raise
+
+    def wait_ready(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Wait until every worker has started (Cancelled once ``stop()``; a worker that
+        failed to start raises here, and the pool is of no use then)."""
+        for future in self._ready:
+            self.wait(future, stop)
 
     def begin(self) -> tuple[int, int]:
         """A free slot for a new job and the job's generation (its progress starts at 0)."""
@@ -159,21 +168,26 @@ class WorkerPool:
         for slot in range(len(self.gen)):
             self.stop(slot)
         closing = threading.Thread(
-            target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True},
-            name="pool-shutdown", daemon=True,
-        )  # fmt: skip
+            target=_close, args=(self._pool,), name="pool-shutdown", daemon=True
+        )
         closing.start()
         closing.join(grace_s)
         if closing.is_alive():
-            for pid in list(self._pids):
-                if pid > 0:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
+            for process in self._processes:
+                with contextlib.suppress(OSError, ValueError):  # (gone, or closed)
+                    process.kill()
             closing.join(2.0)
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for tests and benchmarks)."""
-        return [pid for pid in self._pids if pid > 0]
+        return [process.pid for process in self._processes if process.pid is not None]
+
+
+def _close(executor: ProcessPoolExecutor) -> None:
+    # When ``shutdown`` kills a stuck worker, the executor's own thread finds its pool broken
+    # and closes the queues too; the second close is EBADF, not news worth a traceback.
+    with contextlib.suppress(OSError, ValueError):
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def spans(num_labels: int, parts: int, chunk_labels: int) -> list[tuple[int, int]]:

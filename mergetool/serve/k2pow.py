@@ -39,22 +39,39 @@ class RandomxHost:
     def running(self) -> bool:
         return self._solver is not None or self._verifier is not None
 
-    def _pool(self, verifier: bool) -> WorkerPool:
-        with self._lock:
-            if verifier:
-                if self._verifier is None:
-                    self._verifier = WorkerPool(1, 2)
-                return self._verifier
-            if self._solver is None:
-                self._solver = WorkerPool(1, self.slots)
-            return self._solver
+    def _pool(self, verifier: bool, stop: Callable[[], bool]) -> WorkerPool:
+        with self._lock:  # (held only to start the processes: ``release`` never waits long)
+            pool = self._verifier if verifier else self._solver
+            if pool is None:
+                pool = WorkerPool(1, 2 if verifier else self.slots, wait=False)
+                if verifier:
+                    self._verifier = pool
+                else:
+                    self._solver = pool
+        try:
+            pool.wait_ready(stop)
+        except Cancelled:
+            raise  # (the pool starts on for the next job)
+        except BaseException:
+            self._drop(pool)  # it cannot start: the next job starts a new one
+            raise
+        return pool
 
-    def release(self) -> None:
+    def _drop(self, pool: WorkerPool) -> None:
+        with self._lock:
+            if self._solver is pool:
+                self._solver = None
+            if self._verifier is pool:
+                self._verifier = None
+        pool.shutdown()
+
+    def release(self, grace_s: float = 3.0) -> None:
+        """End the processes (those still running after ``grace_s`` are killed)."""
         with self._lock:
             pools, self._solver, self._verifier = (self._solver, self._verifier), None, None
         for pool in pools:
             if pool is not None:
-                pool.shutdown()
+                pool.shutdown(grace_s)
 
     def pids(self) -> list[int]:
         return [pid for pool in (self._solver, self._verifier) if pool for pid in pool.pids()]
@@ -73,7 +90,7 @@ class RandomxHost:
         for group in groups:  # one job per group: identities take turns group by group
             if cancelled():
                 raise Cancelled("k2pow was stopped")
-            pool = self._pool(verifier=False)
+            pool = self._pool(verifier=False, stop=cancelled)
             slot, gen = pool.begin()
             try:
                 future = pool.submit(
@@ -87,10 +104,15 @@ class RandomxHost:
                 on_group(group, pows[group])
         return pows
 
-    def verify(self, meta: PostMetadata, proof: Any, challenge: bytes, **kw: Any) -> str | None:
-        """None when the proof passes with all k2 indices against ``meta``, else the reason."""
-        pool = self._pool(verifier=True)
-        return pool.submit(verify_job, meta, proof, challenge, fast=False, **kw).result()
+    def verify(
+        self, meta: PostMetadata, proof: Any, challenge: bytes, *,
+        cancelled: Callable[[], bool] = lambda: False, **kw: Any,
+    ) -> str | None:  # fmt: skip
+        """None when the proof passes with all k2 indices against ``meta``, else the reason;
+        Cancelled once ``cancelled()`` (a stop never waits for a stuck verifier)."""
+        pool = self._pool(verifier=True, stop=cancelled)
+        future = pool.submit(verify_job, meta, proof, challenge, fast=False, **kw)
+        return pool.wait(future, cancelled)
 
 
 class FallbackSolver:

@@ -41,7 +41,8 @@ def _verdict(ident: Any) -> dict[str, str]:
     state = ident.state
     if state.state == "proving":
         progress = state.progress
-        what = {"waiting-for-disk": "waiting for the disk", "reading": "reading the data"}
+        what = {"waiting-for-disk": "waiting for the disk", "reading": "reading the data",
+                "verifying": "verifying the proof", "saving": "saving the proof"}  # fmt: skip
         phase = progress.phase if progress is not None else "k2pow"
         return _v("proving", f"proving: {what.get(phase, phase)}", "info")
     if state.state == "done":

@@ -183,13 +183,15 @@ class Prover:
             passes=_DiskPasses(self, ident, reporter), solver=self.solver, meta=meta,
         )  # fmt: skip
 
-    async def check(self, ident: IdentityConfig, proof: Any, challenge: bytes) -> None:
+    async def check(self, ident: IdentityConfig, proof: Any, challenge: bytes, stop: Stop) -> None:
         """ProvingFailed (naming the folder) unless ``proof`` passes with all k2 indices
-        against the identity captured at start-up (in the host's verifier process)."""
+        against the identity captured at start-up (in the host's verifier process);
+        Cancelled once ``stop()``."""
         params = self.settings.params
         why = await self._in_thread(
             self.host.verify, captured_metadata(ident), proof, challenge, k1=params.k1,
             k2=params.k2, pow_difficulty=params.pow_difficulty, scrypt_n=params.scrypt_n,
+            cancelled=stop,
         )  # fmt: skip
         if why is not None:
             raise ProvingFailed(

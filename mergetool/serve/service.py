@@ -152,7 +152,7 @@ class Service:
             threads.shutdown(wait=False, cancel_futures=True)
             await asyncio.gather(
                 asyncio.to_thread(pool.shutdown, _POOL_GRACE_S),
-                asyncio.to_thread(self.host.release),
+                asyncio.to_thread(self.host.release, _POOL_GRACE_S),
             )
             self._report_stopped()
             if api is not None:
@@ -220,8 +220,11 @@ class Service:
                 self._discard(ident, found)
                 continue
             finished, delivered = found
+            stopping = self._stop.is_set if self._stop else lambda: False
             try:
-                await self._prover.check(ident.config, finished.proof, finished.challenge)
+                await self._prover.check(ident.config, finished.proof, finished.challenge, stopping)
+            except Cancelled:
+                return  # stopping: the proof stays for the next start
             except MergetoolError as exc:
                 self._discard(ident, f"it no longer verifies ({exc.message})")
                 continue
@@ -285,13 +288,9 @@ class Service:
         )  # fmt: skip
 
     def on_connection(
-        self,
-        config: IdentityConfig,
-        *,
-        connected: bool,
-        problem: str | None = None,
+        self, config: IdentityConfig, *, connected: bool, problem: str | None = None,
         refused: bool = False,
-    ) -> None:
+    ) -> None:  # fmt: skip
         ident = self.by_id[config.node_id]
         was, ident.connected = ident.connected, connected
         self.metrics.connected.labels(**Metrics.label(config.node_id)).set(int(connected))
@@ -371,11 +370,13 @@ class Service:
         finished = ident.state.finish(challenge, proof)
         if finished is None:
             return
+        self._on_progress(ident.config, challenge, ident.state.next_phase("verifying"))
         try:
-            await self._prover.check(ident.config, proof, challenge)
-        except asyncio.CancelledError:
+            await self._prover.check(ident.config, proof, challenge, stop.is_set)
+        except (asyncio.CancelledError, Cancelled):
             if self._stopping:  # a finished pass is not lost: the next start checks it
                 await asyncio.shield(self._save(ident, finished, delivered=False))
+                ident.state.on_stop()  # (not lost: not "stopped mid-proof")
                 self._emit(
                     "proof-kept-unchecked",
                     f"stopping before the proof for challenge {challenge.hex()} was checked: "
@@ -383,6 +384,7 @@ class Service:
                     ident=ident, level="warning", challenge=challenge.hex(),
                 )  # fmt: skip
             raise
+        self._on_progress(ident.config, challenge, ident.state.next_phase("saving"))
         saved = await self._save(ident, finished, delivered=False)  # before the node gets it
         if not ident.state.on_proof(finished):
             return

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Clock = Callable[[], float]
 Reply = Literal["proving", "proof", "error"]
-Phase = Literal["waiting-for-disk", "k2pow", "reading"]
+Phase = Literal["waiting-for-disk", "k2pow", "reading", "verifying", "saving"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,12 @@ class IdentityState:
         if self.state == "proving" and self.challenge == challenge:
             self.progress = progress
 
+    def next_phase(self, phase: Phase) -> Progress:
+        """The running proof's Progress once its pass is over and ``phase`` begins (the pass
+        and the bytes read kept)."""
+        was = self.progress or Progress(phase)
+        return replace(was, phase=phase, rate_bytes_s=None, eta_s=None)
+
     def finish(self, challenge: bytes, proof: Any) -> Finished | None:
         """The record of a proof for the current run (no transition); None when stale."""
         if self.state != "proving" or self.challenge != challenge:
@@ -157,5 +163,5 @@ class IdentityState:
         if self.state != "proving":
             return post_rs_status(self.public_state)
         progress = self.progress or Progress("k2pow")
-        position = progress.bytes_read if progress.phase == "reading" else 0
+        position = 0 if progress.phase in ("k2pow", "waiting-for-disk") else progress.bytes_read
         return post_rs_status("proving", nonces=progress.nonces, position=position)

@@ -19,7 +19,7 @@ from mergetool.serviceapi.state import ServiceState
 
 _MAX_ANSWER_BYTES = 4 << 20
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
-_PHASES = ("waiting-for-disk", "k2pow", "reading")
+_PHASES = ("waiting-for-disk", "k2pow", "reading", "verifying", "saving")
 
 
 @dataclass(frozen=True)

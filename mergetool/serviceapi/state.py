@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: What a service's identity is doing: idle, proving (k2pow or reading) or done (not fetched).
+#: What a service's identity is doing: idle, proving (k2pow, reading, …) or done (not fetched).
 SERVICE_KINDS = ("idle", "proving", "done")
 
 
@@ -18,7 +18,8 @@ class ServiceState:
     kind: str
     #: whether the service's stream to the node is up; None when the API does not say (post-rs)
     connected: bool | None = None
-    #: while proving: "k2pow", "reading" or "waiting-for-disk" (None when unknown)
+    #: while proving: "k2pow", "waiting-for-disk", "reading", then (the pass found a proof)
+    #: "verifying" and "saving"; None when unknown
     phase: str | None = None
     bytes_read: int | None = None
     bytes_total: int | None = None
@@ -54,6 +55,8 @@ class ServiceState:
                 text = f"reading, {_size(self.bytes_read or 0)} read"
         elif self.phase == "waiting-for-disk":
             text = "waiting for disk"
+        elif self.phase in ("verifying", "saving"):
+            text = f"{self.phase} the proof"
         else:
             text = "proving"
         if self.kind == "proving" and self.problem:

@@ -16,6 +16,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.serve.node_standin import NodeStandin
 from tests.serve.serve_helpers import NODE_IDS
 from tests.serve.test_serve_proofs import check_proof
@@ -204,3 +206,102 @@ def test_a_full_disk_at_start_up_names_the_lock_file_and_leaves_none(
     assert proc.stderr.startswith(f"Error: {folder}: the disk is full, or we may not write ")
     assert f"(writing {lock}: File too large)" in proc.stderr
     assert not lock.exists()
+
+
+def _workers(pids: set[int]) -> set[int]:
+    """The engine's spawned worker processes among ``pids`` (not multiprocessing's tracker)."""
+    found = set()
+    for pid in pids:
+        with suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+    return found
+
+
+def _stop_ends_everything(run: Serve, tree: set[int]) -> list[str]:
+    """SIGTERM: serve and every child end within 10 s, exit 0; the event kinds logged."""
+    started = time.monotonic()
+    run.proc.send_signal(signal.SIGTERM)
+    try:
+        run.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("serve did not end within 10 s:\n" + "\n".join(run.lines)) from None
+    assert time.monotonic() - started < 10
+    assert _wait_gone(tree | descendants(run.proc.pid), 1.0) == set()
+    assert run.proc.returncode == 0, "\n".join(run.lines)
+    return [e["event"] for e in run.events()]
+
+
+def test_sigterm_while_reading_on_a_stuck_disk_ends_everything_within_10_s(
+    node: NodeStandin, post_dirs: Callable[[int], list[Path]]
+) -> None:
+    """A pass whose worker no longer runs (a read stuck on a bad disk: here SIGSTOP) is
+    killed, not waited for."""
+    (folder,) = post_dirs(1)
+    with serve(node, folder) as run:
+        run.wait_event("started")
+        node.wait_connected([ID], timeout=60)
+        stuck = _workers(descendants(run.proc.pid))
+        assert stuck
+        for pid in stuck:
+            os.kill(pid, signal.SIGSTOP)
+        node.request_proof(ID, C1)
+        run.wait_event("phase-reading")
+        time.sleep(0.3)  # (the pass is handed to the stopped workers)
+        kinds = _stop_ends_everything(run, descendants(run.proc.pid))
+    assert kinds[-1] == "stopped" and "stopped-mid-proof" in kinds
+    assert "proof-ready" not in kinds
+
+
+def _rss_mib(pid: int) -> float:
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.parametrize("when", ["starting", "checking"])
+def test_sigterm_while_verifying_keeps_the_proof_and_ends_within_10_s(
+    node: NodeStandin,
+    post_dirs: Callable[[int], list[Path]],
+    stub_server: Callable[..., Any],
+    tmp_path: Path,
+    when: str,
+) -> None:
+    """The pass is done, its check hangs (the verifier process stuck, here by SIGSTOP, while
+    it starts or once it builds its RandomX cache): the stop ends everything in time, and
+    the unchecked proof is kept for the next start."""
+    from tests.serve.test_serve_remote_k2pow import solve
+
+    (folder,) = post_dirs(1)
+    state = tmp_path / "state"
+    k2pow = stub_server(lambda path, seen: (200, solve(path)))
+    # k2pow comes from outside: the only process serve starts for this proof is its verifier.
+    with serve(node, folder, "--remote-k2pow", k2pow.url, "--state-dir", str(state)) as run:
+        run.wait_event("started")
+        node.wait_connected([ID], timeout=60)
+        before = descendants(run.proc.pid)
+        node.request_proof(ID, C1)
+        deadline = time.monotonic() + 60
+        while not (verifier := _workers(descendants(run.proc.pid) - before)) or (
+            when == "checking" and max(map(_rss_mib, verifier)) < 150  # (the 256 MiB cache)
+        ):
+            assert time.monotonic() < deadline, "\n".join(run.lines)
+            time.sleep(0.005)
+        for pid in verifier:
+            os.kill(pid, signal.SIGSTOP)
+        run.wait_event("phase-verifying")
+        kinds = _stop_ends_everything(run, descendants(run.proc.pid))
+    assert "proof-kept-unchecked" in kinds and "proof-ready" not in kinds
+    assert "stopped-mid-proof" not in kinds  # (nothing was lost)
+    assert kinds[-1] == "stopped", "\n".join(run.lines)
+    kept = json.loads((state / f"{ID.hex()}.proof.json").read_text())
+    assert kept["challenge"] == C1.hex()
+    # The next start checks the kept proof and hands it to the node without proving again.
+    with serve(node, folder, "--remote-k2pow", k2pow.url, "--state-dir", str(state)) as run:
+        assert run.wait_event("stored-proof")["challenge"] == C1.hex()
+        asked = len(k2pow.paths)
+        node.request_proof(ID, C1)
+        check_proof(node.wait_proof(ID, timeout=60), ID, C1)
+        assert len(k2pow.paths) == asked

@@ -102,3 +102,15 @@ def test_stop_reports_the_challenge_that_was_mid_proof() -> None:
     state, _ = proving()
     assert state.on_stop() == C1
     assert state.on_stop() is None
+
+
+def test_after_the_pass_the_check_and_the_save_keep_its_pass_and_bytes() -> None:
+    state, _ = proving()
+    state.on_progress(C1, Progress("reading", 2, (16, 32), 8192, 8192, rate_bytes_s=1e6, eta_s=0))
+    for phase in ("verifying", "saving"):
+        state.on_progress(C1, state.next_phase(phase))
+        assert state.progress == Progress(phase, 2, (16, 32), 8192, 8192)
+        # post-rs's /status: still proving, at the end of the data
+        assert state.post_rs_status() == {
+            "Proving": {"nonces": {"start": 16, "end": 32}, "position": 8192}
+        }

@@ -27,6 +27,8 @@ URL = "http://127.0.0.1:1/status"
             "reading, 3.0 GiB read",
         ),
         (ServiceState(URL, "proving", phase="waiting-for-disk"), "waiting for disk"),
+        (ServiceState(URL, "proving", phase="verifying"), "verifying the proof"),
+        (ServiceState(URL, "proving", phase="saving"), "saving the proof"),
         (ServiceState(URL, "proving", connected=False, phase="k2pow"), "not connected, k2pow"),
         (ServiceState(URL, "proving"), "proving"),
     ],

@@ -15,7 +15,7 @@
   var SYMBOL = { ok: "\u2714", info: "\u2022", warn: "\u25b2", bad: "\u2716" };
   var PHASES = {
     "waiting-for-disk": "waiting for the disk", k2pow: "k2pow", reading: "reading the data",
-    verifying: "verifying", done: "proof ready", failed: "failed", idle: "idle"
+    verifying: "verifying the proof", saving: "saving the proof", done: "proof ready", failed: "failed", idle: "idle"
   };
   var LABELS = ["Name", "Node id", "Verdict", "PoST", "Rate \u00b7 ETA", "ATX", "Eligibility",
     "Rewards", "Last error"];

@@ -206,14 +206,21 @@ def temp_name(path: Path) -> Path:
     """A fresh temporary name beside ``path``: never a leftover's, even one with our PID
     (PID 1 in every container), whose name an ``O_EXCL`` create would refuse. Leftovers of
     ``path`` from killed runs are removed on the way."""
+    sweep_leftovers(path)
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(6)}")
+
+
+def sweep_leftovers(path: Path, *, older_than_s: float = _LEFTOVER_AGE_S) -> None:
+    """Remove the temporary files of ``path`` that killed runs left (best effort).
+    ``older_than_s=0`` for a caller that holds the lock no other writer of ``path`` passes."""
     prefix = f".{path.name}{TEMP_MARK}"
     with contextlib.suppress(OSError):
         now = time.time()
         for entry in os.scandir(path.parent):
             ours = entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False)
-            if ours and now - entry.stat(follow_symlinks=False).st_mtime > _LEFTOVER_AGE_S:
-                os.unlink(entry.path)
-    return path.with_name(f"{prefix}{os.getpid()}-{secrets.token_hex(6)}")
+            if ours and now - entry.stat(follow_symlinks=False).st_mtime >= older_than_s:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def write_file_atomic(

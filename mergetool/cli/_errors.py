@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -78,21 +79,45 @@ def as_flags(ctx: click.Context, text: str | None) -> str | None:
     return _PARAMETER.sub(lambda m: _flag(options, m[1], m[2]), text)
 
 
+def _param(ctx: click.Context, name: str) -> Any:
+    c: click.Context | None = ctx
+    while c is not None:
+        if name in c.params:
+            return c.params[name]
+        c = c.parent
+    return None
+
+
+_BUG = "This is a bug in mergetool; re-run with --traceback and report it."
+
+
 def _report(ctx: click.Context, exc: BaseException, *, exit_code: int) -> None:
     if _wants(ctx, "traceback"):
         traceback.print_exception(exc, file=sys.stderr)
     error = _as_error(exc)
-    message = f"unexpected {type(exc).__name__}: {exc}"
+    text, hint = f"unexpected {type(exc).__name__}: {exc}", None
     if error is not None:
-        text, hint = as_flags(ctx, error.message), as_flags(ctx, error.hint)
-        message = f"{text}\n{hint}" if hint else str(text)
+        text, hint = as_flags(ctx, error.message) or "", as_flags(ctx, error.hint)
         if _wants(ctx, "as_json"):
             doc = {**error.to_dict(), "message": text, "hint": hint}
             click.echo(json.dumps(doc, indent=2, sort_keys=True))
-    click.echo(f"Error: {message}", err=True)
-    if error is None and not _wants(ctx, "traceback"):
-        click.echo("This is a bug in mergetool; re-run with --traceback and report it.", err=True)
+    elif not _wants(ctx, "traceback"):
+        hint = _BUG
+    if _param(ctx, "log_format") == "json":  # a service's stderr: one JSON line per event
+        click.echo(json.dumps(_log_line(exc, error, text, hint)), err=True)
+    else:
+        click.echo(f"Error: {text}" + (f"\n{hint}" if hint else ""), err=True)
     ctx.exit(exit_code)
+
+
+def _log_line(
+    exc: BaseException, error: MergetoolError | None, text: str, hint: str | None
+) -> dict[str, Any]:
+    from mergetool.serve.events import iso_utc
+
+    kind = type(error if error is not None else exc).__name__
+    return {"time": iso_utc(time.time()), "level": "error", "event": "fatal", "message": text,
+            "hint": hint, "error": kind}  # fmt: skip
 
 
 class MergetoolCommand(click.Command):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -31,11 +32,15 @@ def json_stderr() -> Iterator[None]:
     original = os.dup(2)
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
-    os.close(write_end)
+    # Our own end is kept for the closing mark: child processes (multiprocessing's resource
+    # tracker) hold the pipe open until serve exits, so its end would never be seen.
+    mark = b"\x00mergetool-stderr-end-" + os.urandom(8).hex().encode() + b"\n"
 
     def pump() -> None:
         with os.fdopen(read_end, "rb") as lines, os.fdopen(original, "wb", 0) as out:
             for raw in lines:
+                if raw == mark:
+                    return
                 out.write(_as_json(raw))
 
     thread = threading.Thread(target=pump, name="stderr-json", daemon=True)
@@ -45,8 +50,11 @@ def json_stderr() -> Iterator[None]:
     finally:
         sys.stderr.flush()
         restored = os.dup(original)
-        os.dup2(restored, 2)  # the pipe's write end closes: the pump ends at EOF
+        os.dup2(restored, 2)
         os.close(restored)
+        with contextlib.suppress(OSError):
+            os.write(write_end, mark)  # every line before it is written out, then the pump ends
+        os.close(write_end)
         thread.join(5)
 
 
@@ -64,10 +72,20 @@ def _as_json(raw: bytes) -> bytes:
     return (json.dumps(doc) + "\n").encode()
 
 
+def hold_sigterm() -> threading.Event:
+    """From now on SIGTERM never kills this process by the signal: it sets the returned event
+    (the service stops as soon as it runs), and while the service runs it stops it."""
+    got = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: got.set())
+    return got
+
+
 def run_service(
-    config: Any, log: Callable[[Any], None], *, pinned_cores: list[int] | None, json_logs: bool
-) -> None:
-    """Run ``Service(config)`` until SIGTERM/SIGINT or until ``config.watch_pid`` ends."""
+    config: Any, log: Callable[[Any], None], *, pinned_cores: list[int] | None, json_logs: bool,
+    early_stop: threading.Event | None = None,
+) -> None:  # fmt: skip
+    """Run ``Service(config)`` until SIGTERM/SIGINT or until ``config.watch_pid`` ends
+    (``early_stop``: from ``hold_sigterm``, set when a SIGTERM came before)."""
     if pinned_cores is not None:
         from mergetool._exceptions import InvalidParameters
 
@@ -78,13 +96,16 @@ def run_service(
                 f"--pinned-cores {','.join(map(str, pinned_cores))}: {exc}",
                 hint=f"This machine has cores 0 .. {(os.cpu_count() or 1) - 1}.",
             ) from exc
-    with json_stderr() if json_logs else contextlib.nullcontext():
-        _run(config, log)
+    early_stop = early_stop or threading.Event()
+    try:
+        with json_stderr() if json_logs else contextlib.nullcontext():
+            _run(config, log, early_stop)
+    finally:  # the loop has put SIGTERM back to its default: a second one while exiting
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)  # must not kill by signal
 
 
-def _run(config: Any, log: Callable[[Any], None]) -> None:
+def _run(config: Any, log: Callable[[Any], None], early_stop: threading.Event) -> None:
     import asyncio
-    import signal
 
     from mergetool.serve.service import Service
 
@@ -99,6 +120,8 @@ def _run(config: Any, log: Callable[[Any], None]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, service.stop)
+        if early_stop.is_set():
+            service.stop()
         watcher = asyncio.ensure_future(watch(config.watch_pid)) if config.watch_pid else None
         try:
             await service.run()

@@ -224,10 +224,11 @@ def serve(
     Every folder is checked and locked before connecting; the process runs until SIGTERM or
     SIGINT (or --watch-pid ends), then keeps finished proofs on disk for the next start.
     """
-    from mergetool.cli._serve_run import log_setup, run_service
+    from mergetool.cli._serve_run import hold_sigterm, log_setup, run_service
     from mergetool.nodeapi.address import parse_node_address, read_tls
     from mergetool.serve.config import plan_serve
 
+    early_stop = None if dry_run else hold_sigterm()  # (a SIGTERM while starting: stop at once)
     log_setup(log_format)  # before grpc is imported: its C core logs through it
     params = network_params(
         preset, k1=k1, k2=k2, pow_difficulty=pow_difficulty, scrypt_n=scrypt_n,
@@ -259,4 +260,5 @@ def serve(
         line = json.dumps(event.to_dict()) if log_format == "json" else event.to_text()
         click.echo(line, err=True)
 
-    run_service(config, log, pinned_cores=pinned_cores, json_logs=log_format == "json")
+    json_logs = log_format == "json"
+    run_service(config, log, pinned_cores=pinned_cores, json_logs=json_logs, early_stop=early_stop)

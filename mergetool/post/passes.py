@@ -9,12 +9,13 @@ raising ``Cancelled``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from mergetool._exceptions import Cancelled
+from mergetool._exceptions import Cancelled, ProvingFailed
 from mergetool._progress import ProgressCallback as Progress
 from mergetool.post import pool as workers
 from mergetool.post.difficulty import Difficulty
@@ -94,6 +95,22 @@ class PoolPasses:
         self.pool, self.parts = pool, parts
 
     def run(self, job: PassJob, progress: Progress | None, stop: Stop) -> Winner | None:
+        """As PassRunner; a worker that died (the OOM killer) costs the pass one retry on
+        new processes; dying again is ProvingFailed (the pool is healed for the next run)."""
+        try:
+            return self._run(job, progress, stop)
+        except BrokenProcessPool:
+            self.pool.heal()
+        try:
+            return self._run(job, progress, stop)
+        except BrokenProcessPool as exc:
+            self.pool.heal()
+            raise ProvingFailed(
+                f"{job.directory}: a pass worker process died twice in a row",
+                hint="Was it killed for lack of memory? See `dmesg` for the OOM killer.",
+            ) from exc
+
+    def _run(self, job: PassJob, progress: Progress | None, stop: Stop) -> Winner | None:
         slot, gen = self.pool.begin()
         try:
             spans = workers.spans(job.meta.num_labels, self.parts, job.chunk_labels)

@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from mergetool._exceptions import Cancelled
@@ -89,12 +90,22 @@ class WorkerPool:
     """
 
     def __init__(self, workers: int, slots: int, *, wait: bool = True) -> None:
-        ctx = multiprocessing.get_context("spawn")
+        self._ctx = multiprocessing.get_context("spawn")
         self.workers = workers
-        self.gen = ctx.Array("q", slots)
-        self.count = ctx.Array("Q", slots)
+        self.gen = self._ctx.Array("q", slots)
+        self.count = self._ctx.Array("Q", slots)
         self._free = list(range(slots))
         self._lock = threading.Lock()
+        self._healing = threading.Lock()
+        self._start()
+        if wait:
+            try:
+                self.wait_ready()
+            except BaseException:
+                self.shutdown()
+                raise
+
+    def _start(self) -> None:
         # Every worker is started now, from this thread (the one a parent-death signal
         # watches): a job that started one later would pay the spawn and the imports in its
         # own time. The processes are known from the start, so a worker stuck before it
@@ -102,19 +113,28 @@ class WorkerPool:
         with _SPAWNING:  # (other pools of this process spawn theirs in other threads)
             before = {child.pid for child in multiprocessing.active_children()}
             self._pool = ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init,
+                self.workers, mp_context=self._ctx, initializer=_init,
                 initargs=(os.getpid(), self.gen, self.count),
             )  # fmt: skip
-            self._ready = [self._pool.submit(_ready) for _ in range(workers)]
+            self._ready = [self._pool.submit(_ready) for _ in range(self.workers)]
             self._processes = [
                 child for child in multiprocessing.active_children() if child.pid not in before
             ]
-        if wait:
-            try:
-                self.wait_ready()
-            except BaseException:
-                self.shutdown()
-                raise
+
+    def heal(self) -> None:
+        """Start new processes if a worker died (the OOM killer, a stray kill): its death
+        breaks the pool for every job, so each job that saw it calls this, and the first
+        one replaces them. Jobs already running are lost; the next ones run."""
+        with self._healing:
+            try:  # (a broken pool refuses new jobs at once)
+                self._pool.submit(_ready).cancel()
+                return  # healthy: another job has healed it already
+            except BrokenProcessPool:
+                pass
+            old, self._ready = (self._pool, self._processes), []
+            self._start()
+            self.wait_ready()
+        _end(*old)
 
     def wait_ready(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Wait until every worker has started (Cancelled once ``stop()``; a worker that
@@ -167,20 +187,23 @@ class WorkerPool:
         (a RandomX dataset being built, a read stuck on a bad disk) are killed."""
         for slot in range(len(self.gen)):
             self.stop(slot)
-        closing = threading.Thread(
-            target=_close, args=(self._pool,), name="pool-shutdown", daemon=True
-        )
-        closing.start()
-        closing.join(grace_s)
-        if closing.is_alive():
-            for process in self._processes:
-                with contextlib.suppress(OSError, ValueError):  # (gone, or closed)
-                    process.kill()
-            closing.join(2.0)
+        _end(self._pool, self._processes, grace_s)
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for tests and benchmarks)."""
         return [process.pid for process in self._processes if process.pid is not None]
+
+
+def _end(executor: ProcessPoolExecutor, processes: list[Any], grace_s: float = 0.0) -> None:
+    """Shut ``executor`` down, killing the ``processes`` still running after ``grace_s``."""
+    closing = threading.Thread(target=_close, args=(executor,), name="pool-shutdown", daemon=True)
+    closing.start()
+    closing.join(grace_s)
+    if closing.is_alive():
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError):  # (gone, or closed)
+                process.kill()
+        closing.join(2.0)
 
 
 def _close(executor: ProcessPoolExecutor) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from mergetool._exceptions import Cancelled
+from mergetool._exceptions import Cancelled, ServeError
 from mergetool.post.k2pow import K2powSolver, solve_group_job, verify_job
 from mergetool.post.metadata import PostMetadata
 from mergetool.post.pool import WorkerPool
@@ -43,7 +44,7 @@ class RandomxHost:
         with self._lock:  # (held only to start the processes: ``release`` never waits long)
             pool = self._verifier if verifier else self._solver
             if pool is None:
-                pool = WorkerPool(1, 2 if verifier else self.slots, wait=False)
+                pool = WorkerPool(1, self.slots, wait=False)
                 if verifier:
                     self._verifier = pool
                 else:
@@ -90,16 +91,10 @@ class RandomxHost:
         for group in groups:  # one job per group: identities take turns group by group
             if cancelled():
                 raise Cancelled("k2pow was stopped")
-            pool = self._pool(verifier=False, stop=cancelled)
-            slot, gen = pool.begin()
-            try:
-                future = pool.submit(
-                    solve_group_job, slot, gen, node_id, group, challenge, target,
-                    self.threads, self.fast,
-                )  # fmt: skip
-                pows[group] = pool.wait(future, cancelled)
-            finally:
-                pool.end(slot, gen)
+            pows[group] = self._run(
+                False, cancelled, solve_group_job, node_id, group, challenge, target,
+                self.threads, self.fast,
+            )  # fmt: skip
             if on_group is not None:
                 on_group(group, pows[group])
         return pows
@@ -110,9 +105,37 @@ class RandomxHost:
     ) -> str | None:  # fmt: skip
         """None when the proof passes with all k2 indices against ``meta``, else the reason;
         Cancelled once ``cancelled()`` (a stop never waits for a stuck verifier)."""
-        pool = self._pool(verifier=True, stop=cancelled)
-        future = pool.submit(verify_job, meta, proof, challenge, fast=False, **kw)
-        return pool.wait(future, cancelled)
+        return self._run(True, cancelled, _verify, meta, proof, challenge, kw)
+
+    def _run(self, verifier: bool, stop: Callable[[], bool], fn: Any, *args: Any) -> Any:
+        """``fn(slot, gen, *args)`` in the solver's (or the verifier's) process. A process
+        that died (the OOM killer, a stray kill) is replaced and the job run once more."""
+        for attempt in (1, 2):
+            pool = None
+            try:
+                pool = self._pool(verifier, stop)
+                slot, gen = pool.begin()
+                try:
+                    return pool.wait(pool.submit(fn, slot, gen, *args), stop)
+                finally:
+                    pool.end(slot, gen)
+            except BrokenProcessPool as exc:
+                if pool is not None:
+                    self._drop(pool)
+                if attempt == 2:
+                    what = "verifier" if verifier else "k2pow"
+                    raise ServeError(
+                        f"the RandomX {what} process died twice in a row",
+                        hint="Was it killed for lack of memory? See `dmesg` for the OOM killer "
+                        "(--randomx-mode light needs 256 MiB instead of 2 GiB).",
+                    ) from exc
+        raise AssertionError("unreachable")
+
+
+def _verify(slot: int, gen: int, meta: PostMetadata, proof: Any, challenge: bytes,
+            kw: dict[str, Any]) -> str | None:  # fmt: skip
+    """In the verifier process: ``verify_job`` (a check is short: it is not stopped midway)."""
+    return verify_job(meta, proof, challenge, fast=False, **kw)
 
 
 class FallbackSolver:

@@ -28,6 +28,7 @@ from mergetool.serve.k2pow import RandomxHost, remote_solver
 from mergetool.serve.metrics import Metrics
 from mergetool.serve.operator_api import api_note, operator_app
 from mergetool.serve.prover import Prover, start_prover
+from mergetool.serve.recovery import offer_stored_proofs
 from mergetool.serve.state import Clock, Decision, Finished, IdentityState, Progress
 from mergetool.serve.store import ProofStore
 
@@ -129,7 +130,11 @@ class Service:
         api = None
         connection: Connection | None = None
         try:
-            await self._offer_stored_proofs()
+            stopping = self._stop.is_set
+            await offer_stored_proofs(
+                self.identities, self._prover, stopping=stopping, emit=self._emit
+            )
+            await self._release_host_if_idle()
             if self.config.operator_address is not None:
                 api = HttpServer(
                     self.config.operator_address, operator_app(self), what="--operator-address"
@@ -208,41 +213,6 @@ class Service:
             "stopped" + (f"; proofs kept for the node: {', '.join(done)}" if done else ""),
             mid_proof=[i.config.node_id.hex() for i in mid],
         )
-
-    async def _offer_stored_proofs(self) -> None:
-        """Proofs left by an earlier run: re-verified, then offered for their challenge."""
-        assert self._prover is not None
-        for ident in self.identities:
-            found = await asyncio.to_thread(ident.store.load)
-            if found is None:
-                continue
-            if isinstance(found, str):
-                self._discard(ident, found)
-                continue
-            finished, delivered = found
-            stopping = self._stop.is_set if self._stop else lambda: False
-            try:
-                await self._prover.check(ident.config, finished.proof, finished.challenge, stopping)
-            except Cancelled:
-                return  # stopping: the proof stays for the next start
-            except MergetoolError as exc:
-                self._discard(ident, f"it no longer verifies ({exc.message})")
-                continue
-            ident.state.on_stored_proof(finished, delivered=delivered)
-            self._emit(
-                "stored-proof",
-                f"offering the stored proof for challenge {finished.challenge.hex()}"
-                + (" (already delivered once)" if delivered else ""),
-                ident=ident, challenge=finished.challenge.hex(),
-            )  # fmt: skip
-        await self._release_host_if_idle()
-
-    def _discard(self, ident: Identity, why: str) -> None:
-        self._emit(
-            "stored-proof-discarded", f"discarding {ident.store.path}: {why}",
-            ident=ident, level="warning",
-        )  # fmt: skip
-        ident.store.discard()
 
     async def _save(self, ident: Identity, finished: Finished, *, delivered: bool) -> bool:
         """Keep a copy of the proof (off the loop); a failure is a warning, never fatal: the
@@ -385,7 +355,17 @@ class Service:
                 )  # fmt: skip
             raise
         self._on_progress(ident.config, challenge, ident.state.next_phase("saving"))
-        saved = await self._save(ident, finished, delivered=False)  # before the node gets it
+        save = asyncio.ensure_future(self._save(ident, finished, delivered=False))
+        try:  # (saved before the node gets it; a stop does not cut the save short)
+            saved = await asyncio.shield(save)
+        except asyncio.CancelledError:
+            if self._stopping and ident.state.on_proof(finished):
+                self._emit(
+                    "proof-kept", f"stopping while the proof for challenge {challenge.hex()} "
+                    f"is saved to {ident.store.path}: the save ends before serve exits, and "
+                    "the next start offers it", ident=ident, challenge=challenge.hex(),
+                )  # fmt: skip
+            raise
         if not ident.state.on_proof(finished):
             return
         self.metrics.proofs.labels(**label).inc()

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from mergetool._exceptions import ServeError
-from mergetool._fs import NotRegularFile, read_regular_file, write_file_atomic
+from mergetool._fs import NotRegularFile, read_regular_file, sweep_leftovers, write_file_atomic
 from mergetool.serve.config import IdentityConfig
 from mergetool.serve.state import Finished
 
@@ -48,6 +48,9 @@ class ProofStore:
             folder.mkdir(parents=True, exist_ok=True)
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise PermissionError(errno.EACCES, "not writable")
+            # A kill -9 mid-save left a temporary file: the folder lock we hold says that no
+            # other writer of this identity's proof file runs.
+            sweep_leftovers(self.path, older_than_s=0)
         except OSError as exc:
             raise ServeError(
                 f"cannot use the state folder {folder} of {self.ident.folder}: "

@@ -113,11 +113,11 @@ def _report(ctx: click.Context, exc: BaseException, *, exit_code: int) -> None:
 def _log_line(
     exc: BaseException, error: MergetoolError | None, text: str, hint: str | None
 ) -> dict[str, Any]:
-    from mergetool.serve.events import iso_utc
+    from mergetool.serve.events import Event
 
     kind = type(error if error is not None else exc).__name__
-    return {"time": iso_utc(time.time()), "level": "error", "event": "fatal", "message": text,
-            "hint": hint, "error": kind}  # fmt: skip
+    fields = {"hint": hint, "error": kind}
+    return Event(time.time(), "fatal", text, "error", fields=fields).to_dict()
 
 
 class MergetoolCommand(click.Command):

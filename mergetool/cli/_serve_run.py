@@ -66,9 +66,9 @@ def _as_json(raw: bytes) -> bytes:
             return raw if raw.endswith(b"\n") else raw + b"\n"
     except ValueError:
         pass
-    from mergetool.serve.events import iso_utc
+    from mergetool.serve.events import Event
 
-    doc = {"time": iso_utc(time.time()), "level": "warning", "event": "log", "message": text}
+    doc = Event(time.time(), "log", text, "warning").to_dict()
     return (json.dumps(doc) + "\n").encode()
 
 

@@ -131,7 +131,7 @@ class WorkerPool:
                 return  # healthy: another job has healed it already
             except BrokenProcessPool:
                 pass
-            old, self._ready = (self._pool, self._processes), []
+            old = (self._pool, self._processes)
             self._start()
             self.wait_ready()
         _end(*old)

@@ -7,6 +7,7 @@ failed) is left in place for the next start: only a verdict on the proof removes
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from mergetool._exceptions import Cancelled, MergetoolError, ProvingFailed
@@ -20,8 +21,6 @@ async def offer_stored_proofs(
     identities: list[Identity], prover: Prover, *, stopping: Callable[[], bool], emit: Emit
 ) -> None:
     """Check each identity's kept proof with all k2 indices and offer it for its challenge."""
-    import asyncio
-
     for ident in identities:
         found = await asyncio.to_thread(ident.store.load)
         if found is None:
